@@ -37,7 +37,7 @@ export interface Domain {
   /** The bytes of one page. The view stays valid and unchanged while the domain is suspended. */
   readPage(pfn: number): Uint8Array;
   writePage(pfn: number, data: Uint8Array): void;
-  /** The device model's state (what QEMU saves into EMULATOR_CONTEXT). */
+  /** A snapshot (not a live view) of the device model's state: what QEMU saves into EMULATOR_CONTEXT. */
   getDeviceState(): Uint8Array;
   setDeviceState(state: Uint8Array): void;
   getCpuContext(): CpuContext;

@@ -245,7 +245,8 @@ export class StreamDecoder {
       case 'xl-header': {
         if (this.queue.length < XL_FIXED_HEADER_SIZE) return XL_FIXED_HEADER_SIZE;
         const optional = this.queue.peek(XL_FIXED_HEADER_SIZE).readUInt32LE(44);
-        return XL_FIXED_HEADER_SIZE + Math.min(optional, this.limits.xlConfigMax + 4 + 1);
+        // An absurd length is rejected from the fixed part alone; never wait for (or buffer) the optional data.
+        return optional > this.limits.xlConfigMax + 4 ? XL_FIXED_HEADER_SIZE : XL_FIXED_HEADER_SIZE + optional;
       }
       case 'libxl-header':
         return LIBXL_HEADER_SIZE;
@@ -258,10 +259,11 @@ export class StreamDecoder {
       default: {
         if (this.queue.length < RECORD_HEADER_SIZE) return RECORD_HEADER_SIZE;
         const head = this.queue.peek(RECORD_HEADER_SIZE);
+        const type = head.readUInt32LE(0);
         const length = head.readUInt32LE(4);
-        const extra = this.quirkBytes(head.readUInt32LE(0));
-        // An absurd length is rejected when decoded; never wait for it.
-        return Math.min(RECORD_HEADER_SIZE + extra + paddedLength(length), RECORD_HEADER_SIZE + this.maxFor(head.readUInt32LE(0)) + 8);
+        // An absurd length is rejected from the header alone (decodeRecord); never wait for (or buffer) its body.
+        if (length > this.maxFor(type)) return RECORD_HEADER_SIZE;
+        return RECORD_HEADER_SIZE + this.quirkBytes(type) + paddedLength(length);
       }
     }
   }

@@ -113,7 +113,8 @@ export function pageTypeHasData(type: number): boolean {
 }
 
 export function paddedLength(length: number): number {
-  return (length + RECORD_ALIGN - 1) & ~(RECORD_ALIGN - 1);
+  // Arithmetic, not `& ~7`: lengths are u32 and bitwise operators would wrap them to negative numbers from 2^31 on.
+  return Math.ceil(length / RECORD_ALIGN) * RECORD_ALIGN;
 }
 
 export type Layer = 'libxl' | 'libxc';

@@ -50,14 +50,23 @@ export class RecordReader {
     }
   }
 
-  /** Moves what the source has buffered into the decoder, but only as much as the next item needs. */
+  /** Moves bytes from the source into the decoder, but only as many as the next item still lacks. */
   private drainSource(): boolean {
     let moved = false;
-    while (this.decoder.needed > 0) {
-      const chunk = this.source.read() as Buffer | null;
+    for (;;) {
+      // After END every further byte is an error for the decoder to report; reading on also lets the source
+      // notice it is drained and emit 'end' (it never does while its buffer is left alone).
+      const done = this.decoder.isDone;
+      const missing = done ? this.source.readableLength : this.decoder.needed - this.decoder.buffered;
+      if (!done && missing <= 0) break;
+      // read(n) with n up to what the source holds returns exactly n bytes, so bytes beyond the next item stay in
+      // the source (and the socket) instead of piling up in the decoder. read(0) on an empty source asks it for
+      // more and arranges a 'readable' event.
+      const chunk = this.source.read(Math.min(missing, this.source.readableLength)) as Buffer | null;
       if (chunk === null) break;
       this.decoder.push(chunk);
       moved = true;
+      if (done) break;
     }
     return moved;
   }

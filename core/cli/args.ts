@@ -1,0 +1,85 @@
+// Command-line parsing shared by every command: strict options, one clear message for a wrong argument, and a
+// hint when an option looks like a misspelling of a real one.
+
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface Parsed<O extends Options> {
+  values: { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string };
+  positionals: string[];
+}
+
+export function parse<O extends Options>(command: string, argv: string[], options: O, maxPositionals = 0): Parsed<O> {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    if (positionals.length > maxPositionals) {
+      throw new UsageError(`${command}: unexpected argument '${positionals[maxPositionals]}'; see '${command} --help'`);
+    }
+    return { values: values as Parsed<O>['values'], positionals };
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message);
+    if (unknown) {
+      const given = unknown[1]!;
+      const hint = closest(given.replace(/^-+/, ''), Object.keys(options));
+      const suggestion = hint ? `; did you mean --${hint}?` : '';
+      throw new UsageError(`${command}: unknown option ${given}${suggestion} (see '${command} --help')`);
+    }
+    throw new UsageError(`${command}: ${message.replace(/\. To specify.*$/s, '')} (see '${command} --help')`);
+  }
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "500ms", "30s", "2m", "1h" (a bare number is seconds) → milliseconds. */
+export function parseDuration(option: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`--${option}: '${text}' is not a duration (examples: 500ms, 30s, 2m, 1h)`);
+  const ms = Number(m[1]) * UNITS[m[2] ?? 's']!;
+  if (ms <= 0 || ms > 7 * 24 * 3_600_000) throw new UsageError(`--${option}: ${text} is out of range (more than 0, at most a week)`);
+  return ms;
+}
+
+export function parseChoice<T extends string>(option: string, text: string, choices: readonly T[]): T {
+  if ((choices as readonly string[]).includes(text)) return text as T;
+  throw new UsageError(`--${option}: '${text}' is not one of ${choices.join(', ')}`);
+}
+
+export function parsePositiveNumber(option: string, text: string, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || n > max) throw new UsageError(`--${option}: '${text}' must be a number above 0 and at most ${max}`);
+  return n;
+}

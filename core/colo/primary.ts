@@ -1,0 +1,387 @@
+// The primary's side of the checkpoint protocol (xen-colo.md §2.3, §2.4, §2.9): the initial live copy, then one
+// checkpoint per trigger. It suspends the guest, sends what changed (its own dirty pages and the secondary's),
+// and resumes the guest once the secondary holds the checkpoint (COLO) or once it is written (Remus).
+// If the secondary goes away it resumes the guest unprotected, as `xl remus` does.
+
+import type { Readable, Writable } from 'node:stream';
+import {
+  CHECKPOINT_NEW,
+  CheckpointState,
+  type Chunks,
+  type DecoderOptions,
+  LibxlRecord,
+  PAGE_DATA_BATCH_MAX,
+  RecordReader,
+  StreamDecoder,
+  type StreamItem,
+  checkpointStateName,
+  encodeLibxcHeaders,
+  encodeLibxl,
+  encodeLibxlHeader,
+  encodeXlHeader,
+} from '../stream/index.js';
+import { DirtySet, deviceRecords, endOfCheckpointRecords, pageDataRecords, staticRecords } from './checkpoint-records.js';
+import type { Domain } from './domain.js';
+import { ChannelLostError, ProtocolError, describeError } from './errors.js';
+import { CycleTimer, now } from './cycle-timer.js';
+import { StreamWriter } from './stream-writer.js';
+import type { CheckpointTriggers } from './triggers.js';
+import type {
+  CheckpointTrigger,
+  CycleRecord,
+  FailoverEvent,
+  ProtectionReasonCode,
+  ProtectionState,
+  ProtectionStateName,
+  ReplicationMode,
+  SyncProgress,
+} from './types.js';
+
+/** libxc's live-migration limits (SPP_MAX_ITERATIONS, SPP_TARGET_DIRTY_COUNT in xg_sr_save.c). */
+export const MAX_LIVE_ITERATIONS = 5;
+export const TARGET_DIRTY_COUNT = 50;
+
+export interface PrimaryEvents {
+  cycle?(record: CycleRecord): void;
+  state?(state: ProtectionState): void;
+  failover?(event: FailoverEvent): void;
+}
+
+export interface PrimaryOptions {
+  mode: ReplicationMode;
+  domain: Domain;
+  /** Primary → secondary. */
+  forward: Writable;
+  /** Secondary → primary. */
+  back: Readable;
+  triggers: CheckpointTriggers;
+  events?: PrimaryEvents;
+  /** Called right after the guest is suspended for checkpoint `seq` (postsuspend: Remus plugs its net buffer). */
+  onSuspend?(seq: number): void;
+  /** Called once checkpoint `seq` is safe (COLO: the secondary holds it; Remus: it is written): output may go. */
+  onCommit?(seq: number): void;
+  /** The secondary's own pause for a cycle, where the backend can see it. */
+  secondaryPause?(seq: number): number | undefined;
+  /** The domain config carried in the xl header. */
+  domainConfig?: unknown;
+  xenVersion?: { major: number; minor: number };
+  /** File descriptor that receives a byte-for-byte copy of the forward stream. */
+  recordFd?: number;
+  /** A checkpoint waiting this long on the secondary marks protection degraded. */
+  stallAfterMs?: number;
+  /** A primary pause longer than this marks protection degraded until a cycle is quick again. */
+  slowPauseMs?: number;
+  decoder?: DecoderOptions;
+}
+
+export type PrimaryExit =
+  | { kind: 'stopped'; lastSeq: number }
+  | { kind: 'secondary-lost'; reason: string; lastSeq: number }
+  | { kind: 'killed'; lastSeq: number };
+
+class Stopped extends Error {}
+
+export class ColoPrimary {
+  private readonly writer: StreamWriter;
+  private readonly reader: RecordReader;
+  private readonly dirty: DirtySet;
+  private readonly abort = new AbortController();
+  private seq = 0;
+  private lastCommitted = -1;
+  private stopRequested: 'stop' | 'kill' | undefined;
+  private suspendedAt: number | undefined;
+  private stateName: ProtectionStateName = 'unprotected';
+
+  constructor(private readonly o: PrimaryOptions) {
+    this.writer = new StreamWriter(o.forward, o.recordFd);
+    this.reader = new RecordReader(o.back, new StreamDecoder('back', o.decoder));
+    this.dirty = new DirtySet(o.domain.pageCount);
+  }
+
+  get lastCommittedSeq(): number {
+    return this.lastCommitted;
+  }
+
+  /** Ends protection from the primary's side: no more checkpoints; the guest keeps running here. */
+  stop(): void {
+    this.stopRequested ??= 'stop';
+    this.abort.abort();
+    this.o.forward.destroy();
+    this.o.back.destroy();
+  }
+
+  /** The primary host died: nothing more is sent and the guest is not resumed. */
+  kill(): void {
+    this.stopRequested = 'kill';
+    this.abort.abort();
+    this.o.forward.destroy();
+    this.o.back.destroy();
+  }
+
+  async run(): Promise<PrimaryExit> {
+    try {
+      this.setState('starting');
+      await this.expectBanner();
+      await this.initialSync();
+      for (;;) await this.checkpoint();
+    } catch (err) {
+      return this.teardown(err);
+    }
+  }
+
+  private teardown(err: unknown): PrimaryExit {
+    const lastSeq = this.lastCommitted;
+    if (this.stopRequested === 'kill') return { kind: 'killed', lastSeq };
+    const pausedFor = this.suspendedAt === undefined ? 0 : now() - this.suspendedAt;
+    if (this.suspendedAt !== undefined) this.resumeGuest();
+    if (this.stopRequested === 'stop') {
+      this.setState('stopped', 'stopped-by-admin', 'Protection stopped; the guest runs on the primary only.');
+      return { kind: 'stopped', lastSeq };
+    }
+    const reason = describeError(err);
+    const code: ProtectionReasonCode = err instanceof ProtocolError || err instanceof Error && err.name === 'StreamError' ? 'stream-error' : 'secondary-lost';
+    this.setState('unprotected', code, `Backup failed? resuming domain at primary: ${reason}`);
+    this.o.events?.failover?.({
+      detectedBy: 'primary',
+      cause: reason,
+      at: Date.now(),
+      survivor: 'primary',
+      lastCheckpointSeq: lastSeq,
+      guestDowntimeMs: pausedFor,
+    });
+    return { kind: 'secondary-lost', reason, lastSeq };
+  }
+
+  private setState(state: ProtectionStateName, reasonCode?: ProtectionReasonCode, reason?: string, progress?: SyncProgress): void {
+    if (state === this.stateName && state !== 'syncing' && state !== 'degraded') return;
+    this.stateName = state;
+    this.o.events?.state?.({ state, since: Date.now(), reasonCode, reason, progress });
+  }
+
+  private send(chunks: Chunks): number {
+    if (this.stopRequested) throw new Stopped();
+    // Remus resumes the guest before the secondary has read the bytes, and page views may still sit in a queue
+    // between us and the socket then; a copy makes what is sent exactly what was in memory at suspend time.
+    // COLO resumes only after SVM_READY, when every byte has been received.
+    return this.writer.send(this.o.mode === 'remus' ? [Buffer.concat(chunks)] : chunks);
+  }
+
+  private async next(waitingFor: string): Promise<StreamItem> {
+    const stallAfter = this.o.stallAfterMs ?? 1000;
+    const started = now();
+    const watchdog = setInterval(() => {
+      const waited = now() - started;
+      if (waited < stallAfter) return;
+      const paused = this.suspendedAt === undefined ? '' : `; primary paused ${(waited / 1000).toFixed(1)} s`;
+      this.setState('degraded', 'checkpoint-stalled', `Checkpoint stalled: no ${waitingFor} from the secondary for ${(waited / 1000).toFixed(1)} s${paused}.`);
+    }, Math.max(50, Math.min(stallAfter, 250)));
+    watchdog.unref();
+    try {
+      const item = await this.reader.next();
+      if (item === null) throw new ChannelLostError(`back channel closed while waiting for ${waitingFor}`);
+      return item;
+    } finally {
+      clearInterval(watchdog);
+    }
+  }
+
+  private async expectBanner(): Promise<void> {
+    const item = await this.next('the receiver banner');
+    if (item.kind !== 'banner') throw new ProtocolError(`expected the receiver banner, got ${item.kind}`);
+  }
+
+  private async expectState(id: number): Promise<void> {
+    const item = await this.next(checkpointStateName(id));
+    if (item.kind !== 'record' || item.parsed?.kind !== 'checkpoint-state') {
+      throw new ProtocolError(`expected CHECKPOINT_STATE(${checkpointStateName(id)}) on the back channel, got ${item.kind === 'record' ? item.name : item.kind}`);
+    }
+    if (item.parsed.id !== id) {
+      throw new ProtocolError(`invalid section: ${item.parsed.id}, expected: ${id} (${checkpointStateName(item.parsed.id)} instead of ${checkpointStateName(id)})`);
+    }
+  }
+
+  private async readSecondaryDirty(): Promise<Float64Array> {
+    const item = await this.next('the dirty pfn list');
+    if (item.kind !== 'record' || item.parsed?.kind !== 'dirty-pfns') {
+      throw new ProtocolError(`expected CHECKPOINT_DIRTY_PFN_LIST on the back channel, got ${item.kind === 'record' ? item.name : item.kind}`);
+    }
+    return item.parsed.pfns;
+  }
+
+  private async suspendGuest(): Promise<void> {
+    this.suspendedAt = now();
+    await this.o.domain.suspend();
+    this.o.onSuspend?.(this.seq);
+  }
+
+  private resumeGuest(): number {
+    const paused = this.suspendedAt === undefined ? 0 : now() - this.suspendedAt;
+    this.o.domain.resume();
+    this.suspendedAt = undefined;
+    return paused;
+  }
+
+  /** Cycle 0: stream headers, live iterations over all memory, then the final pass with the guest suspended. */
+  private async initialSync(): Promise<void> {
+    const { domain } = this.o;
+    const timer = new CycleTimer();
+    const version = this.o.xenVersion ?? { major: 4, minor: 20 };
+    let bytes = this.send([
+      encodeXlHeader(JSON.stringify(this.o.domainConfig ?? { c_info: { type: 'hvm', name: domain.name } })),
+      encodeLibxlHeader(),
+      ...encodeLibxl(LibxlRecord.LIBXC_CONTEXT),
+      encodeLibxcHeaders({ xenMajor: version.major, xenMinor: version.minor }),
+      ...staticRecords(),
+    ]);
+    domain.enableLogDirty();
+    domain.takeDirtyPfns();
+    timer.phase('transfer');
+    let pfns: ArrayLike<number> = Uint32Array.from({ length: domain.pageCount }, (_, i) => i);
+    let pagesSent = 0;
+    let dirtyPages = pfns.length;
+    for (let iteration = 1; ; iteration++) {
+      bytes += await this.sendLive(pfns, iteration);
+      pagesSent += pfns.length;
+      pfns = domain.takeDirtyPfns();
+      if (pfns.length <= TARGET_DIRTY_COUNT || iteration >= MAX_LIVE_ITERATIONS) break;
+    }
+    timer.phase('suspend');
+    await this.suspendGuest();
+    timer.phase('transfer');
+    const final = domain.takeDirtyPfns();
+    const last = this.dirty.union(pfns, final);
+    dirtyPages = last.length;
+    bytes += this.send(pageDataRecords(domain, last));
+    bytes += this.send(endOfCheckpointRecords(domain.getCpuContext()));
+    pagesSent += last.length;
+    timer.phase('device');
+    bytes += this.send(deviceRecords(domain));
+    this.primaryPause = await this.commitAndResume(timer, 0);
+    this.finishCycle(timer, 'initial', { dirtyPages, pagesSent, bytesSent: bytes });
+  }
+
+  private async sendLive(pfns: ArrayLike<number>, iteration: number): Promise<number> {
+    let bytes = 0;
+    let lastReport = 0;
+    for (let start = 0; start < pfns.length; start += PAGE_DATA_BATCH_MAX) {
+      const end = Math.min(start + PAGE_DATA_BATCH_MAX, pfns.length);
+      bytes += this.send(pageDataRecords(this.o.domain, pfns, start, end));
+      // The guest runs during live iterations: wait for the bytes to leave before its pages can change again,
+      // and let the event loop breathe so the guest actually runs.
+      await this.writer.flushed();
+      if (end === pfns.length || now() - lastReport > 50) {
+        lastReport = now();
+        this.setState('syncing', 'initial-sync', `Initial copy, iteration ${iteration}`, { iteration, pagesDone: end, pagesTotal: pfns.length });
+      }
+    }
+    return bytes;
+  }
+
+  /**
+   * The common tail of every cycle. COLO: wait for SVM_READY, release output, resume, wait for SVM_RESUMED.
+   * Remus: the checkpoint counts once written; there is no answer from the secondary.
+   */
+  private async commitAndResume(timer: CycleTimer, seq: number): Promise<number> {
+    if (this.o.mode === 'colo') {
+      timer.phase('svm-load');
+      await this.expectState(CheckpointState.SVM_READY);
+      timer.phase('resume');
+      this.lastCommitted = seq;
+      this.o.onCommit?.(seq);
+      const paused = this.resumeGuest();
+      await this.expectState(CheckpointState.SVM_RESUMED);
+      return paused;
+    }
+    await this.writer.flushed();
+    timer.phase('resume');
+    this.lastCommitted = seq;
+    this.o.onCommit?.(seq);
+    return this.resumeGuest();
+  }
+
+  private primaryPause = 0;
+
+  private finishCycle(
+    timer: CycleTimer,
+    trigger: CheckpointTrigger,
+    counts: { dirtyPages: number; pagesSent: number; bytesSent: number; secondaryDirtyPages?: number },
+  ): void {
+    const phases = timer.finish();
+    const record: CycleRecord = {
+      seq: this.seq,
+      mode: this.o.mode,
+      trigger,
+      startedAt: timer.startedAt,
+      phases,
+      primaryPauseMs: this.primaryPause,
+      ...counts,
+      outcome: 'committed',
+      provenance: 'measured',
+    };
+    const secondaryPause = this.o.secondaryPause?.(this.seq);
+    if (secondaryPause !== undefined) record.secondaryPauseMs = secondaryPause;
+    this.seq++;
+    this.o.events?.cycle?.(record);
+    const slow = this.o.slowPauseMs ?? 1000;
+    if (record.primaryPauseMs > slow && trigger !== 'initial') {
+      this.setState('degraded', 'slow-checkpoints', `Checkpoint ${record.seq} paused the primary for ${record.primaryPauseMs.toFixed(0)} ms (over ${slow} ms).`);
+    } else {
+      this.setState('protected');
+    }
+  }
+
+  private async checkpoint(): Promise<void> {
+    const { domain } = this.o;
+    const timer = new CycleTimer();
+    timer.phase('wait');
+    let trigger: CheckpointTrigger;
+    try {
+      trigger = await this.o.triggers.next(this.abort.signal);
+    } catch (err) {
+      if (this.stopRequested) throw new Stopped();
+      throw err;
+    }
+    const colo = this.o.mode === 'colo';
+    let bytes = 0;
+    if (colo) bytes += this.send([CHECKPOINT_NEW]);
+    timer.phase('suspend');
+    await this.suspendGuest();
+    let secondaryDirty: ArrayLike<number> = [];
+    if (colo) {
+      await this.expectState(CheckpointState.SVM_SUSPENDED);
+      timer.phase('transfer');
+      secondaryDirty = await this.readSecondaryDirty();
+    } else {
+      timer.phase('transfer');
+    }
+    const own = domain.takeDirtyPfns();
+    const pfns = this.dirty.union(own, secondaryDirty);
+    bytes += this.send(pageDataRecords(domain, pfns));
+    bytes += this.send(endOfCheckpointRecords(domain.getCpuContext()));
+    if (colo) {
+      // Phases end when their bytes have left, not when they were queued, so `transfer` shows the wire time.
+      await this.writer.flushed();
+      timer.phase('device');
+      bytes += this.send(deviceRecords(domain));
+      await this.writer.flushed();
+      this.primaryPause = await this.commitAndResume(timer, this.seq);
+    } else {
+      // Remus resumes the guest once libxc's part is out, then sends the device state (xen-colo.md §2.9).
+      await this.writer.flushed();
+      timer.phase('resume');
+      const device = deviceRecords(domain);
+      this.primaryPause = this.resumeGuest();
+      timer.phase('device');
+      bytes += this.send(device);
+      await this.writer.flushed();
+      this.lastCommitted = this.seq;
+      this.o.onCommit?.(this.seq);
+    }
+    this.finishCycle(timer, trigger, {
+      dirtyPages: own.length,
+      secondaryDirtyPages: colo ? secondaryDirty.length : undefined,
+      pagesSent: pfns.length,
+      bytesSent: bytes,
+    });
+  }
+}
