@@ -18,7 +18,7 @@ export function parse<O extends Options>(command: string, argv: string[], option
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     if (positionals.length > maxPositionals) {
-      throw new UsageError(`${command}: unexpected argument '${positionals[maxPositionals]}'; see '${command} --help'`);
+      throw new UsageError(`${command}: unexpected argument '${positionals[maxPositionals]}'; see 'colo-console ${command} --help'`);
     }
     return { values: values as Parsed<O>['values'], positionals };
   } catch (err) {
@@ -29,9 +29,9 @@ export function parse<O extends Options>(command: string, argv: string[], option
       const given = unknown[1]!;
       const hint = closest(given.replace(/^-+/, ''), Object.keys(options));
       const suggestion = hint ? `; did you mean --${hint}?` : '';
-      throw new UsageError(`${command}: unknown option ${given}${suggestion} (see '${command} --help')`);
+      throw new UsageError(`${command}: unknown option ${given}${suggestion} (see 'colo-console ${command} --help')`);
     }
-    throw new UsageError(`${command}: ${message.replace(/\. To specify.*$/s, '')} (see '${command} --help')`);
+    throw new UsageError(`${command}: ${message.replace(/\. To specify.*$/s, '')} (see 'colo-console ${command} --help')`);
   }
 }
 
