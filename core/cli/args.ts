@@ -20,7 +20,7 @@ export function parse<O extends Options>(command: string, argv: string[], option
     if (positionals.length > maxPositionals) {
       throw new UsageError(`${command}: unexpected argument '${positionals[maxPositionals]}'; see 'colo-console ${command} --help'`);
     }
-    return { values: values as Parsed<O>['values'], positionals };
+    return { values, positionals };
   } catch (err) {
     if (err instanceof UsageError) throw err;
     const message = err instanceof Error ? err.message : String(err);
@@ -76,10 +76,4 @@ export function parseDuration(option: string, text: string): number {
 export function parseChoice<T extends string>(option: string, text: string, choices: readonly T[]): T {
   if ((choices as readonly string[]).includes(text)) return text as T;
   throw new UsageError(`--${option}: '${text}' is not one of ${choices.join(', ')}`);
-}
-
-export function parsePositiveNumber(option: string, text: string, max = Number.MAX_SAFE_INTEGER): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0 || n > max) throw new UsageError(`--${option}: '${text}' must be a number above 0 and at most ${max}`);
-  return n;
 }

@@ -7,7 +7,7 @@ import { type LinkPresetName, linkPresetNames } from '../backends/sim/link.js';
 import { PRESETS, type PresetName, presetNames } from '../backends/sim/presets.js';
 import { quantile } from '../colo/stats.js';
 import type { CheckpointTrigger, CycleRecord, FailoverEvent, ProtectionState } from '../colo/types.js';
-import { UsageError, parse, parseChoice, parseDuration, parsePositiveNumber } from './args.js';
+import { UsageError, parse, parseChoice, parseDuration } from './args.js';
 
 export const DEMO_HELP = `Usage: colo-console demo [options]
 

@@ -238,7 +238,6 @@ export class ColoPrimary {
     timer.phase('transfer');
     let pfns: ArrayLike<number> = Uint32Array.from({ length: domain.pageCount }, (_, i) => i);
     let pagesSent = 0;
-    let dirtyPages = pfns.length;
     for (let iteration = 1; ; iteration++) {
       bytes += await this.sendLive(pfns, iteration);
       pagesSent += pfns.length;
@@ -250,7 +249,7 @@ export class ColoPrimary {
     timer.phase('transfer');
     const final = domain.takeDirtyPfns();
     const last = this.dirty.union(pfns, final);
-    dirtyPages = last.length;
+    const dirtyPages = last.length;
     bytes += this.send(pageDataRecords(domain, last));
     bytes += this.send(endOfCheckpointRecords(domain.getCpuContext()));
     pagesSent += last.length;

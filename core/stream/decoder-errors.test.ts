@@ -9,6 +9,7 @@ import {
   LIBXL_RECORD_MAX,
   LibxcRecord,
   LibxlRecord,
+  type DecoderOptions,
   StreamDecoder,
   StreamError,
   type StreamErrorCode,
@@ -29,6 +30,7 @@ import {
   forwardStream,
   rawRecord,
   rng,
+  show,
   u32le,
 } from './test-support/fixtures.js';
 
@@ -53,20 +55,20 @@ function expectedEnd(last: Expected): string {
  * next() says undefined; otherwise next() throws 'truncated' at the start of the item that was cut (a stream header
  * is never optional, so stopping right before one is a truncation too).
  */
-function checkEveryPrefix(kind: StreamKind, b: StreamBuilder, checkEnd: boolean): void {
+function checkEveryPrefix(kind: StreamKind, b: { parts: readonly Expected[]; bytes(): Buffer }, checkEnd: boolean, options?: DecoderOptions): void {
   const bytes = b.bytes();
   let complete = 0; // parts wholly inside the prefix
   for (let len = 0; len <= bytes.length; len++) {
     while (complete < b.parts.length && b.parts[complete]!.offset + b.parts[complete]!.wireLength <= len) complete++;
     const next = b.parts[complete];
     const clean = next === undefined || (next.offset === len && next.kind === 'record');
-    const { items, error, decoder } = decodeCatching(kind, bytes.subarray(0, len));
+    const { items, error, decoder } = decodeCatching(kind, bytes.subarray(0, len), options);
     if (items.length !== complete) assert.fail(`prefix ${len}: decoded ${items.length} items, expected ${complete}`);
     for (let i = 0; i < complete; i++) {
       if (items[i]!.offset !== b.parts[i]!.offset) assert.fail(`prefix ${len}: item ${i} at ${items[i]!.offset}, expected ${b.parts[i]!.offset}`);
     }
     if (clean) {
-      if (error !== undefined) assert.fail(`prefix ${len} ends on a record boundary but threw ${String(error)}`);
+      if (error !== undefined) assert.fail(`prefix ${len} ends on a record boundary but threw ${show(error)}`);
       if (checkEnd) {
         const want = expectedEnd(b.parts[complete - 1]!);
         if (decoder.endPosition() !== want) assert.fail(`prefix ${len}: endPosition ${decoder.endPosition()}, expected ${want}`);
@@ -74,8 +76,8 @@ function checkEveryPrefix(kind: StreamKind, b: StreamBuilder, checkEnd: boolean)
         if (decoder.checkpoints !== checkpoints) assert.fail(`prefix ${len}: ${decoder.checkpoints} checkpoints, expected ${checkpoints}`);
       }
     } else {
-      if (!(error instanceof StreamError) || error.code !== 'truncated' || error.offset !== next!.offset) {
-        assert.fail(`prefix ${len}: expected truncated at ${next!.offset}, got ${String(error)}`);
+      if (!(error instanceof StreamError) || error.code !== 'truncated' || error.offset !== next.offset) {
+        assert.fail(`prefix ${len}: expected truncated at ${next.offset}, got ${show(error)}`);
       }
     }
   }
@@ -105,7 +107,7 @@ describe('truncation', () => {
       at += bytes.length;
       return p;
     });
-    checkEveryPrefix('back', { parts, bytes: () => Buffer.concat(quirky) } as unknown as StreamBuilder, false);
+    checkEveryPrefix('back', { parts, bytes: () => Buffer.concat(quirky) }, false, { dirtyPfnListHeader: 16 });
   });
 
   test('a truncation error names what was cut', () => {
@@ -141,8 +143,6 @@ describe('bit flips in header fields', () => {
     { name: 'xl byte-order mark', at: 32, size: 4, codes: ['bad-options'], from: 0, to: xlEnd },
     // Bit 0 is XL_MANDATORY_FLAG_JSON: without it xl reads the config as xl.cfg text, still a valid header.
     { name: 'xl mandatory flags', at: 36, size: 4, codes: ['bad-options', 'bad-version'], from: 0, to: xlEnd, legalBits: [0] },
-    // xl tolerates optional data longer than the config, so a longer length shows up as a misplaced libxl header.
-    { name: 'xl optional_data_len', at: 44, size: 4, codes: ['bad-body', 'record-too-long', 'truncated', 'bad-magic'], from: 0, to: xlEnd + 16 },
     { name: 'libxl ident', at: lh, size: 8, codes: ['bad-magic'], from: lh, to: lh + 16 },
     { name: 'libxl version', at: lh + 8, size: 4, codes: ['bad-version'], from: lh, to: lh + 16 },
     // Options are big-endian; bit 1 of the u32 (the legacy-conversion flag) sits in its last byte.
@@ -165,11 +165,11 @@ describe('bit flips in header fields', () => {
         m[f.at + (bit >> 3)]! ^= 1 << (bit & 7);
         const { error, items } = decodeCatching('xl', m);
         if (f.legalBits?.includes(bit)) {
-          assert.equal(error, undefined, `bit ${bit} is legal: ${String(error)}`);
+          assert.equal(error, undefined, `bit ${bit} is legal: ${show(error)}`);
           assert.equal(items.length, b.parts.length);
           continue;
         }
-        assert.ok(error instanceof StreamError, `bit ${bit}: ${String(error)}`);
+        assert.ok(error instanceof StreamError, `bit ${bit}: ${show(error)}`);
         assert.ok(f.codes.includes(error.code), `bit ${bit}: code ${error.code} (${error.message})`);
         assert.ok(error.offset >= f.from && error.offset < f.to, `bit ${bit}: offset ${error.offset} outside [${f.from}, ${f.to})`);
         errors++;
@@ -177,6 +177,31 @@ describe('bit flips in header fields', () => {
       assert.equal(errors, f.size * 8 - (f.legalBits?.length ?? 0));
     });
   }
+
+  test('xl optional_data_len', () => {
+    const original = bytes.readUInt32LE(44);
+    for (let bit = 0; bit < 32; bit++) {
+      const length = (original ^ (1 << bit)) >>> 0;
+      const m = Buffer.from(bytes);
+      m.writeUInt32LE(length, 44);
+      const { error } = decodeCatching('xl', m);
+      assert.ok(error instanceof StreamError, `bit ${bit}: ${show(error)}`);
+      const got = [error.code, error.offset];
+      if (length < original) {
+        // The config no longer fits in the optional data.
+        assert.equal(error.code, 'bad-body', `bit ${bit}: ${error.message}`);
+        assert.ok(error.offset >= 0 && error.offset < xlEnd, `bit ${bit}: offset ${error.offset}`);
+      } else if (length > 16 * 1024 * 1024 + 4) {
+        assert.deepEqual(got, ['record-too-long', 44], `bit ${bit}: ${error.message}`);
+      } else if (48 + length > m.length) {
+        assert.deepEqual(got, ['truncated', 0], `bit ${bit}: ${error.message}`);
+      } else {
+        // xl tolerates optional data longer than the config, so the libxl header is looked for where the
+        // length says, and is not there.
+        assert.deepEqual(got, [48 + length + 16 > m.length ? 'truncated' : 'bad-magic', 48 + length], `bit ${bit}: ${error.message}`);
+      }
+    }
+  });
 
   test('xl optional_data_len with absurd values is too long, at the length field', () => {
     for (const value of [0xffffffff, 0x80000000, 64 * 1024 * 1024]) {
@@ -209,7 +234,7 @@ describe('bit flips in header fields', () => {
           exact++;
         } else if (error !== undefined) {
           // Another valid type: its body may still fit (HVM_CONTEXT is opaque), or the error shows up later.
-          assert.ok(error instanceof StreamError, `${what}: ${String(error)}`);
+          assert.ok(error instanceof StreamError, `${what}: ${show(error)}`);
           assert.ok(error.offset >= p.offset, `${what}: error at ${error.offset} blames earlier bytes`);
         }
       }
@@ -234,7 +259,7 @@ describe('bit flips in header fields', () => {
           // The longer body takes in only the record's own zero padding: nothing on the wire says it is wrong.
           assert.ok(error === undefined || error instanceof StreamError, what);
         } else {
-          assert.ok(error instanceof StreamError, `${what}: ${String(error)}`);
+          assert.ok(error instanceof StreamError, `${what}: ${show(error)}`);
           assert.ok(error.offset >= p.offset, `${what}: error at ${error.offset} blames earlier bytes`);
         }
       }
@@ -281,7 +306,7 @@ describe('fuzzing', () => {
         m[at]! ^= 1 << bit;
         const { error, offsets } = decodeMutated(kind, m);
         if (error === undefined) continue;
-        if (!(error instanceof StreamError)) assert.fail(`byte ${at} bit ${bit}: ${String(error)} is not a StreamError`);
+        if (!(error instanceof StreamError)) assert.fail(`byte ${at} bit ${bit}: ${show(error)} is not a StreamError`);
         failures++;
         const start = itemStartOf(b, at);
         if (error.offset < start || error.offset > m.length) assert.fail(`byte ${at} bit ${bit}: error at ${error.offset}, the flip is in the item at ${start}`);
@@ -296,7 +321,9 @@ describe('fuzzing', () => {
 
   test('every bit of the first 400 bytes of a COLO stream', () => {
     const failures = flipEveryBit('xl', forwardStream({ mode: 'colo', cycles: 2, pages: 1, trailingNew: true }), 400);
-    assert.ok(failures > 2500, `${failures} of 3200 flips were caught`);
+    // Much of these bytes is opaque to the wire format (the config JSON, Xen's version, CPUID and MSR values, pfns),
+    // so many flips are legal; the floor only proves the loop is not vacuous.
+    assert.ok(failures > 1000, `${failures} of 3200 flips were caught`);
   });
 
   test('every bit of a back channel', () => {
@@ -325,7 +352,7 @@ describe('fuzzing', () => {
       }
       const { error } = decodeMutated('xl', m, chunks);
       if (error === undefined) continue;
-      if (!(error instanceof StreamError)) assert.fail(`round ${round}: ${String(error)} is not a StreamError`);
+      if (!(error instanceof StreamError)) assert.fail(`round ${round}: ${show(error)} is not a StreamError`);
       assert.ok(error.offset >= itemStartOf(b, first), `round ${round}: error at ${error.offset} before the damage at ${first}`);
     }
   });
@@ -337,7 +364,7 @@ describe('fuzzing', () => {
       for (let i = 0; i < garbage.length; i++) garbage[i] = Math.floor(r() * 256);
       for (const kind of ['xl', 'libxl', 'libxc', 'back'] as const) {
         const { error } = decodeMutated(kind, garbage);
-        assert.ok(error instanceof StreamError, `${kind} round ${round}: ${String(error)}`);
+        assert.ok(error instanceof StreamError, `${kind} round ${round}: ${show(error)}`);
       }
     }
   });
@@ -354,7 +381,7 @@ describe('absurd lengths', () => {
     } catch (e) {
       error = e;
     }
-    assert.ok(error instanceof StreamError, `expected record-too-long without waiting, got ${String(error)}`);
+    assert.ok(error instanceof StreamError, `expected record-too-long without waiting, got ${show(error)}`);
     assert.deepEqual([error.code, error.offset], ['record-too-long', lengthAt], error.message);
     assert.ok(d.buffered <= bytes.length);
   }
@@ -480,6 +507,30 @@ describe('padding and trailing bytes', () => {
     assert.equal(d.next(), undefined);
     d.push(Buffer.from([0]));
     assert.throws(() => d.next(), (e: unknown) => e instanceof StreamError && e.code === 'unexpected-record' && e.offset === plain.length);
+  });
+
+  test('a StreamError is final: later calls throw it again instead of decoding past the damage', () => {
+    // Bad padding is found after the record was taken off the queue; the next record behind it is fine.
+    const bad = rawRecord(LibxcRecord.HVM_CONTEXT, Buffer.from([7]), { pad: Buffer.from([0, 0, 3, 0, 0, 0, 0]) });
+    const cases: Array<[StreamKind, Buffer]> = [
+      ['libxc', cat(HVM_HEADERS, bad, rawRecord(LibxcRecord.VERIFY), rawRecord(LibxcRecord.END))],
+      ['libxc', cat(HVM_HEADERS, rawRecord(LibxcRecord.X86_TSC_INFO, Buffer.alloc(8)), rawRecord(LibxcRecord.END))],
+      ['back', cat(BANNER, encodeCheckpointState(0), encodeCheckpointState(2))],
+      ['libxl', cat(Buffer.from('LibxlFmx'), Buffer.alloc(8), rawRecord(0))],
+    ];
+    for (const [kind, bytes] of cases) {
+      const d = new StreamDecoder(kind);
+      d.push(bytes);
+      d.end();
+      let first: unknown;
+      try {
+        while (d.next());
+      } catch (e) {
+        first = e;
+      }
+      assert.ok(first instanceof StreamError, kind);
+      for (let i = 0; i < 3; i++) assert.throws(() => d.next(), (e: unknown) => e === first, `${kind}: call ${i} after the error`);
+    }
   });
 
   test('push() after end() is a programming error, not a stream error', () => {

@@ -61,7 +61,7 @@ describe('forward stream layer switching', () => {
     });
     assert.deepEqual(items[1], { kind: 'libxl-header', offset: items[1]!.offset, wireLength: 16, header: { options: 0 } });
     assert.deepEqual(items[3], {
-      kind: 'libxc-header', offset: items[1]!.offset + 24, wireLength: 40, header: { domainType: 2, pageShift: 12, xenMajor: 4, xenMinor: 17 },
+      kind: 'libxc-header', offset: items[1].offset + 24, wireLength: 40, header: { domainType: 2, pageShift: 12, xenMajor: 4, xenMinor: 17 },
     });
   });
 

@@ -19,9 +19,7 @@ import {
   encodeEmulatorRecord,
   encodeHvmContext,
   encodeHvmParams,
-  encodeLibxc,
   encodeLibxcHeaders,
-  encodeLibxl,
   encodeLibxlHeader,
   encodeMsrPolicy,
   encodePageData,
@@ -42,6 +40,7 @@ import {
   matchesLayout,
   pfnEntry,
   rawRecord,
+  show,
   u32le,
   u64le,
 } from './test-support/fixtures.js';
@@ -59,7 +58,7 @@ function records(items: readonly StreamItem[]): StreamRecord[] {
 /** Asserts that decoding throws a StreamError with this code at this offset. */
 function assertStreamError(kind: StreamKind, bytes: Buffer, code: StreamErrorCode, offset: number, options?: Parameters<typeof decodeAll>[2]): StreamError {
   const { error } = decodeCatching(kind, bytes, options);
-  assert.ok(error instanceof StreamError, `expected a StreamError, got ${String(error)}`);
+  assert.ok(error instanceof StreamError, `expected a StreamError, got ${show(error)}`);
   assert.equal(error.code, code, error.message);
   assert.equal(error.offset, offset, error.message);
   return error;
@@ -388,7 +387,7 @@ describe('libxc records', () => {
       'X86_PV_INFO', 'X86_PV_P2M_FRAMES', 'X86_PV_VCPU_BASIC', 'X86_PV_VCPU_EXTENDED', 'X86_PV_VCPU_XSAVE', 'SHARED_INFO',
       'X86_PV_VCPU_MSRS', 'END',
     ]);
-    records(items).slice(0, -1).forEach((r, i) => assert.deepEqual(r.body, Buffer.alloc(PV_ONLY[i]! * 3, PV_ONLY[i]!)));
+    records(items).slice(0, -1).forEach((r, i) => assert.deepEqual(r.body, Buffer.alloc(PV_ONLY[i]! * 3, PV_ONLY[i])));
     assert.equal(decoder.isDone, true);
   });
 
@@ -498,7 +497,7 @@ describe('back channel', () => {
 
   test('a wrong banner is rejected at byte 0; without expectBanner records start at byte 0', () => {
     const wrong = Buffer.from(BANNER);
-    wrong[10] ^= 0x20;
+    wrong[10]! ^= 0x20;
     assertStreamError('back', cat(wrong, encodeCheckpointState(2)), 'bad-banner', 0);
     const { items } = decodeAll('back', cat(encodeCheckpointState(2)), { expectBanner: false });
     assert.deepEqual(items.map((i) => [i.kind, i.offset]), [['record', 0]]);

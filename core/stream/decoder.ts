@@ -170,6 +170,7 @@ export class StreamDecoder {
   private insideCheckpoint = false;
   private checkpointsDone = 0;
   private sawEnd = false;
+  private failure: StreamError | undefined;
 
   constructor(readonly kind: StreamKind, private readonly options: DecoderOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -214,6 +215,18 @@ export class StreamDecoder {
 
   /** The next complete item, or undefined when more bytes are needed (or, after end(), at a clean end). */
   next(): StreamItem | undefined {
+    // Some checks fail only after the record left the queue, so decoding on would silently step over the damage.
+    // Once the bytes are known bad, every later call gives the same answer.
+    if (this.failure) throw this.failure;
+    try {
+      return this.nextItem();
+    } catch (err) {
+      if (err instanceof StreamError) this.failure = err;
+      throw err;
+    }
+  }
+
+  private nextItem(): StreamItem | undefined {
     if (this.state === 'done') {
       if (this.queue.length > 0) {
         throw new StreamError('unexpected-record', this.consumed, `${this.queue.length} bytes follow the END record`);

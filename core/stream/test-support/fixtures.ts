@@ -31,6 +31,13 @@ import {
   encodeXlHeader,
 } from '../index.js';
 
+/** An error (or the lack of one) for an assertion message. */
+export function show(e: unknown): string {
+  if (e === undefined) return 'no error';
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return typeof e === 'object' ? JSON.stringify(e) : `${typeof e} ${JSON.stringify(e)}`;
+}
+
 /** Bytes from a hex string; spaces, newlines and `|` are ignored. */
 export function hex(s: string): Buffer {
   const clean = s.replace(/[\s|]/g, '');
