@@ -28,12 +28,15 @@ export async function engineCyclesPerSecond(warm: number, cycles: number, phases
   return cycles / ((ended - started) / 1000);
 }
 
+const NAME = 'engine-idle';
+const TITLE = 'Engine, no dirty pages: checkpoints/s vs raw 2-RTT ping-pong';
+
 export const engineIdle: Benchmark = {
-  name: 'engine-idle',
-  title: 'Engine, no dirty pages: checkpoints/s vs raw 2-RTT ping-pong',
+  name: NAME,
+  title: TITLE,
   async run({ quick, log }): Promise<BenchResult> {
     const t0 = now();
-    const rounds = quick ? 3 : 5;
+    const rounds = quick ? 3 : 7;
     const warm = quick ? 300 : 1000;
     const cycles = quick ? 1500 : 5000;
     const pair = await loopbackPair();
@@ -58,8 +61,8 @@ export const engineIdle: Benchmark = {
     const ratio = s.median / b.median;
     const meanPhases = phases.meanMicros();
     return {
-      name: this.name,
-      title: this.title,
+      name: NAME,
+      title: TITLE,
       metric: 'checkpoint rate',
       unit: 'cycles/s',
       higherIsBetter: true,

@@ -32,7 +32,7 @@ export async function runEngine(o: EngineRun): Promise<EngineRunResult> {
   let stopping = false;
   let primary: ColoPrimary | undefined = undefined;
   let secondary: ColoSecondary | undefined = undefined;
-  let failure: unknown;
+  let failure: Error | undefined;
   primary = new ColoPrimary({
     mode: 'colo',
     domain: pd,
@@ -46,7 +46,7 @@ export async function runEngine(o: EngineRun): Promise<EngineRunResult> {
         try {
           o.onCycle?.(n, record);
         } catch (err) {
-          failure ??= err;
+          failure ??= err instanceof Error ? err : new Error(`onCycle threw ${typeof err}`);
           n = o.cycles;
         }
         if (n >= o.cycles) {
@@ -63,7 +63,7 @@ export async function runEngine(o: EngineRun): Promise<EngineRunResult> {
   secondary = new ColoSecondary({ mode: 'colo', domain: sd, forward: pair.b, back: pair.b });
   const [pExit, sExit] = await Promise.all([primary.run(), secondary.run()]);
   pair.close();
-  if (failure !== undefined) throw failure;
+  if (failure) throw failure;
   if (n < o.cycles) {
     const why = pExit.kind === 'secondary-lost' ? pExit.reason : sExit.kind !== 'destroyed' ? sExit.reason : pExit.kind;
     throw new Error(`engine stopped after ${n} of ${o.cycles} checkpoints: ${why}`);

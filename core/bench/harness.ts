@@ -9,7 +9,7 @@ export interface BenchOptions {
   /** Shorter runs for CI smoke use. */
   quick: boolean;
   /** Progress lines (stderr), never part of the report. */
-  log(line: string): void;
+  log: (line: string) => void;
 }
 
 export interface Series {

@@ -3,9 +3,10 @@
 // benchmark ran, whether or not it met its target: this is a report. It is 1 only when a benchmark crashed, 2 on
 // bad arguments.
 //
-//   npm run bench                              all four benchmarks (about 1 minute), readable table on stdout
-//   npm run bench -- --quick                   shorter runs for CI smoke use (about 20 s)
-//   npm run bench -- --json > bench.json       one JSON object on stdout; progress always goes to stderr
+//   npm run bench                              all four benchmarks (about 50 s on 2 cores), table on stdout
+//   npm run bench -- --quick                   shorter runs for CI smoke use (about 10 s)
+//   npm run -s bench -- --json > bench.json    one JSON object on stdout (-s keeps npm's banner out of it);
+//                                              progress always goes to stderr
 //   npm run bench -- --only engine-dirty       one benchmark: codec, engine-idle, engine-dirty, memory
 //   npm run bench -- --only codec,memory       several (or repeat --only)
 //
@@ -107,12 +108,21 @@ function runInChild(bench: Benchmark, quick: boolean): Promise<Outcome> {
   });
   return new Promise<Outcome>((resolve) => {
     let message: ChildMessage | undefined;
+    // A wedged engine must not hang CI: past this, the child is killed and the benchmark reported as an error.
+    const limitMs = quick ? 90_000 : 300_000;
+    let timedOut = false;
+    const watchdog = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, limitMs);
     child.on('message', (m: ChildMessage) => {
       message = m;
     });
     child.on('error', (err) => resolve({ name: bench.name, ok: false, error: errorText(err) }));
     child.on('exit', (code, signal) => {
-      if (message?.ok) resolve({ name: bench.name, ok: true, result: message.result });
+      clearTimeout(watchdog);
+      if (timedOut) resolve({ name: bench.name, ok: false, error: `no result after ${limitMs / 1000} s: killed` });
+      else if (message?.ok) resolve({ name: bench.name, ok: true, result: message.result });
       else if (message) resolve({ name: bench.name, ok: false, error: message.error });
       else resolve({ name: bench.name, ok: false, error: `child process ended (${signal ?? `exit ${code}`}) without a result` });
     });
@@ -141,6 +151,11 @@ function fmt(value: number, unit: string): string {
   if (unit === 'ms') return value < 10 ? value.toFixed(3) : value.toFixed(1);
   if (unit === 'MiB') return value.toFixed(1);
   return value >= 100 ? value.toFixed(0) : value.toFixed(2);
+}
+
+/** Subject / baseline of each round: a second view of the spread, next to the ratio of the medians. */
+function roundRatios(r: BenchResult): number[] {
+  return r.subject.samples.map((v, i) => v / r.baseline.samples[i]!).filter((x) => Number.isFinite(x));
 }
 
 function targetText(r: BenchResult): string {
@@ -189,6 +204,7 @@ function report(outcomes: readonly Outcome[], quick: boolean, totalMs: number): 
     lines.push(`  subject   ${r.subject.label}: ${fmt(r.subject.median, r.unit)} ${r.unit} (${median}${r.rounds > 1 ? `: ${each(r.subject.samples)}` : ''})`);
     const better = r.higherIsBetter ? 'higher is better' : 'lower is better';
     lines.push(`  ratio     ${r.ratio.toFixed(3)}× (subject / baseline, ${better}); target ${targetText(r)}: ${r.pass ? 'PASS' : 'FAIL'}`);
+    if (r.rounds > 1) lines.push(`            per round: ${roundRatios(r).map((x) => x.toFixed(2)).join(', ')}`);
     for (const note of r.notes) lines.push(`  · ${note}`);
   }
   const failed = outcomes.filter((o) => o.ok && !o.result.pass).map((o) => o.name);
@@ -213,7 +229,9 @@ function jsonReport(outcomes: readonly Outcome[], quick: boolean, startedAt: Dat
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model,
     totalMs: round(totalMs, 0),
-    results: outcomes.map((o) => (o.ok ? { ...o.result, ratio: round(o.result.ratio, 4), ok: true } : { name: o.name, ok: false, error: o.error })),
+    results: outcomes.map((o) => (o.ok
+      ? { ...o.result, ratio: round(o.result.ratio, 4), roundRatios: roundRatios(o.result).map((x) => round(x, 4)), ok: true }
+      : { name: o.name, ok: false, error: o.error })),
     summary: {
       passed: outcomes.filter((o) => o.ok && o.result.pass).map((o) => o.name),
       failed: outcomes.filter((o) => o.ok && !o.result.pass).map((o) => o.name),

@@ -23,9 +23,12 @@ interface MemorySample {
 
 const MiB = 2 ** 20;
 
+const NAME = 'memory';
+const TITLE = 'Memory: RSS over a long run of checkpoints (no dirty pages)';
+
 export const memory: Benchmark = {
-  name: 'memory',
-  title: 'Memory: RSS over a long run of checkpoints (no dirty pages)',
+  name: NAME,
+  title: TITLE,
   async run({ quick, log }): Promise<BenchResult> {
     const t0 = now();
     const warm = 2000;
@@ -65,8 +68,8 @@ export const memory: Benchmark = {
     const growth = (a: number, b: number): number => round(((b - a) / a) * 100, 2);
     const rate = cycles / ((ended - started) / 1000);
     return {
-      name: this.name,
-      title: this.title,
+      name: NAME,
+      title: TITLE,
       metric: 'resident set size',
       unit: 'MiB',
       higherIsBetter: false,
