@@ -104,6 +104,7 @@ export async function demoCommand(argv: string[], out: (line: string) => void, o
     wake = resolve;
   });
   process.once('SIGINT', onSigint);
+  let completed = false;
   try {
     await pair.start();
     for (const f of faults) timers.push(setTimeout(() => pair.inject(f.fault), f.atMs));
@@ -113,13 +114,19 @@ export async function demoCommand(argv: string[], out: (line: string) => void, o
       if (faults.length > 0) setTimeout(wake, 200);
     });
     await ended;
+    completed = true;
   } finally {
     for (const t of timers) clearTimeout(t);
     process.removeListener('SIGINT', onSigint);
-    await pair.dispose();
-    if (recordFd !== undefined) {
-      closeSync(recordFd);
-      if (recordPath && partialPath) renameSync(partialPath, recordPath);
+    try {
+      await withTimeout(pair.dispose(), 10_000, 'stopping the simulated pair');
+    } finally {
+      if (recordFd !== undefined && partialPath && recordPath) {
+        closeSync(recordFd);
+        // A run that failed leaves no file behind; one that ran its course leaves the stream as far as it went.
+        if (completed) renameSync(partialPath, recordPath);
+        else rmSync(partialPath, { force: true });
+      }
     }
   }
   const summary = summarise(cycles, outputLatency, pair.state);
@@ -128,12 +135,20 @@ export async function demoCommand(argv: string[], out: (line: string) => void, o
   return 0;
 }
 
-/** Cleans up the partial record file when the command fails before renaming it. */
-export function removePartial(path: string): void {
-  rmSync(path, { force: true });
+/** Rejects if `work` takes longer than `ms`; the timer also keeps the process alive while it waits. */
+async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
-const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const ms = (v: number): string => (Number.isNaN(v) ? 'n/a' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const mb = (bytes: number): string => (bytes / 1e6).toFixed(bytes >= 1e7 ? 0 : 2);
 
 export function formatCycle(r: CycleRecord): string {

@@ -91,6 +91,7 @@ export class ColoPrimary {
   private stopRequested: 'stop' | 'kill' | undefined;
   private suspendedAt: number | undefined;
   private stateName: ProtectionStateName = 'unprotected';
+  private waiting: { what: string; since: number } | undefined;
 
   constructor(private readonly o: PrimaryOptions) {
     this.writer = new StreamWriter(o.forward, o.recordFd);
@@ -119,6 +120,7 @@ export class ColoPrimary {
   }
 
   async run(): Promise<PrimaryExit> {
+    const stopWatchdog = this.startWatchdog();
     try {
       this.setState('starting');
       await this.expectBanner();
@@ -126,6 +128,8 @@ export class ColoPrimary {
       for (;;) await this.checkpoint();
     } catch (err) {
       return this.teardown(err);
+    } finally {
+      stopWatchdog();
     }
   }
 
@@ -138,6 +142,9 @@ export class ColoPrimary {
       this.setState('stopped', 'stopped-by-admin', 'Protection stopped; the guest runs on the primary only.');
       return { kind: 'stopped', lastSeq };
     }
+    // As `xl remus` exiting does: the channels close, so a secondary still waiting learns it is on its own.
+    this.o.forward.destroy();
+    this.o.back.destroy();
     const reason = describeError(err);
     const code: ProtectionReasonCode = err instanceof ProtocolError || err instanceof Error && err.name === 'StreamError' ? 'stream-error' : 'secondary-lost';
     this.setState('unprotected', code, `Backup failed? resuming domain at primary: ${reason}`);
@@ -167,22 +174,31 @@ export class ColoPrimary {
   }
 
   private async next(waitingFor: string): Promise<StreamItem> {
-    const stallAfter = this.o.stallAfterMs ?? 1000;
-    const started = now();
-    const watchdog = setInterval(() => {
-      const waited = now() - started;
-      if (waited < stallAfter) return;
-      const paused = this.suspendedAt === undefined ? '' : `; primary paused ${(waited / 1000).toFixed(1)} s`;
-      this.setState('degraded', 'checkpoint-stalled', `Checkpoint stalled: no ${waitingFor} from the secondary for ${(waited / 1000).toFixed(1)} s${paused}.`);
-    }, Math.max(50, Math.min(stallAfter, 250)));
-    watchdog.unref();
+    const ready = this.reader.tryNext();
+    if (ready) return ready;
+    this.waiting = { what: waitingFor, since: now() };
     try {
       const item = await this.reader.next();
       if (item === null) throw new ChannelLostError(`back channel closed while waiting for ${waitingFor}`);
       return item;
     } finally {
-      clearInterval(watchdog);
+      this.waiting = undefined;
     }
+  }
+
+  /** One timer for the engine's life (not one per read): marks protection degraded while a checkpoint hangs. */
+  private startWatchdog(): () => void {
+    const stallAfter = this.o.stallAfterMs ?? 1000;
+    const timer = setInterval(() => {
+      const w = this.waiting;
+      if (!w) return;
+      const waited = now() - w.since;
+      if (waited < stallAfter) return;
+      const paused = this.suspendedAt === undefined ? '' : `; primary paused ${((now() - this.suspendedAt) / 1000).toFixed(1)} s`;
+      this.setState('degraded', 'checkpoint-stalled', `Checkpoint stalled: no ${w.what} from the secondary for ${(waited / 1000).toFixed(1)} s${paused}.`);
+    }, Math.max(50, Math.min(stallAfter / 2, 250)));
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   private async expectBanner(): Promise<void> {

@@ -160,18 +160,23 @@ export class ColoSecondary {
     const suspendedAt = now();
     await this.o.domain.suspend();
     this.setStatus('suspended');
-    this.sendState(CheckpointState.SVM_SUSPENDED);
     const dirty = this.o.domain.takeDirtyPfns();
-    this.writer.send(encodeDirtyPfnList(dirty));
+    this.writer.batch(() => {
+      this.sendState(CheckpointState.SVM_SUSPENDED);
+      this.writer.send(encodeDirtyPfnList(dirty));
+    });
     const loadStart = now();
     const checkpoint = await this.readCheckpoint(false);
     this.apply(checkpoint);
     this.lastComplete = seq;
-    this.sendState(CheckpointState.SVM_READY);
-    this.o.beforeResume?.(seq);
-    this.o.domain.resume();
-    this.setStatus('resumed');
-    this.sendState(CheckpointState.SVM_RESUMED);
+    // READY and RESUMED leave in one write: resuming takes microseconds, and a syscall each would cost more.
+    this.writer.batch(() => {
+      this.sendState(CheckpointState.SVM_READY);
+      this.o.beforeResume?.(seq);
+      this.o.domain.resume();
+      this.setStatus('resumed');
+      this.sendState(CheckpointState.SVM_RESUMED);
+    });
     const end = now();
     this.o.events?.cycle?.({ seq, pauseMs: end - suspendedAt, dirtyPages: dirty.length, pagesApplied: checkpoint.applied, loadMs: end - loadStart });
   }
@@ -192,7 +197,7 @@ export class ColoSecondary {
   private async readCheckpoint(direct: boolean): Promise<Checkpoint & { applied: number }> {
     const cp: Checkpoint & { applied: number } = { pages: [], applied: 0 };
     for (;;) {
-      const item = await this.next();
+      const item = this.reader.tryNext() ?? (await this.next());
       if (item.kind !== 'record') throw new ProtocolError(`unexpected ${item.kind} at byte ${item.offset} inside a checkpoint`);
       if (item.skipped) continue;
       const parsed = item.parsed;

@@ -7,8 +7,14 @@ import { chunksLength, type Chunks } from '../stream/index.js';
 
 export class StreamWriter {
   private bytes = 0;
-  private lastWrite: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private waiters: Array<() => void> = [];
   private failure: Error | undefined;
+  private readonly written = (err?: Error | null): void => {
+    this.pending--;
+    if (err) this.failure ??= err;
+    if (this.pending === 0 || err) this.wakeWaiters();
+  };
 
   /**
    * @param sink the channel
@@ -19,6 +25,18 @@ export class StreamWriter {
     sink.on('error', (err: Error) => {
       this.failure ??= err;
     });
+    // A destroyed stream need not call back the writes it was holding (a paced link drops them), so closing
+    // must also release whoever waits for a flush.
+    sink.on('close', () => {
+      this.failure ??= new Error('replication channel closed');
+      this.wakeWaiters();
+    });
+  }
+
+  private wakeWaiters(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
   }
 
   /** Total bytes sent on this channel. */
@@ -32,31 +50,33 @@ export class StreamWriter {
     if (this.sink.destroyed || this.sink.writableEnded) throw new Error('replication channel is closed');
     const n = chunksLength(chunks);
     if (this.recordFd !== undefined) writevSync(this.recordFd, chunks);
-    this.sink.cork();
-    let last: Promise<void> | undefined;
-    for (let i = 0; i < chunks.length; i++) {
-      if (i === chunks.length - 1) {
-        last = new Promise<void>((resolve, reject) => {
-          this.sink.write(chunks[i], (err) => (err ? reject(err) : resolve()));
-        });
-      } else {
-        this.sink.write(chunks[i]);
+    this.batch(() => {
+      for (let i = 0; i < chunks.length - 1; i++) this.sink.write(chunks[i]);
+      if (chunks.length > 0) {
+        this.pending++;
+        this.sink.write(chunks[chunks.length - 1], this.written);
       }
-    }
-    this.sink.uncork();
-    if (last) {
-      last.catch((err: Error) => {
-        this.failure ??= err;
-      });
-      this.lastWrite = last;
-    }
+    });
     this.bytes += n;
     return n;
   }
 
-  /** Resolves once everything sent so far has been handed to the operating system. */
+  /** Runs `fn` with the channel corked, so everything it sends leaves in one writev. */
+  batch<T>(fn: () => T): T {
+    this.sink.cork();
+    try {
+      return fn();
+    } finally {
+      this.sink.uncork();
+    }
+  }
+
+  /** Resolves once everything sent so far has left this process's buffers (handed to the kernel or the link). */
   async flushed(): Promise<void> {
-    await this.lastWrite;
+    // A write the kernel took at once leaves nothing buffered; only then is there no need to wait a turn.
+    if (this.pending > 0 && this.sink.writableLength > 0 && !this.sink.destroyed) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
     if (this.failure) throw this.failure;
   }
 }

@@ -2,6 +2,7 @@
 // restore code does, and reports problems as StreamErrors at the record's offset.
 
 import { StreamError } from './errors.js';
+import { type ByteSource, SegmentedBytes } from './segmented-bytes.js';
 import {
   EMULATOR_SUBHEADER_SIZE,
   PAGE_SIZE,
@@ -15,8 +16,8 @@ export interface PageData {
   types: Uint8Array;
   /** Index into `data` (in pages) of each pfn's contents, or -1 for types without data. */
   dataIndex: Int32Array;
-  /** The contents of every pfn that carries data, back to back. */
-  data: Buffer;
+  /** The contents of every pfn that carries data, back to back (possibly still in the chunks it arrived in). */
+  data: ByteSource;
 }
 
 export interface EmulatorData {
@@ -41,13 +42,15 @@ function u64AsNumber(buf: Buffer, at: number): number {
   return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 0x100000000;
 }
 
-export function parsePageData(body: Buffer, offset: number, p2mSize = Number.MAX_SAFE_INTEGER): PageData {
-  if (body.length < 8) throw new StreamError('bad-body', offset, `PAGE_DATA record truncated: ${body.length} bytes`);
-  const count = body.readUInt32LE(0);
+export function parsePageData(source: ByteSource, offset: number, p2mSize = Number.MAX_SAFE_INTEGER): PageData {
+  if (source.length < 8) throw new StreamError('bad-body', offset, `PAGE_DATA record truncated: ${source.length} bytes`);
+  const count = source.subarray(0, 8).readUInt32LE(0);
   if (count < 1) throw new StreamError('bad-body', offset, 'PAGE_DATA record lists no pfns');
-  if (body.length < 8 + count * 8) {
-    throw new StreamError('bad-body', offset, `PAGE_DATA record of ${body.length} bytes is too short for ${count} pfns`);
+  if (source.length < 8 + count * 8) {
+    throw new StreamError('bad-body', offset, `PAGE_DATA record of ${source.length} bytes is too short for ${count} pfns`);
   }
+  // The header and pfn table, joined if they straddle chunks (at most 8 KiB); the pages stay where they are.
+  const body = source.subarray(0, 8 + count * 8);
   const pfns = new Float64Array(count);
   const types = new Uint8Array(count);
   const dataIndex = new Int32Array(count);
@@ -68,10 +71,11 @@ export function parsePageData(body: Buffer, offset: number, p2mSize = Number.MAX
     dataIndex[i] = pageTypeHasData(type) ? withData++ : -1;
   }
   const expected = 8 + count * 8 + withData * PAGE_SIZE;
-  if (body.length !== expected) {
-    throw new StreamError('bad-body', offset, `PAGE_DATA record has ${body.length} bytes; ${count} pfns with ${withData} pages need ${expected}`);
+  if (source.length !== expected) {
+    throw new StreamError('bad-body', offset, `PAGE_DATA record has ${source.length} bytes; ${count} pfns with ${withData} pages need ${expected}`);
   }
-  return { pfns, types, dataIndex, data: body.subarray(8 + count * 8) };
+  const data = source instanceof SegmentedBytes ? source.range(8 + count * 8) : source.subarray(8 + count * 8);
+  return { pfns, types, dataIndex, data };
 }
 
 export function parseCheckpointStateId(body: Buffer, offset: number): number {

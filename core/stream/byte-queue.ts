@@ -43,6 +43,30 @@ export class ByteQueue {
     return this.gather(n, true);
   }
 
+  /** Whether the first n bytes lie in one chunk, so take(n) needs no copy. */
+  isContiguous(n: number): boolean {
+    const first = this.chunks[this.head];
+    return first !== undefined && n <= first.length - this.headOffset;
+  }
+
+  /** Removes the first n bytes and returns them as views of the chunks they arrived in (no copy). */
+  takeSegments(n: number): Buffer[] {
+    if (n > this.total) throw new RangeError(`need ${n} bytes, have ${this.total}`);
+    const out: Buffer[] = [];
+    let left = n;
+    while (left > 0) {
+      const chunk = this.chunks[this.head]!;
+      const count = Math.min(chunk.length - this.headOffset, left);
+      out.push(chunk.subarray(this.headOffset, this.headOffset + count));
+      this.headOffset += count;
+      this.total -= count;
+      left -= count;
+      if (this.headOffset === chunk.length) this.dropHead();
+    }
+    this.compact();
+    return out;
+  }
+
   private gather(n: number, consume: boolean): Buffer {
     if (n > this.total) throw new RangeError(`need ${n} bytes, have ${this.total}`);
     const out = Buffer.allocUnsafe(n);

@@ -52,6 +52,7 @@ import {
   requireLength,
 } from './bodies.js';
 import { ByteQueue } from './byte-queue.js';
+import { type ByteSource, SegmentedBytes } from './segmented-bytes.js';
 
 /** What the bytes are: an xl save file or migration stream, a bare libxl or libxc stream, or the back channel. */
 export type StreamKind = 'xl' | 'libxl' | 'libxc' | 'back';
@@ -109,10 +110,39 @@ export interface StreamRecord {
   length: number;
   /** Bytes the record takes on the wire: header, body, padding. */
   wireLength: number;
-  body: Buffer;
+  /** The body; a PAGE_DATA body that arrived in pieces is joined on first access (use `parsed` to avoid that). */
+  readonly body: Buffer;
   /** True for an optional libxc record of a type we do not know: skipped, as libxc does. */
   skipped: boolean;
   parsed?: ParsedBody;
+}
+
+/** A decoded record. A class rather than a literal: the engine makes a dozen per checkpoint, thousands a second. */
+class DecodedRecord implements StreamRecord {
+  readonly kind = 'record';
+  readonly name: string;
+  skipped = false;
+  parsed?: ParsedBody;
+  // A true private field: copies of a record ({...record}) carry its fields, not where its bytes sit.
+  readonly #source: ByteSource;
+
+  constructor(
+    readonly layer: Layer,
+    readonly type: number,
+    readonly offset: number,
+    readonly length: number,
+    readonly wireLength: number,
+    source: ByteSource,
+  ) {
+    this.name = recordName(layer, type);
+    this.#source = source;
+  }
+
+  /** Joined only if someone asks for the whole body; the engine reads PAGE_DATA through `parsed`. */
+  get body(): Buffer {
+    const source = this.#source;
+    return source instanceof SegmentedBytes ? source.toBuffer() : (source as Buffer);
+  }
 }
 
 export type StreamItem =
@@ -442,22 +472,27 @@ export class StreamDecoder {
     else this.checkLibxcType(type, offset);
 
     const extra = this.quirkBytes(type);
-    const padded = paddedLength(length);
-    const wire = this.take(RECORD_HEADER_SIZE + extra + padded);
+    const wireLength = RECORD_HEADER_SIZE + extra + paddedLength(length);
+    // A PAGE_DATA record spread over several reads stays in its chunks (see SegmentedBytes); anything else that
+    // spans reads is joined, which is cheap for records that small.
+    const wire: ByteSource = layer === 'libxc' && type === LibxcRecord.PAGE_DATA && !this.queue.isContiguous(wireLength)
+      ? new SegmentedBytes(this.queue.takeSegments(wireLength))
+      : this.queue.take(wireLength);
+    this.consumed += wireLength;
     if (extra > 0 && !wire.subarray(RECORD_HEADER_SIZE, RECORD_HEADER_SIZE + extra).equals(Buffer.alloc(extra))) {
       throw new StreamError('bad-body', offset + RECORD_HEADER_SIZE, 'expected the 8 zero bytes Xen ≥ 4.18 puts after the dirty-pfn-list header');
     }
     const bodyStart = RECORD_HEADER_SIZE + extra;
-    for (let i = bodyStart + length; i < wire.length; i++) {
-      if (wire[i] !== 0) throw new StreamError('bad-padding', offset + i, `${recordName(layer, type)} record padding byte is 0x${wire[i]!.toString(16)}, not zero`);
+    const padding = wire.subarray(bodyStart + length, wireLength);
+    for (let i = 0; i < padding.length; i++) {
+      if (padding[i] !== 0) {
+        throw new StreamError('bad-padding', offset + bodyStart + length + i, `${recordName(layer, type)} record padding byte is 0x${padding[i]!.toString(16)}, not zero`);
+      }
     }
-    const body = wire.subarray(bodyStart, bodyStart + length);
-    const record: StreamRecord = {
-      kind: 'record', layer, type, name: recordName(layer, type), offset, length,
-      wireLength: wire.length, body, skipped: false,
-    };
+    const bodySource: ByteSource = wire instanceof SegmentedBytes ? wire.range(bodyStart, bodyStart + length) : wire.subarray(bodyStart, bodyStart + length);
+    const record = new DecodedRecord(layer, type, offset, length, wireLength, bodySource);
     if (layer === 'libxl') this.afterLibxl(record);
-    else this.afterLibxc(record);
+    else this.afterLibxc(record, bodySource);
     return record;
   }
 
@@ -557,8 +592,10 @@ export class StreamDecoder {
     }
   }
 
-  private afterLibxc(record: StreamRecord): void {
-    const { type, body, offset } = record;
+  private afterLibxc(record: StreamRecord, bodySource: ByteSource): void {
+    const { type, offset } = record;
+    // Only PAGE_DATA can be in pieces; every other body is a plain Buffer already, so reading it costs nothing.
+    const body = (): Buffer => record.body;
     if (this.state === 'after-checkpoint-end') {
       this.state = 'libxc';
     }
@@ -566,29 +603,29 @@ export class StreamDecoder {
       record.skipped = true;
       return;
     }
-    if (EMPTY_LIBXC.has(type) && body.length !== 0) {
-      throw new StreamError('bad-body', offset, `${record.name} must have an empty body, has ${body.length} bytes`);
+    if (EMPTY_LIBXC.has(type) && bodySource.length !== 0) {
+      throw new StreamError('bad-body', offset, `${record.name} must have an empty body, has ${bodySource.length} bytes`);
     }
     if (this.state !== 'back') this.insideCheckpoint = true;
     const p2m = this.options.p2mSize;
     switch (type) {
       case LibxcRecord.PAGE_DATA:
-        record.parsed = { kind: 'page-data', value: parsePageData(body, offset, p2m) };
+        record.parsed = { kind: 'page-data', value: parsePageData(bodySource, offset, p2m) };
         return;
       case LibxcRecord.X86_TSC_INFO:
-        record.parsed = { kind: 'tsc', value: parseTscInfo(body, offset) };
+        record.parsed = { kind: 'tsc', value: parseTscInfo(body(), offset) };
         return;
       case LibxcRecord.HVM_PARAMS:
-        record.parsed = { kind: 'hvm-params', value: parseHvmParams(body, offset) };
+        record.parsed = { kind: 'hvm-params', value: parseHvmParams(body(), offset) };
         return;
       case LibxcRecord.CHECKPOINT_DIRTY_PFN_LIST:
-        record.parsed = { kind: 'dirty-pfns', pfns: parseDirtyPfnList(body, offset, p2m) };
+        record.parsed = { kind: 'dirty-pfns', pfns: parseDirtyPfnList(body(), offset, p2m) };
         return;
       case LibxcRecord.X86_CPUID_POLICY:
-        requireLength('X86_CPUID_POLICY', body, 24, offset);
+        requireLength('X86_CPUID_POLICY', body(), 24, offset);
         return;
       case LibxcRecord.X86_MSR_POLICY:
-        requireLength('X86_MSR_POLICY', body, 16, offset);
+        requireLength('X86_MSR_POLICY', body(), 16, offset);
         return;
       case LibxcRecord.CHECKPOINT:
         this.checkpointed = true;

@@ -41,9 +41,24 @@ export function chunksLength(chunks: readonly Uint8Array[]): number {
   return n;
 }
 
+/** Bodies up to this size are copied into the header's buffer: one chunk beats three for tiny records. */
+const INLINE_BODY_MAX = 512;
+
 /** A record: 8-byte header, the body parts, then zeros up to the next 8-byte boundary. */
 export function encodeRecord(type: number, body: readonly Uint8Array[] = []): Chunks {
   const length = chunksLength(body);
+  const padded = paddedLength(length);
+  if (length <= INLINE_BODY_MAX) {
+    const out = Buffer.alloc(RECORD_HEADER_SIZE + padded);
+    out.writeUInt32LE(type >>> 0, 0);
+    out.writeUInt32LE(length, 4);
+    let at = RECORD_HEADER_SIZE;
+    for (const part of body) {
+      out.set(part, at);
+      at += part.byteLength;
+    }
+    return [out];
+  }
   const header = Buffer.allocUnsafe(RECORD_HEADER_SIZE);
   header.writeUInt32LE(type >>> 0, 0);
   header.writeUInt32LE(length, 4);
@@ -51,7 +66,7 @@ export function encodeRecord(type: number, body: readonly Uint8Array[] = []): Ch
   for (const part of body) {
     if (part.byteLength > 0) out.push(Buffer.isBuffer(part) ? part : Buffer.from(part.buffer, part.byteOffset, part.byteLength));
   }
-  const pad = paddedLength(length) - length;
+  const pad = padded - length;
   if (pad > 0) out.push(ZERO_PADDING.subarray(0, pad));
   return out;
 }

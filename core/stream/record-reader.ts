@@ -31,6 +31,16 @@ export class RecordReader {
     });
   }
 
+  /**
+   * The next item if its bytes are already here, without waiting (and without the promise hop of next()); a
+   * checkpoint's records mostly arrive together, so the engine reads them this way and waits only when it must.
+   */
+  tryNext(): StreamItem | undefined {
+    const item = this.decoder.next();
+    if (item || this.failure || this.ended) return item;
+    return this.drainSource() ? this.decoder.next() : undefined;
+  }
+
   /** The next item; null at a clean end of input. Rejects with a StreamError on bad bytes, or the source's error. */
   async next(): Promise<StreamItem | null> {
     for (;;) {

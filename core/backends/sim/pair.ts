@@ -244,8 +244,7 @@ export class SimPair {
   /** Stops protection as `xl` users must: destroy the secondary's copy first, so only the primary runs on. */
   async stop(): Promise<SimPairOutcome> {
     this.adminAction ??= 'stop';
-    this.secondaryWorkload.stop();
-    this.secondary?.destroy();
+    this.destroySecondary();
     this.primary?.stop();
     return this.outcome();
   }
@@ -265,8 +264,7 @@ export class SimPair {
         this.killPrimary();
         return;
       case 'kill-secondary':
-        this.secondaryWorkload.stop();
-        this.secondary?.destroy();
+        this.destroySecondary();
         return;
       case 'cut-link':
         this.linkCut = true;
@@ -299,6 +297,14 @@ export class SimPair {
     this.primaryLive = false;
     this.primaryWorkload.stop();
     this.primary?.kill();
+    // A destroyed domain runs no more; suspending is the simulator's nearest equivalent.
+    void this.primaryDomain.suspend();
+  }
+
+  private destroySecondary(): void {
+    this.secondaryWorkload.stop();
+    this.secondary?.destroy();
+    void this.secondaryDomain.suspend();
   }
 
   private primaryPacket(p: GuestPacket): void {

@@ -338,7 +338,7 @@ export function snapshot(item: StreamItem): Record<string, unknown> {
   let p: unknown = parsed;
   if (parsed?.kind === 'page-data') {
     const v = parsed.value;
-    p = { kind: parsed.kind, pfns: Array.from(v.pfns), types: Array.from(v.types), dataIndex: Array.from(v.dataIndex), data: Buffer.from(v.data).toString('hex') };
+    p = { kind: parsed.kind, pfns: Array.from(v.pfns), types: Array.from(v.types), dataIndex: Array.from(v.dataIndex), data: v.data.subarray(0, v.data.length).toString('hex') };
   } else if (parsed?.kind === 'emulator') {
     p = { ...parsed, value: { ...parsed.value, data: Buffer.from(parsed.value.data).toString('hex') } };
   } else if (parsed?.kind === 'dirty-pfns') {
