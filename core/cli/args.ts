@@ -31,7 +31,7 @@ export function parse<O extends Options>(command: string, argv: string[], option
       const suggestion = hint ? `; did you mean --${hint}?` : '';
       throw new UsageError(`${command}: unknown option ${given}${suggestion} (see 'colo-console ${command} --help')`);
     }
-    throw new UsageError(`${command}: ${message.replace(/\. To specify.*$/s, '')} (see 'colo-console ${command} --help')`);
+    throw new UsageError(`${command}: ${message.replace(/\s*To specify.*$/s, '').replace(/\s*\n\s*/g, ' ')} (see 'colo-console ${command} --help')`);
   }
 }
 

@@ -1,0 +1,211 @@
+// The CLI's front door, run as a real child process: --help for every command, and every mistake a user can make
+// on the command line ending in exit status 2 and ONE line on stderr that names the option (with a hint where a
+// misspelling is likely), before anything is started.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const RUN_TIMEOUT_MS = 30_000;
+
+interface Run {
+  args: string[];
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  timedOut: boolean;
+}
+
+/** Runs `colo-console ...args` the way `npm run colo-console` does; kills it after RUN_TIMEOUT_MS. */
+function runCli(args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    const started = performance.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'core/cli/main.ts', ...args], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, RUN_TIMEOUT_MS);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ args, code, signal, stdout, stderr, ms: performance.now() - started, timedOut });
+    });
+  });
+}
+
+/** Runs every argument list, a few at a time (each run is a fresh Node process). */
+async function runAll(argLists: string[][], parallel = 4): Promise<Run[]> {
+  const results: Run[] = new Array<Run>(argLists.length);
+  let nextIndex = 0;
+  const worker = async (): Promise<void> => {
+    while (nextIndex < argLists.length) {
+      const i = nextIndex++;
+      results[i] = await runCli(argLists[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, argLists.length) }, worker));
+  return results;
+}
+
+function show(r: Run): string {
+  return `colo-console ${r.args.join(' ')} → exit ${r.code}${r.signal ? ` (${r.signal})` : ''}${r.timedOut ? ' TIMED OUT' : ''}\n--- stdout:\n${r.stdout.slice(0, 2000)}\n--- stderr:\n${r.stderr.slice(0, 2000)}`;
+}
+
+/** Checks every case and reports all that fail together, so one bug does not hide the next. */
+function checkEach<C>(cases: C[], runs: Run[], check: (c: C, r: Run) => void): void {
+  const failures: string[] = [];
+  cases.forEach((c, i) => {
+    try {
+      check(c, runs[i]!);
+    } catch (err) {
+      failures.push(err instanceof Error ? err.message : String(err));
+    }
+  });
+  assert.equal(failures.length, 0, `${failures.length} of ${cases.length} cases failed:\n\n${failures.join('\n\n')}`);
+}
+
+function stderrLines(r: Run): string[] {
+  return r.stderr.split('\n').filter((line) => line.length > 0);
+}
+
+/** Exit 2, nothing on stdout, exactly one line on stderr that contains every `needle`, no stack trace. */
+function assertUsageError(r: Run, needles: Array<string | RegExp>): void {
+  assert.equal(r.timedOut, false, `did not finish in ${RUN_TIMEOUT_MS} ms: ${show(r)}`);
+  assert.equal(r.code, 2, `expected exit status 2: ${show(r)}`);
+  const lines = stderrLines(r);
+  assert.equal(lines.length, 1, `expected exactly one line on stderr, got ${lines.length}: ${show(r)}`);
+  assert.ok(r.stderr.endsWith('\n'), `the stderr line should end with a newline: ${show(r)}`);
+  const line = lines[0]!;
+  assert.match(line, /^colo-console: /, `the message should say who is talking: ${show(r)}`);
+  assert.doesNotMatch(line, /internal error|\bError:|\n\s+at /, `no internals in a usage error: ${show(r)}`);
+  for (const needle of needles) {
+    if (typeof needle === 'string') assert.ok(line.includes(needle), `stderr should contain ${JSON.stringify(needle)}: ${show(r)}`);
+    else assert.match(line, needle, show(r));
+  }
+  assert.equal(r.stdout, '', `a usage error must not start the command or print to stdout: ${show(r)}`);
+}
+
+void describe('colo-console --help', () => {
+  void test('every command prints its usage text on stdout and exits 0', async () => {
+    const cases: Array<{ args: string[]; usage: string; mentions: string[] }> = [
+      { args: ['--help'], usage: 'Usage: colo-console <command>', mentions: ['demo', 'start', 'stream inspect'] },
+      { args: ['-h'], usage: 'Usage: colo-console <command>', mentions: ['demo', 'start', 'stream inspect'] },
+      { args: ['help'], usage: 'Usage: colo-console <command>', mentions: ['demo'] },
+      {
+        args: ['demo', '--help'],
+        usage: 'Usage: colo-console demo',
+        mentions: [
+          '--preset', '--mode', '--interval', '--link', '--duration', '--fault', '--record-stream', '--json', '--help',
+          // every value the user may pass is listed, so the help is the reference for the error messages below
+          'idle', 'file-server', 'web-server', 'database', 'batch',
+          'kill-primary', 'kill-secondary', 'cut-link', 'slow-link', 'stall-secondary',
+          '1gbe', '10gbe', 'unlimited',
+        ],
+      },
+      { args: ['demo', '-h'], usage: 'Usage: colo-console demo', mentions: ['--duration'] },
+      // --help wins over everything else on the line: nothing is started
+      { args: ['demo', '--duration', '1h', '--help'], usage: 'Usage: colo-console demo', mentions: ['--duration'] },
+      { args: ['start', '--help'], usage: 'Usage: colo-console start', mentions: ['Ctrl-C'] },
+      { args: ['start', '-h'], usage: 'Usage: colo-console start', mentions: ['demo'] },
+      {
+        args: ['stream', 'inspect', '--help'],
+        usage: 'Usage: colo-console stream inspect',
+        mentions: ['FILE', '--records', '--json', '--xen-418-dirty-list', 'byte offset'],
+      },
+      { args: ['stream', 'inspect', '-h'], usage: 'Usage: colo-console stream inspect', mentions: ['FILE'] },
+      { args: ['stream', '--help'], usage: 'Usage: colo-console stream inspect', mentions: ['FILE'] },
+    ];
+    const runs = await runAll(cases.map((c) => c.args));
+    checkEach(cases, runs, (c, r) => {
+      assert.equal(r.timedOut, false, show(r));
+      assert.equal(r.code, 0, show(r));
+      assert.equal(r.stderr, '', show(r));
+      assert.ok(r.stdout.startsWith(c.usage), `stdout should start with ${JSON.stringify(c.usage)}: ${show(r)}`);
+      for (const m of c.mentions) assert.ok(r.stdout.includes(m), `help should mention ${m}: ${show(r)}`);
+      // --help returns at once, it never runs the command (a demo would take its default 30 s)
+      assert.ok(r.ms < 15_000, `--help took ${r.ms.toFixed(0)} ms: ${show(r)}`);
+    });
+  });
+
+  void test('no command at all prints the usage and exits 2', async () => {
+    const r = await runCli([]);
+    assert.equal(r.timedOut, false, show(r));
+    assert.equal(r.code, 2, show(r));
+    assert.ok((r.stdout + r.stderr).includes('Usage: colo-console <command>'), show(r));
+  });
+});
+
+void describe('colo-console usage errors', () => {
+  void test('a misspelt option is an error with a did-you-mean hint', async () => {
+    const cases: Array<{ args: string[]; needles: Array<string | RegExp> }> = [
+      { args: ['demo', '--duraton', '1s'], needles: ['unknown option', '--duraton', 'did you mean --duration'] },
+      { args: ['demo', '--present', 'idle'], needles: ['unknown option', 'did you mean --preset'] },
+      { args: ['demo', '--jsno'], needles: ['unknown option', 'did you mean --json'] },
+      { args: ['start', '--jsn'], needles: ['unknown option', 'did you mean --json'] },
+      { args: ['stream', 'inspect', '--recrods', 'x.xl'], needles: ['unknown option', 'did you mean --records'] },
+      // nothing close: still one line, naming the option, pointing at --help
+      { args: ['demo', '--frobnicate'], needles: ['unknown option', '--frobnicate', '--help'] },
+      // start has no --duration: the message must say the option is unknown (to start), not crash
+      { args: ['start', '--duration', '1s'], needles: ['unknown option', '--duration'] },
+    ];
+    const runs = await runAll(cases.map((c) => c.args));
+    checkEach(cases, runs, (c, r) => assertUsageError(r, c.needles));
+  });
+
+  void test('a bad option value is an error naming the option', async () => {
+    const cases: Array<{ args: string[]; needles: Array<string | RegExp> }> = [
+      { args: ['demo', '--duration', 'abc'], needles: ['--duration', 'abc'] },
+      { args: ['demo', '--duration', '0s'], needles: ['--duration'] },
+      { args: ['demo', '--duration', '2w'], needles: ['--duration'] },
+      { args: ['demo', '--duration'], needles: ['--duration'] },
+      { args: ['demo', '--mode', 'xen'], needles: ['--mode', 'xen'] },
+      { args: ['demo', '--preset', 'nope'], needles: ['--preset', 'nope'] },
+      { args: ['demo', '--link', '100gbe'], needles: ['--link', '100gbe'] },
+      { args: ['demo', '--fault', 'bogus@1s'], needles: ['--fault', 'bogus'] },
+      { args: ['demo', '--fault', 'kill-primary@soon'], needles: ['--fault', 'soon'] },
+      { args: ['demo', '--mode', 'remus', '--interval', 'fast'], needles: ['--interval', 'fast'] },
+      { args: ['demo', '--interval', '50ms'], needles: ['--interval', 'remus'] },
+      { args: ['demo', '--json=yes'], needles: ['--json'] },
+      { args: ['start', '--preset', 'nope'], needles: ['--preset', 'nope'] },
+    ];
+    const runs = await runAll(cases.map((c) => c.args));
+    checkEach(cases, runs, (c, r) => assertUsageError(r, c.needles));
+  });
+
+  void test('a value that looks like an option (--duration -1s) is still one line naming the option', async () => {
+    // node's parseArgs explains this case in three lines; the CLI must boil it down to one like every other error
+    assertUsageError(await runCli(['demo', '--duration', '-1s']), ['--duration']);
+  });
+
+  void test('an unknown command, subcommand or stray argument is an error with a hint', async () => {
+    const cases: Array<{ args: string[]; needles: Array<string | RegExp> }> = [
+      { args: ['bogus'], needles: ['unknown command', 'bogus', '--help'] },
+      { args: ['demos'], needles: ['unknown command', 'demo'] },
+      { args: ['inspect', 'x.xl'], needles: ['unknown command', 'stream'] },
+      { args: ['stream', 'bogus'], needles: ['bogus', 'inspect'] },
+      { args: ['demo', 'extra'], needles: ['extra', '--help'] },
+      { args: ['stream', 'inspect'], needles: ['missing FILE', '--help'] },
+      { args: ['stream', 'inspect', 'a.xl', 'b.xl'], needles: ['b.xl'] },
+    ];
+    const runs = await runAll(cases.map((c) => c.args));
+    checkEach(cases, runs, (c, r) => assertUsageError(r, c.needles));
+  });
+});
