@@ -1,7 +1,7 @@
 // `demo`: runs the simulated pair and prints every checkpoint as it happens, then a summary. `start` runs the
 // same until interrupted (what `npm start` does until the UI lands).
 
-import { closeSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { SIM_FAULTS, type SimFault, SimPair } from '../backends/sim/pair.js';
 import { type LinkPresetName, linkPresetNames } from '../backends/sim/link.js';
 import { PRESETS, type PresetName, presetNames } from '../backends/sim/presets.js';
@@ -69,6 +69,9 @@ export async function demoCommand(argv: string[], out: (line: string) => void, o
   const json = values.json === true;
 
   const recordPath = values['record-stream'];
+  if (recordPath !== undefined && existsSync(recordPath) && statSync(recordPath).isDirectory()) {
+    throw new UsageError(`--record-stream: ${recordPath} is a directory; give a file name`);
+  }
   // Written under a temporary name and renamed at the end, so FILE is never a half-written stream.
   const partialPath = recordPath ? `${recordPath}.partial-${process.pid}` : undefined;
   const recordFd = partialPath ? openSync(partialPath, 'wx') : undefined;
@@ -124,8 +127,11 @@ export async function demoCommand(argv: string[], out: (line: string) => void, o
       if (recordFd !== undefined && partialPath && recordPath) {
         closeSync(recordFd);
         // A run that failed leaves no file behind; one that ran its course leaves the stream as far as it went.
-        if (completed) renameSync(partialPath, recordPath);
-        else rmSync(partialPath, { force: true });
+        try {
+          if (completed) renameSync(partialPath, recordPath);
+        } finally {
+          rmSync(partialPath, { force: true });
+        }
       }
     }
   }

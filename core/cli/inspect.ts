@@ -2,7 +2,7 @@
 // and summarises its records and checkpoints. Reads the file as a stream, so its size does not matter.
 
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import {
   LIBXC_MARKER,
   LIBXL_IDENT,
@@ -31,6 +31,7 @@ Options:
   -h, --help     show this help`;
 
 async function detectKind(path: string): Promise<StreamKind> {
+  if ((await stat(path)).isDirectory()) throw new InspectError(`${path} is a directory, not a stream file`);
   const file = await open(path, 'r');
   try {
     const head = Buffer.alloc(XL_RECEIVER_BANNER.length);
@@ -120,7 +121,7 @@ export async function inspectCommand(argv: string[], out: (line: string) => void
     }
   }
   const end = decoder.endPosition();
-  if (current.records > 0 && end !== 'complete') {
+  if (current.records > 0 && end === 'inside-checkpoint') {
     const what = kind === 'back'
       ? `back channel: ${current.records} records (${current.states.join(', ') || 'no states'})`
       : `checkpoint ${current.index} incomplete: ${current.records} records, ${current.pages} pages; a secondary would discard it`;

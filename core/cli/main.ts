@@ -24,22 +24,42 @@ const COMMANDS: Record<string, Command> = {
   stream: async (argv, out) => {
     const [sub, ...rest] = argv;
     if (sub === 'inspect') return inspectCommand(rest, out);
-    if (sub === undefined || sub === '--help' || sub === '-h') {
-      out("Usage: colo-console stream inspect [options] FILE\nRun 'colo-console stream inspect --help' for details.");
-      return sub === undefined ? 2 : 0;
+    const usage = "Usage: colo-console stream inspect [options] FILE\nRun 'colo-console stream inspect --help' for details.";
+    if (sub === undefined) {
+      process.stderr.write(usage + '\n');
+      return 2;
+    }
+    if (sub === '--help' || sub === '-h') {
+      out(usage);
+      return 0;
     }
     throw new UsageError(`stream: unknown subcommand '${sub}'; the only one is 'inspect'`);
   },
 };
 
+let stdoutGone = false;
+// A reader that stops early (`| head`) closes our stdout: stop printing, and let a running demo wind down as
+// if interrupted, instead of dying on EPIPE with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  if (!stdoutGone) {
+    stdoutGone = true;
+    process.emit('SIGINT');
+  }
+});
+
 export async function main(argv: string[]): Promise<number> {
   const out = (line: string): void => {
-    process.stdout.write(line + '\n');
+    if (!stdoutGone) process.stdout.write(line + '\n');
   };
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    process.stderr.write(HELP + '\n');
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     out(HELP);
-    return name === undefined ? 2 : 0;
+    return 0;
   }
   const command = COMMANDS[name];
   try {
