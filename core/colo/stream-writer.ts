@@ -61,6 +61,15 @@ export class StreamWriter {
     return n;
   }
 
+  /** Holds what is sent until uncork(), so several steps' records leave in one writev. */
+  cork(): void {
+    this.sink.cork();
+  }
+
+  uncork(): void {
+    this.sink.uncork();
+  }
+
   /** Runs `fn` with the channel corked, so everything it sends leaves in one writev. */
   batch<T>(fn: () => T): T {
     this.sink.cork();

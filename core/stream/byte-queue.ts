@@ -17,6 +17,14 @@ export class ByteQueue {
     this.total += chunk.byteLength;
   }
 
+  /** The little-endian u32 at `at` without consuming or copying (record headers are read this way). */
+  peekUInt32LE(at: number): number {
+    const first = this.chunks[this.head]!;
+    const start = this.headOffset + at;
+    if (start + 4 <= first.length) return first.readUInt32LE(start);
+    return this.peek(at + 4).readUInt32LE(at);
+  }
+
   /** The first n bytes, without consuming them. n must not exceed length. */
   peek(n: number): Buffer {
     const first = this.chunks[this.head]!;

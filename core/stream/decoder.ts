@@ -301,9 +301,8 @@ export class StreamDecoder {
         return 0;
       default: {
         if (this.queue.length < RECORD_HEADER_SIZE) return RECORD_HEADER_SIZE;
-        const head = this.queue.peek(RECORD_HEADER_SIZE);
-        const type = head.readUInt32LE(0);
-        const length = head.readUInt32LE(4);
+        const type = this.queue.peekUInt32LE(0);
+        const length = this.queue.peekUInt32LE(4);
         // An absurd length is rejected from the header alone (decodeRecord); never wait for (or buffer) its body.
         if (length > this.maxFor(type)) return RECORD_HEADER_SIZE;
         return RECORD_HEADER_SIZE + this.quirkBytes(type) + paddedLength(length);
@@ -460,9 +459,8 @@ export class StreamDecoder {
   }
 
   private decodeRecord(offset: number): StreamRecord {
-    const head = this.queue.peek(RECORD_HEADER_SIZE);
-    const type = head.readUInt32LE(0);
-    const length = head.readUInt32LE(4);
+    const type = this.queue.peekUInt32LE(0);
+    const length = this.queue.peekUInt32LE(4);
     const layer = this.layerForRecord(type);
     const max = layer === 'libxl' ? this.limits.libxlRecordMax : this.limits.libxcRecordMax;
     if (length > max) {
@@ -501,26 +499,25 @@ export class StreamDecoder {
       // libxl rejects every type it does not know, optional-looking ones included.
       throw new StreamError('unknown-record', offset, `unknown libxl record type 0x${type.toString(16).padStart(8, '0')}`);
     }
-    const name = recordName('libxl', type);
-    const unexpected = (why: string): never => { throw new StreamError('unexpected-record', offset, `${name} ${why}`); };
-    if (this.state === 'back') {
-      if (type !== LibxlRecord.CHECKPOINT_STATE) unexpected('cannot appear on the back channel');
-      return;
-    }
-    if (this.state === 'after-checkpoint-end') return;
+    const why = this.libxlMisplaced(type);
+    if (why) throw new StreamError('unexpected-record', offset, `${recordName('libxl', type)} ${why}`);
+  }
+
+  /** Why a libxl record of this type cannot come here, or undefined when it can. */
+  private libxlMisplaced(type: number): string | undefined {
+    if (this.state === 'back') return type === LibxlRecord.CHECKPOINT_STATE ? undefined : 'cannot appear on the back channel';
+    if (this.state === 'after-checkpoint-end') return undefined;
     switch (type) {
       case LibxlRecord.LIBXC_CONTEXT:
-        if (this.libxcStarted) unexpected('appears a second time; checkpoints continue the libxc stream without it');
-        break;
+        return this.libxcStarted ? 'appears a second time; checkpoints continue the libxc stream without it' : undefined;
       case LibxlRecord.CHECKPOINT_END:
-        if (!this.checkpointed || !this.insideCheckpoint) unexpected('without a libxc CHECKPOINT before it');
-        break;
+        return !this.checkpointed || !this.insideCheckpoint ? 'without a libxc CHECKPOINT before it' : undefined;
       case LibxlRecord.CHECKPOINT_STATE:
-        unexpected('on the forward stream is only valid right after CHECKPOINT_END');
-        break;
+        return 'on the forward stream is only valid right after CHECKPOINT_END';
       case LibxlRecord.END:
-        if (this.checkpointed && !this.sawLibxcEnd) unexpected('in a checkpointed stream before the libxc stream ended');
-        break;
+        return this.checkpointed && !this.sawLibxcEnd ? 'in a checkpointed stream before the libxc stream ended' : undefined;
+      default:
+        return undefined;
     }
   }
 
@@ -595,7 +592,7 @@ export class StreamDecoder {
   private afterLibxc(record: StreamRecord, bodySource: ByteSource): void {
     const { type, offset } = record;
     // Only PAGE_DATA can be in pieces; every other body is a plain Buffer already, so reading it costs nothing.
-    const body = (): Buffer => record.body;
+    const body = bodySource as Buffer;
     if (this.state === 'after-checkpoint-end') {
       this.state = 'libxc';
     }
@@ -613,19 +610,19 @@ export class StreamDecoder {
         record.parsed = { kind: 'page-data', value: parsePageData(bodySource, offset, p2m) };
         return;
       case LibxcRecord.X86_TSC_INFO:
-        record.parsed = { kind: 'tsc', value: parseTscInfo(body(), offset) };
+        record.parsed = { kind: 'tsc', value: parseTscInfo(body, offset) };
         return;
       case LibxcRecord.HVM_PARAMS:
-        record.parsed = { kind: 'hvm-params', value: parseHvmParams(body(), offset) };
+        record.parsed = { kind: 'hvm-params', value: parseHvmParams(body, offset) };
         return;
       case LibxcRecord.CHECKPOINT_DIRTY_PFN_LIST:
-        record.parsed = { kind: 'dirty-pfns', pfns: parseDirtyPfnList(body(), offset, p2m) };
+        record.parsed = { kind: 'dirty-pfns', pfns: parseDirtyPfnList(body, offset, p2m) };
         return;
       case LibxcRecord.X86_CPUID_POLICY:
-        requireLength('X86_CPUID_POLICY', body(), 24, offset);
+        requireLength('X86_CPUID_POLICY', body, 24, offset);
         return;
       case LibxcRecord.X86_MSR_POLICY:
-        requireLength('X86_MSR_POLICY', body(), 16, offset);
+        requireLength('X86_MSR_POLICY', body, 16, offset);
         return;
       case LibxcRecord.CHECKPOINT:
         this.checkpointed = true;

@@ -1,9 +1,10 @@
-// Pulls decoded items from a Readable one at a time. It reads from the source only when the decoder needs more
-// bytes, so a slow consumer leaves data in the socket (backpressure) and at most one record sits in memory.
+// Pulls decoded items from a Readable one at a time. Chunks are taken as the source delivers them (no re-slicing,
+// so a large record is never copied just to be read), and the source is paused as soon as the next item is
+// complete: a slow consumer leaves data in the socket (backpressure), and at most one record plus one chunk sits
+// in memory.
 
 import type { Readable } from 'node:stream';
-import type { StreamDecoder} from './decoder.js';
-import { type StreamItem } from './decoder.js';
+import type { StreamDecoder, StreamItem } from './decoder.js';
 
 export class RecordReader {
   private ended = false;
@@ -11,23 +12,26 @@ export class RecordReader {
   private wake: (() => void) | undefined;
 
   constructor(private readonly source: Readable, readonly decoder: StreamDecoder) {
-    const poke = (): void => {
-      const w = this.wake;
-      this.wake = undefined;
-      w?.();
-    };
-    source.on('readable', poke);
+    source.on('data', (chunk: Buffer) => {
+      try {
+        decoder.push(chunk);
+      } catch (err) {
+        this.failure ??= err instanceof Error ? err : new Error(String(err));
+      }
+      this.throttle();
+      this.poke();
+    });
     source.on('end', () => {
       this.ended = true;
-      poke();
+      this.poke();
     });
     source.on('error', (err: Error) => {
-      this.failure = err;
-      poke();
+      this.failure ??= err;
+      this.poke();
     });
     source.on('close', () => {
       this.ended = true;
-      poke();
+      this.poke();
     });
   }
 
@@ -37,47 +41,38 @@ export class RecordReader {
    */
   tryNext(): StreamItem | undefined {
     const item = this.decoder.next();
-    if (item || this.failure || this.ended) return item;
-    return this.drainSource() ? this.decoder.next() : undefined;
+    this.throttle();
+    return item;
   }
 
   /** The next item; null at a clean end of input. Rejects with a StreamError on bad bytes, or the source's error. */
   async next(): Promise<StreamItem | null> {
     for (;;) {
       const item = this.decoder.next();
+      this.throttle();
       if (item) return item;
       if (this.failure) throw this.failure;
       if (this.ended) {
-        this.drainSource();
         this.decoder.end();
         return this.decoder.next() ?? null;
       }
-      if (!this.drainSource()) {
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-        });
-      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
     }
   }
 
-  /** Moves bytes from the source into the decoder, but only as many as the next item still lacks. */
-  private drainSource(): boolean {
-    let moved = false;
-    for (;;) {
-      // After END every further byte is an error for the decoder to report; reading on also lets the source
-      // notice it is drained and emit 'end' (it never does while its buffer is left alone).
-      const done = this.decoder.isDone;
-      const missing = done ? this.source.readableLength : this.decoder.needed - this.decoder.buffered;
-      if (!done && missing <= 0) break;
-      // read(n) with n up to what the source holds returns exactly n bytes, so bytes beyond the next item stay in
-      // the source (and the socket) instead of piling up in the decoder. read(0) on an empty source asks it for
-      // more and arranges a 'readable' event.
-      const chunk = this.source.read(Math.min(missing, this.source.readableLength)) as Buffer | null;
-      if (chunk === null) break;
-      this.decoder.push(chunk);
-      moved = true;
-      if (done) break;
-    }
-    return moved;
+  /** Lets bytes flow only while the decoder lacks some for its next item (or must see what follows END). */
+  private throttle(): void {
+    if (this.ended || this.failure) return;
+    const want = this.decoder.isDone || this.decoder.needed > 0;
+    if (want && this.source.isPaused()) this.source.resume();
+    else if (!want && !this.source.isPaused()) this.source.pause();
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
   }
 }

@@ -107,10 +107,10 @@ export function cpuRecordOffsets(blob: Uint8Array): number[] {
  * Writes each vCPU's rip and tsc from the guest clock, so the context changes while the guest runs the way real
  * vCPU registers do, and a checkpoint that forgot to carry it would show up in a fidelity test.
  */
-export function stampVcpuRegisters(blob: Uint8Array, guestNs: bigint, tscKhz: number): void {
+export function stampVcpuRegisters(blob: Uint8Array, guestNs: bigint, tscKhz: number, offsets: readonly number[] = cpuRecordOffsets(blob)): void {
   const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
   const tsc = (guestNs * BigInt(tscKhz)) / 1_000_000n;
-  cpuRecordOffsets(blob).forEach((cpu, vcpu) => {
+  offsets.forEach((cpu, vcpu) => {
     const rip = 0xffffffff81000000n + ((guestNs / 1000n + BigInt(vcpu) * 0x1000n) & 0xffffffn);
     view.setBigUint64(cpu + CPU_RIP_OFFSET, rip, true);
     view.setBigUint64(cpu + CPU_TSC_OFFSET, BigInt.asUintN(64, tsc), true);

@@ -52,6 +52,7 @@ export class SimDomain implements Domain {
   private guestNsBase = 0n;
   private runningSinceNs: bigint | null = null;
   private hvmContext: Uint8Array;
+  private cpuOffsets: number[] | undefined;
   private hvmParams: HvmParam[];
   private tscMode = 0;
   private tscIncarnation = 0;
@@ -226,7 +227,9 @@ export class SimDomain implements Domain {
   getCpuContext(): CpuContext {
     const nsec = this.guestTimeNs();
     const hvmContext = this.hvmContext.slice();
-    stampVcpuRegisters(hvmContext, nsec, this.tscKhz);
+    // The layout only changes with setCpuContext, so its vCPU offsets are parsed once there, not every checkpoint.
+    this.cpuOffsets ??= cpuRecordOffsets(this.hvmContext);
+    stampVcpuRegisters(hvmContext, nsec, this.tscKhz, this.cpuOffsets);
     return {
       tsc: { mode: this.tscMode, khz: this.tscKhz, nsec, incarnation: this.tscIncarnation },
       hvmContext,
@@ -236,10 +239,12 @@ export class SimDomain implements Domain {
 
   setCpuContext(context: CpuContext): void {
     this.requireSuspended('setCpuContext');
-    const cpus = cpuRecordOffsets(context.hvmContext).length;
+    const offsets = cpuRecordOffsets(context.hvmContext);
+    const cpus = offsets.length;
     if (cpus !== this.vcpus) throw new Error(`${this.name}: HVM context is for ${cpus} vCPUs, this domain has ${this.vcpus}`);
     if (context.tsc.nsec < 0n) throw new RangeError('TSC nsec is negative');
     this.hvmContext = context.hvmContext.slice();
+    this.cpuOffsets = offsets;
     this.hvmParams = context.hvmParams.map((p) => ({ ...p }));
     this.tscMode = context.tsc.mode;
     this.tscIncarnation = context.tsc.incarnation;
