@@ -10,6 +10,7 @@ import {
   LibxlRecord,
   PAGE_DATA_BATCH_MAX,
   PAGE_SIZE,
+  SegmentedBytes,
   encodeCpuidPolicy,
   encodeEmulatorRecord,
   encodeHvmContext,
@@ -67,13 +68,25 @@ export function deviceRecords(domain: Domain): Chunks {
   ];
 }
 
+/** Writes a PAGE_DATA record's pages into `domain`, one copy per run of consecutive pfns. Returns pages written. */
 export function applyPageData(domain: Domain, pages: PageData): number {
+  const { pfns, dataIndex, data } = pages;
   let written = 0;
-  for (let i = 0; i < pages.pfns.length; i++) {
-    const index = pages.dataIndex[i]!;
-    if (index < 0) continue;
-    domain.writePage(pages.pfns[i]!, pages.data.subarray(index * PAGE_SIZE, (index + 1) * PAGE_SIZE));
-    written++;
+  let i = 0;
+  while (i < pfns.length) {
+    const first = dataIndex[i]!;
+    if (first < 0) {
+      i++;
+      continue;
+    }
+    let end = i + 1;
+    while (end < pfns.length && pfns[end] === pfns[end - 1]! + 1 && dataIndex[end] === dataIndex[end - 1]! + 1) end++;
+    const count = end - i;
+    const from = first * PAGE_SIZE;
+    const to = from + count * PAGE_SIZE;
+    domain.writePages(pfns[i]!, data instanceof SegmentedBytes ? data.range(from, to).parts() : [data.subarray(from, to)]);
+    written += count;
+    i = end;
   }
   return written;
 }

@@ -37,6 +37,11 @@ export interface Domain {
   /** The bytes of one page. The view stays valid and unchanged while the domain is suspended. */
   readPage(pfn: number): Uint8Array;
   writePage(pfn: number, data: Uint8Array): void;
+  /**
+   * Writes consecutive pages from `firstPfn` on, their bytes given as parts laid end to end (a whole number of
+   * pages in all, split anywhere). A checkpoint's pages often come in runs; one copy per run beats one per page.
+   */
+  writePages(firstPfn: number, parts: readonly Uint8Array[]): void;
   /** A snapshot (not a live view) of the device model's state: what QEMU saves into EMULATOR_CONTEXT. */
   getDeviceState(): Uint8Array;
   setDeviceState(state: Uint8Array): void;

@@ -5,3 +5,4 @@ export * from './encode.js';
 export * from './bodies.js';
 export * from './decoder.js';
 export * from './record-reader.js';
+export * from './segmented-bytes.js';

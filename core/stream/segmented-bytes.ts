@@ -57,6 +57,11 @@ export class SegmentedBytes implements ByteSource {
     return new SegmentedBytes(parts);
   }
 
+  /** The range's pieces as views of the chunks they arrived in. */
+  parts(): readonly Buffer[] {
+    return this.segments;
+  }
+
   /** All bytes joined (a copy). */
   toBuffer(): Buffer {
     return Buffer.concat(this.segments, this.length);

@@ -183,6 +183,20 @@ export class SimDomain implements Domain {
     this.memory.set(data, pfn * PAGE_SIZE);
   }
 
+  writePages(firstPfn: number, parts: readonly Uint8Array[]): void {
+    this.requireSuspended('writePages');
+    let total = 0;
+    for (const p of parts) total += p.byteLength;
+    if (total % PAGE_SIZE !== 0) throw new RangeError(`page data must be a whole number of pages, got ${total} bytes`);
+    this.checkPfn(firstPfn);
+    if (total > 0) this.checkPfn(firstPfn + total / PAGE_SIZE - 1);
+    let at = firstPfn * PAGE_SIZE;
+    for (const p of parts) {
+      this.memory.set(p, at);
+      at += p.byteLength;
+    }
+  }
+
   /** A write by the guest itself; only a running guest writes, and log-dirty sees it. */
   guestWrite(pfn: number, offset: number, data: Uint8Array): void {
     this.checkPfn(pfn);

@@ -40,6 +40,7 @@ export class StallableDomain implements Domain {
   takeDirtyPfns(): Uint32Array { return this.inner.takeDirtyPfns(); }
   readPage(pfn: number): Uint8Array { return this.inner.readPage(pfn); }
   writePage(pfn: number, data: Uint8Array): void { this.inner.writePage(pfn, data); }
+  writePages(firstPfn: number, parts: readonly Uint8Array[]): void { this.inner.writePages(firstPfn, parts); }
   getDeviceState(): Uint8Array { return this.inner.getDeviceState(); }
   setDeviceState(state: Uint8Array): void { this.inner.setDeviceState(state); }
   getCpuContext(): CpuContext { return this.inner.getCpuContext(); }
