@@ -6,22 +6,32 @@ import type { LoopbackPair } from './loopback.js';
 
 const MESSAGE = 16;
 
+/** Bytes of the four messages of one raw cycle: P→S, S→P, P→S, S→P. */
+export interface MessageSizes {
+  first: number;
+  firstAck: number;
+  second: number;
+  secondAck: number;
+}
+
 /**
- * `cycles` cycles of two round trips each: P sends `firstBytes` (a small message, or a payload), S reads all of it
- * and answers with a small ack; P sends a small message, S answers again. Resolves with the elapsed time in ms.
+ * `cycles` cycles of two round trips each: P sends its first message, S reads all of it and answers; P sends the
+ * second, S answers again. `sizes` is a number for a payload in the first message with 16-byte others, or the four
+ * sizes. Resolves with the elapsed time in ms.
  */
-export function rawCycles(pair: LoopbackPair, cycles: number, firstBytes = MESSAGE): Promise<number> {
+export function rawCycles(pair: LoopbackPair, cycles: number, sizes: number | Partial<MessageSizes> = MESSAGE): Promise<number> {
   const { a: p, b: s } = pair;
-  const first = Buffer.alloc(firstBytes, 0x5a);
-  const second = Buffer.alloc(MESSAGE, 0xa5);
-  const ack = Buffer.alloc(MESSAGE, 0x01);
+  const size: MessageSizes = { first: MESSAGE, firstAck: MESSAGE, second: MESSAGE, secondAck: MESSAGE, ...(typeof sizes === 'number' ? { first: sizes } : sizes) };
+  const first = Buffer.alloc(size.first, 0x5a);
+  const second = Buffer.alloc(size.second, 0xa5);
+  const acks = [Buffer.alloc(size.firstAck, 0x01), Buffer.alloc(size.secondAck, 0x02)] as const;
   return new Promise<number>((resolve, reject) => {
     let done = 0;
     // S: how many bytes of the current message it still expects, and which message that is.
     let sExpect = first.length;
     let sSecond = false;
     // P: bytes of the current ack still to come.
-    let pExpect = MESSAGE;
+    let pExpect = acks[0].length;
     let pSecond = false;
     const onS = (chunk: Buffer): void => {
       let n = chunk.length;
@@ -30,7 +40,7 @@ export function rawCycles(pair: LoopbackPair, cycles: number, firstBytes = MESSA
         n -= used;
         sExpect -= used;
         if (sExpect === 0) {
-          s.write(ack);
+          s.write(acks[sSecond ? 1 : 0]);
           sSecond = !sSecond;
           sExpect = sSecond ? second.length : first.length;
         }
@@ -43,7 +53,7 @@ export function rawCycles(pair: LoopbackPair, cycles: number, firstBytes = MESSA
         n -= used;
         pExpect -= used;
         if (pExpect > 0) continue;
-        pExpect = MESSAGE;
+        pExpect = acks[pSecond ? 0 : 1].length;
         if (!pSecond) {
           pSecond = true;
           p.write(second);

@@ -1,7 +1,8 @@
 // Pulls decoded items from a Readable one at a time. Chunks are taken as the source delivers them (no re-slicing,
-// so a large record is never copied just to be read), and the source is paused as soon as the next item is
-// complete: a slow consumer leaves data in the socket (backpressure), and at most one record plus one chunk sits
-// in memory.
+// so a large record is never copied just to be read). The decoder is fed only while it lacks bytes for its next
+// item, so it holds at most one record plus one chunk; a chunk it does not need yet waits, and the source is
+// paused until it is taken, so a slow consumer leaves data in the socket (backpressure). In the lockstep of the
+// checkpoint protocol a chunk mostly arrives when the decoder needs it, so the socket is seldom paused at all.
 
 import type { Readable } from 'node:stream';
 import type { StreamDecoder, StreamItem } from './decoder.js';
@@ -10,15 +11,13 @@ export class RecordReader {
   private ended = false;
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
+  private readonly waiting: Buffer[] = [];
 
   constructor(private readonly source: Readable, readonly decoder: StreamDecoder) {
     source.on('data', (chunk: Buffer) => {
-      try {
-        decoder.push(chunk);
-      } catch (err) {
-        this.failure ??= err instanceof Error ? err : new Error(String(err));
-      }
-      this.throttle();
+      this.waiting.push(chunk);
+      this.feed();
+      if (this.waiting.length > 0 && !source.isPaused()) source.pause();
       this.poke();
     });
     source.on('end', () => {
@@ -41,7 +40,7 @@ export class RecordReader {
    */
   tryNext(): StreamItem | undefined {
     const item = this.decoder.next();
-    this.throttle();
+    this.feed();
     return item;
   }
 
@@ -49,25 +48,27 @@ export class RecordReader {
   async next(): Promise<StreamItem | null> {
     for (;;) {
       const item = this.decoder.next();
-      this.throttle();
+      this.feed();
       if (item) return item;
       if (this.failure) throw this.failure;
-      if (this.ended) {
+      if (this.ended && this.waiting.length === 0) {
         this.decoder.end();
         return this.decoder.next() ?? null;
       }
+      if (this.decoder.needed > 0 && this.waiting.length > 0) continue;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
       });
+      this.wake = undefined;
     }
   }
 
-  /** Lets bytes flow only while the decoder lacks some for its next item (or must see what follows END). */
-  private throttle(): void {
-    if (this.ended || this.failure) return;
-    const want = this.decoder.isDone || this.decoder.needed > 0;
-    if (want && this.source.isPaused()) this.source.resume();
-    else if (!want && !this.source.isPaused()) this.source.pause();
+  /** Moves queued chunks into the decoder while it lacks bytes for its next item (or must see what follows END). */
+  private feed(): void {
+    while (this.waiting.length > 0 && (this.decoder.isDone || this.decoder.needed > 0)) {
+      this.decoder.push(this.waiting.shift()!);
+    }
+    if (this.waiting.length === 0 && this.source.isPaused() && !this.ended) this.source.resume();
   }
 
   private poke(): void {
