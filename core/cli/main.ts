@@ -6,12 +6,14 @@ import { UsageError } from './args.js';
 import { InspectError, inspectCommand } from './inspect.js';
 import { StreamError } from '../stream/index.js';
 import { demoCommand } from './demo.js';
+import { serveCommand } from './serve.js';
 
 const HELP = `Usage: colo-console <command> [options]
 
 Commands:
   demo              run a simulated COLO (or Remus) pair and print each checkpoint as it happens
-  start             what 'npm start' runs: the simulated pair, headless, until Ctrl-C
+  serve             browser mode: the console UI and its API on 127.0.0.1, with a per-launch token
+  start             the simulated pair, headless, until Ctrl-C
   stream inspect    decode a recorded Xen migration stream and summarise it
 
 Run 'colo-console <command> --help' for a command's options.`;
@@ -20,6 +22,7 @@ type Command = (argv: string[], out: (line: string) => void) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   demo: (argv, out) => demoCommand(argv, out),
+  serve: (argv, out) => serveCommand(argv, out),
   start: (argv, out) => demoCommand(argv, out, { untilInterrupted: true }),
   stream: async (argv, out) => {
     const [sub, ...rest] = argv;
