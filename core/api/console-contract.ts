@@ -1,0 +1,211 @@
+// The console's one API: everything the renderer may ask of the ConsoleService and every stream it may watch.
+// Electron IPC and browser mode both carry exactly this (DESIGN.md, "one contract, two transports").
+// Values the service computes rather than measures carry `derived` in their name or a `provenance` field.
+
+import { z } from 'zod';
+import type {
+  CycleRecord,
+  FailoverEvent,
+  ProtectionState,
+} from '../colo/types.js';
+import { defineContract } from './contract.js';
+
+const id = z.string().min(1).max(128);
+const ms = z.number().finite().nonnegative();
+const epochMs = z.number().finite().nonnegative();
+
+export const protectionStateName = z.enum([
+  'unprotected', 'starting', 'syncing', 'protected', 'degraded', 'failing-over', 'failed-over', 'stopped', 'error',
+]);
+
+export const protectionState = z.object({
+  state: protectionStateName,
+  since: epochMs,
+  reasonCode: z.enum([
+    'not-started', 'initial-sync', 'secondary-lost', 'primary-lost', 'link-broken', 'split-brain', 'checkpoint-stalled',
+    'slow-checkpoints', 'stopped-by-admin', 'failover-by-admin', 'stream-error', 'internal-error',
+  ]).optional(),
+  reason: z.string().max(2000).optional(),
+  progress: z.object({ iteration: z.number().int().nonnegative(), pagesDone: z.number().int().nonnegative(), pagesTotal: z.number().int().nonnegative() }).optional(),
+});
+
+export const phaseTiming = z.object({
+  name: z.enum(['wait', 'suspend', 'transfer', 'device', 'svm-load', 'resume']),
+  startMs: ms,
+  durationMs: ms,
+});
+
+export const cycleRecord = z.object({
+  seq: z.number().int().nonnegative(),
+  mode: z.enum(['colo', 'remus']),
+  trigger: z.enum(['initial', 'miscompare', 'timer', 'timeout', 'manual']),
+  startedAt: epochMs,
+  phases: z.array(phaseTiming).max(16),
+  primaryPauseMs: ms,
+  secondaryPauseMs: ms.optional(),
+  dirtyPages: z.number().int().nonnegative(),
+  secondaryDirtyPages: z.number().int().nonnegative().optional(),
+  pagesSent: z.number().int().nonnegative(),
+  bytesSent: z.number().int().nonnegative(),
+  outcome: z.enum(['committed', 'failed']),
+  provenance: z.enum(['measured', 'derived']),
+});
+
+export const failoverEvent = z.object({
+  detectedBy: z.enum(['primary', 'secondary', 'admin']),
+  cause: z.string().max(2000),
+  at: epochMs,
+  survivor: z.enum(['primary', 'secondary', 'both', 'none']),
+  lastCheckpointSeq: z.number().int(),
+  guestDowntimeMs: ms,
+});
+
+// The schemas above must describe exactly the engine's types; these lines fail to compile if either drifts.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _stateMatches: Same<z.output<typeof protectionState>, ProtectionState> = true;
+const _cycleMatches: Same<z.output<typeof cycleRecord>, CycleRecord> = true;
+const _failoverMatches: Same<z.output<typeof failoverEvent>, FailoverEvent> = true;
+void _stateMatches;
+void _cycleMatches;
+void _failoverMatches;
+
+export const hostInfo = z.object({
+  id,
+  name: z.string().max(256),
+  /** `sim`: the embedded simulator; `ssh`: a machine reached over SSH. */
+  kind: z.enum(['sim', 'ssh']),
+  address: z.string().max(256).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  user: z.string().max(64).optional(),
+  hypervisor: z.enum(['sim', 'xen', 'qemu']),
+  version: z.string().max(128).optional(),
+  status: z.enum(['connected', 'connecting', 'disconnected', 'error']),
+  statusReason: z.string().max(2000).optional(),
+});
+
+export const pairStats = z.object({
+  /** Over the last minute; null without checkpoints. Computed by the service from measured cycles. */
+  pausePrimaryP50Ms: ms.nullable(),
+  pausePrimaryP99Ms: ms.nullable(),
+  checkpointsPerMinute: z.number().nonnegative(),
+  lastCheckpointAt: epochMs.nullable(),
+  lastSeq: z.number().int().nullable(),
+});
+
+export const simSettings = z.object({
+  preset: z.enum(['idle', 'file-server', 'web-server', 'database', 'batch']),
+  link: z.enum(['1gbe', '10gbe', 'unlimited']),
+  remusIntervalMs: z.number().int().min(10).max(60_000),
+  /** Chance that one output packet differs between the copies (no published figure: a demo setting). */
+  divergenceProbability: z.number().min(0).max(1),
+  faults: z.object({ slowLink: z.boolean(), stallSecondary: z.boolean() }),
+});
+
+export const pairInfo = z.object({
+  id,
+  /** The VM's name: what an admin types to confirm a destructive action. */
+  name: z.string().min(1).max(128),
+  backend: z.enum(['sim', 'xen', 'qemu']),
+  mode: z.enum(['colo', 'remus']),
+  primaryHostId: id,
+  secondaryHostId: id,
+  state: protectionState,
+  stats: pairStats,
+  /** Present for simulated pairs only. */
+  sim: simSettings.optional(),
+  lastFailover: failoverEvent.nullable(),
+  /** Which actions are allowed now, and why not when they are not. */
+  actions: z.record(z.enum(['start', 'stop', 'failover', 'drill', 'checkpoint']), z.object({ allowed: z.boolean(), reason: z.string().max(500).optional() })),
+});
+
+export const pairEvent = z.object({
+  pairId: id,
+  seq: z.number().int().nonnegative(),
+  at: epochMs,
+  kind: z.enum(['state', 'failover', 'action', 'fault', 'drill']),
+  message: z.string().max(2000),
+});
+
+export const auditEntry = z.object({
+  seq: z.number().int().nonnegative(),
+  at: epochMs,
+  actor: z.string().max(128),
+  action: z.string().max(128),
+  target: z.string().max(256),
+  /** The exact command sent to a host, where there was one. */
+  command: z.string().max(4000).optional(),
+  result: z.enum(['ok', 'error']),
+  detail: z.string().max(2000).optional(),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  prevHash: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+export const settings = z.object({
+  /** Cycle history older than this is deleted. */
+  historyRetentionDays: z.number().int().min(1).max(3650),
+  theme: z.enum(['system', 'light', 'dark']),
+});
+
+const pairRef = z.object({ pairId: id });
+/** Destructive actions carry the VM's name, typed by the admin. */
+const confirmed = pairRef.extend({ confirmName: z.string().max(128) });
+
+export const drillReport = z.object({
+  pairId: id,
+  guestDowntimeMs: ms,
+  timeToReprotectMs: ms,
+  failover: failoverEvent,
+  finalState: protectionState,
+});
+
+export const consoleContract = defineContract({
+  methods: {
+    'app.info': { request: z.object({}), response: z.object({ version: z.string(), transport: z.enum(['electron', 'browser']) }) },
+    'hosts.list': { request: z.object({}), response: z.array(hostInfo) },
+    'pairs.list': { request: z.object({}), response: z.array(pairInfo) },
+    'pairs.get': { request: pairRef, response: pairInfo },
+    'pairs.start': { request: pairRef, response: pairInfo },
+    'pairs.stop': { request: confirmed, response: pairInfo },
+    'pairs.failover': { request: confirmed, response: pairInfo },
+    'pairs.drill': { request: confirmed, response: drillReport },
+    'pairs.checkpoint': { request: pairRef, response: pairInfo },
+    /** Cycles from history (for windows longer than the live buffer), oldest first, at most `limit`. */
+    'pairs.cycles': {
+      request: pairRef.extend({ since: epochMs, until: epochMs.optional(), limit: z.number().int().min(1).max(100_000).default(10_000) }),
+      response: z.array(cycleRecord),
+    },
+    'pairs.events': { request: pairRef.extend({ limit: z.number().int().min(1).max(10_000).default(500) }), response: z.array(pairEvent) },
+    'pairs.export': {
+      request: pairRef.extend({ format: z.enum(['csv', 'json']), since: epochMs.optional() }),
+      response: z.object({ filename: z.string(), mediaType: z.string(), content: z.string() }),
+    },
+    'sim.configure': { request: pairRef.extend({ mode: z.enum(['colo', 'remus']).optional(), sim: simSettings.partial().optional() }), response: pairInfo },
+    'sim.inject': {
+      request: pairRef.extend({ fault: z.enum(['kill-primary', 'kill-secondary', 'cut-link', 'slow-link', 'stall-secondary']), on: z.boolean().default(true) }),
+      response: pairInfo,
+    },
+    'audit.list': { request: z.object({ limit: z.number().int().min(1).max(10_000).default(500), beforeSeq: z.number().int().optional() }), response: z.array(auditEntry) },
+    'audit.verify': { request: z.object({}), response: z.object({ ok: z.boolean(), entries: z.number().int(), firstBadSeq: z.number().int().optional(), reason: z.string().optional() }) },
+    'settings.get': { request: z.object({}), response: settings },
+    'settings.set': { request: settings.partial(), response: settings },
+  },
+  topics: {
+    /** Every pair's summary whenever it changes (state, stats at most once a second, settings). */
+    pairs: { event: pairInfo, policy: 'reliable', queueLimit: 2000 },
+    cycles: { event: cycleRecord.extend({ pairId: id }), params: z.object({ pairId: id.optional() }), policy: 'reliable', queueLimit: 10_000 },
+    events: { event: pairEvent, params: z.object({ pairId: id.optional() }), policy: 'reliable', queueLimit: 2000 },
+    /** How long the guest's output was held, per pair, as a gauge (simulated pairs). */
+    output: { event: z.object({ pairId: id, heldP50Ms: ms.nullable(), heldP99Ms: ms.nullable(), packetsPerSecond: z.number().nonnegative() }), policy: 'latest' },
+    audit: { event: auditEntry, policy: 'reliable' },
+  },
+});
+
+export type ConsoleContract = typeof consoleContract;
+export type HostInfo = z.output<typeof hostInfo>;
+export type PairInfo = z.output<typeof pairInfo>;
+export type PairEvent = z.output<typeof pairEvent>;
+export type AuditEntry = z.output<typeof auditEntry>;
+export type Settings = z.output<typeof settings>;
+export type SimSettings = z.output<typeof simSettings>;
+export type DrillReport = z.output<typeof drillReport>;
+export type PairAction = 'start' | 'stop' | 'failover' | 'drill' | 'checkpoint';
