@@ -1,0 +1,526 @@
+// One protected pair's life in the service: which protection run is current, what state it is in, which admin
+// actions are allowed now (and why not), and the actions themselves, including the drill. It is backend-neutral:
+// everything it does to the hosts goes through a ReplicationBackend's PairHandle.
+//
+// Runs are numbered by a generation counter; events from a run that is no longer current (a late callback from a
+// pair that was stopped or replaced) are ignored, so they can never overwrite the state of its successor.
+
+import { performance } from 'node:perf_hooks';
+import type { DrillReport, PairAction, PairEvent, SimSettings } from '../api/console-contract.js';
+import { RpcError } from '../api/errors.js';
+import type { SimFault } from '../backends/sim/pair.js';
+import { PRESETS } from '../backends/sim/presets.js';
+import type { CycleRecord, FailoverEvent, ProtectionState, ProtectionStateName } from '../colo/types.js';
+import type { BackendContext, PairEvents, PairHandle, PairSpec, ReplicationBackend } from './backend.js';
+import type { History } from './history.js';
+import type { PairLive } from './live.js';
+import type { PairRecord, Registry } from './registry.js';
+
+export const ACTIONS: readonly PairAction[] = ['start', 'stop', 'failover', 'drill', 'checkpoint'];
+const ACTIVE: readonly ProtectionStateName[] = ['starting', 'syncing', 'protected', 'degraded'];
+// The contract's bounds on event messages, state reasons and action reasons.
+const MAX_MESSAGE = 2000;
+const MAX_REASON = 500;
+
+export interface ActionVerdict {
+  allowed: boolean;
+  reason?: string;
+}
+
+export interface ControllerDeps {
+  readonly backend: ReplicationBackend | undefined;
+  readonly registry: Registry;
+  readonly history: History;
+  readonly live: PairLive;
+  readonly clock: () => number;
+  /** A backend context whose host commands are audited under `actor`. */
+  context(actor: string): BackendContext;
+  /** A cycle for the live topic (already stored by the controller). */
+  emitCycle(pairId: string, record: CycleRecord): void;
+  emitEvent(event: PairEvent): void;
+  /** The pair's summary changed (state, settings, busy): publish it now. */
+  changed(pairId: string): void;
+  log(err: unknown, where: string): void;
+  /** How long a stop or failover may take before the action reports an error. */
+  readonly actionTimeoutMs: number;
+  /** How long a drill waits for the re-protected pair to reach 'protected'. */
+  readonly reprotectTimeoutMs: number;
+  readonly lastEventSeq: number | null;
+  readonly lastFailover: FailoverEvent | null;
+}
+
+interface StateWaiter {
+  done(state: ProtectionState): boolean;
+}
+
+export class PairController {
+  private current: ProtectionState;
+  private handle: PairHandle | null = null;
+  private generation = 0;
+  private runId = 0;
+  private busy: 'start' | 'stop' | 'failover' | 'drill' | null = null;
+  private eventSeq: number;
+  private failoverEvent: FailoverEvent | null;
+  private activeFaults = { slowLink: false, stallSecondary: false };
+  private readonly waiters = new Set<StateWaiter>();
+
+  constructor(readonly id: string, private readonly deps: ControllerDeps) {
+    this.current = { state: 'unprotected', since: deps.clock(), reasonCode: 'not-started', reason: 'Protection has not been started.' };
+    this.eventSeq = deps.lastEventSeq ?? -1;
+    this.failoverEvent = deps.lastFailover;
+    if (deps.backend === undefined) {
+      this.current = { ...this.current, reason: `No ${this.record.backend} backend is available in this build.` };
+    }
+  }
+
+  get record(): PairRecord {
+    const r = this.deps.registry.pair(this.id);
+    if (r === undefined) throw new Error(`pair ${this.id} vanished from the registry`);
+    return r;
+  }
+
+  get state(): ProtectionState {
+    return this.current;
+  }
+
+  get lastFailover(): FailoverEvent | null {
+    return this.failoverEvent;
+  }
+
+  get faults(): SimSettings['faults'] {
+    return { ...this.activeFaults };
+  }
+
+  /** Whether each action is allowed now, with the reason when it is not. */
+  actions(): Record<PairAction, ActionVerdict> {
+    const out = {} as Record<PairAction, ActionVerdict>;
+    for (const a of ACTIONS) {
+      const v = this.verdict(a);
+      out[a] = v.reason === undefined ? v : { allowed: v.allowed, reason: bound(v.reason, MAX_REASON) };
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Admin actions. Each throws an RpcError ('bad-request', 'invalid-state') the RPC passes on unchanged.
+
+  async start(actor: string): Promise<void> {
+    this.require('start');
+    this.busy = 'start';
+    this.deps.changed(this.id);
+    try {
+      this.event('action', `Start requested by ${actor}.`);
+      await this.protect(actor);
+    } finally {
+      this.busy = null;
+      this.deps.changed(this.id);
+    }
+  }
+
+  async stop(actor: string, confirmName: string): Promise<void> {
+    this.confirm(confirmName, 'stop protection');
+    this.require('stop');
+    const handle = this.handle!;
+    const gen = this.generation;
+    this.busy = 'stop';
+    this.deps.changed(this.id);
+    try {
+      this.event('action', `Stop requested by ${actor}: destroying the secondary copy; the guest keeps running on the primary.`);
+      const final = await withTimeout(handle.stop(this.deps.context(actor)), this.deps.actionTimeoutMs, 'protection to stop');
+      await this.retire(gen, handle, final);
+    } finally {
+      this.busy = null;
+      this.deps.changed(this.id);
+    }
+  }
+
+  async failover(actor: string, confirmName: string): Promise<void> {
+    this.confirm(confirmName, 'fail over');
+    this.require('failover');
+    this.busy = 'failover';
+    this.deps.changed(this.id);
+    try {
+      this.event('action', `Failover requested by ${actor}: destroying the primary copy; the secondary takes over.`);
+      await this.failOver(actor);
+    } finally {
+      this.busy = null;
+      this.deps.changed(this.id);
+    }
+  }
+
+  /**
+   * A failover drill: fail over (destroy the primary copy), then protect the guest again in the other direction,
+   * from the host it now runs on back to the old primary. Reports the guest's downtime as the backend measured it
+   * (FailoverEvent.guestDowntimeMs) and the time to re-protect: from the moment the primary copy was destroyed,
+   * i.e. protection was lost, until the new pair reports 'protected' (monotonic clock).
+   */
+  async drill(actor: string, confirmName: string): Promise<DrillReport> {
+    this.confirm(confirmName, 'run a failover drill');
+    this.require('drill');
+    this.busy = 'drill';
+    this.deps.changed(this.id);
+    const name = this.record.name;
+    try {
+      this.event('drill', `Drill started by ${actor}: failing ${name} over to ${this.record.secondaryHostId}, then re-protecting it in the other direction.`);
+      const lostAt = performance.now();
+      const failover = await this.failOver(actor);
+      if (failover === null) throw new RpcError('invalid-state', `Drill stopped: the backend reported no takeover for ${name}; protection was not restarted.`);
+      await this.protect(actor);
+      const finalState = await this.waitForState(
+        (s) => s.state === 'protected',
+        this.deps.reprotectTimeoutMs,
+        `${name} to be protected again`,
+      );
+      const report: DrillReport = {
+        pairId: this.id,
+        guestDowntimeMs: failover.guestDowntimeMs,
+        timeToReprotectMs: performance.now() - lostAt,
+        failover,
+        finalState,
+      };
+      this.event('drill', `Drill complete: the guest was down ${report.guestDowntimeMs.toFixed(1)} ms and protected again after ${(report.timeToReprotectMs / 1000).toFixed(2)} s.`, report);
+      return report;
+    } catch (err) {
+      this.event('drill', `Drill failed: ${err instanceof Error ? err.message : String(err)}`);
+      throw err;
+    } finally {
+      this.busy = null;
+      this.deps.changed(this.id);
+    }
+  }
+
+  checkpoint(actor: string): void {
+    this.require('checkpoint');
+    this.handle!.requestCheckpoint!(this.deps.context(actor));
+    this.event('action', `Checkpoint requested by ${actor}.`);
+  }
+
+  /** Changes a simulated pair's settings; what a running pair cannot change live is refused with the reason. */
+  configureSim(actor: string, change: { mode?: 'colo' | 'remus'; sim?: Partial<SimSettings> }): void {
+    const record = this.record;
+    if (record.backend !== 'sim' || record.sim === undefined) throw new RpcError('bad-request', `${record.name} is not a simulated pair.`);
+    if (this.busy !== null) throw new RpcError('invalid-state', `${record.name}: ${this.busyReason()}`);
+    const { faults, ...rest } = change.sim ?? {};
+    const mode = change.mode ?? record.mode;
+    const next = { ...record.sim, ...rest };
+    // A new preset brings its own divergence figure unless one was given alongside.
+    if (rest.preset !== undefined && rest.preset !== record.sim.preset && rest.divergenceProbability === undefined) {
+      next.divergenceProbability = PRESETS[rest.preset].divergenceProbability;
+    }
+    const running = this.handle !== null;
+    if (running) {
+      const fixed: string[] = [];
+      if (mode !== record.mode) fixed.push('the mode');
+      if (next.link !== record.sim.link) fixed.push('the link');
+      if (mode === 'remus' && next.remusIntervalMs !== record.sim.remusIntervalMs) fixed.push('the Remus interval');
+      if (fixed.length > 0) {
+        throw new RpcError('invalid-state', `${record.name} is being protected: stop protection before changing ${fixed.join(' and ')} (a running pair cannot change it without a new initial sync).`);
+      }
+    } else if (faults?.slowLink || faults?.stallSecondary) {
+      throw new RpcError('invalid-state', `${record.name} is not being protected: there is no running pair to inject a fault into.`);
+    }
+    this.deps.registry.updatePair(this.id, (p) => ({ ...p, mode, sim: next }));
+    const ctx = this.deps.context(actor);
+    const sim = this.handle?.sim;
+    if (sim !== undefined) {
+      if (next.preset !== record.sim.preset) {
+        // The guest's size is fixed for this run; its behaviour (rates, working set) follows the preset now.
+        const { dirtyPagesPerSec, workingSetPages, packetsPerSec, packetBytes } = PRESETS[next.preset];
+        sim.setWorkload({ dirtyPagesPerSec, workingSetPages, packetsPerSec, packetBytes, divergenceProbability: next.divergenceProbability }, ctx);
+      } else if (next.divergenceProbability !== record.sim.divergenceProbability) {
+        sim.setWorkload({ divergenceProbability: next.divergenceProbability }, ctx);
+      }
+      if (faults?.slowLink !== undefined && faults.slowLink !== this.activeFaults.slowLink) this.applyFault(sim, 'slow-link', faults.slowLink, ctx);
+      if (faults?.stallSecondary !== undefined && faults.stallSecondary !== this.activeFaults.stallSecondary) {
+        this.applyFault(sim, 'stall-secondary', faults.stallSecondary, ctx);
+      }
+    }
+    const what = [
+      mode !== record.mode ? `mode ${mode}` : '',
+      ...Object.entries(rest).filter(([k, v]) => record.sim![k as keyof typeof rest] !== v).map(([k, v]) => `${k} ${String(v)}`),
+    ].filter(Boolean).join(', ');
+    this.event('action', `Simulation settings changed by ${actor}${what ? `: ${what}` : ''}.`);
+    this.deps.changed(this.id);
+  }
+
+  /** Injects a simulated fault into the running pair. */
+  inject(actor: string, fault: SimFault, on: boolean): void {
+    const record = this.record;
+    if (record.backend !== 'sim') throw new RpcError('bad-request', `${record.name} is not a simulated pair.`);
+    if (!on && fault !== 'slow-link' && fault !== 'stall-secondary') {
+      throw new RpcError('bad-request', `${fault} cannot be undone; start protection again instead.`);
+    }
+    const sim = this.handle?.sim;
+    // Clearing a fault is allowed as long as the run exists, even mid-failover: a takeover may be waiting on it.
+    if (sim === undefined || (on && !ACTIVE.includes(this.current.state))) {
+      throw new RpcError('invalid-state', `${record.name} is not being protected: there is no running pair to inject a fault into.`);
+    }
+    this.applyFault(sim, fault, on, this.deps.context(actor));
+    this.event('fault', `${on ? 'Fault injected' : 'Fault cleared'} by ${actor}: ${fault}.`);
+    this.deps.changed(this.id);
+  }
+
+  /** Stops watching the current run (service shutdown); for the simulator that ends it. */
+  async detach(ctx: BackendContext): Promise<void> {
+    const handle = this.handle;
+    this.handle = null;
+    this.generation++;
+    for (const w of [...this.waiters]) w.done(this.current);
+    if (handle !== null) await handle.detach(ctx);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+
+  private verdict(action: PairAction): ActionVerdict {
+    if (this.deps.backend === undefined) return { allowed: false, reason: `No ${this.record.backend} backend is available in this build.` };
+    if (this.busy !== null) return { allowed: false, reason: this.busyReason() };
+    const s = this.current;
+    const running = this.handle !== null && ACTIVE.includes(s.state);
+    const notRunning = 'Protection is not running.';
+    switch (action) {
+      case 'start':
+        if (s.state === 'failing-over') return { allowed: false, reason: 'A failover is in progress.' };
+        if (this.handle !== null || ACTIVE.includes(s.state)) {
+          return { allowed: false, reason: `Protection is already running (${s.state}).` };
+        }
+        return { allowed: true };
+      case 'stop':
+        return running ? { allowed: true } : { allowed: false, reason: s.state === 'failing-over' ? 'A failover is in progress.' : notRunning };
+      case 'failover':
+      case 'drill': {
+        if (running && (s.state === 'starting' || s.state === 'syncing')) {
+          return { allowed: false, reason: 'The initial copy has not finished: the secondary holds no consistent copy of the guest to take over from.' };
+        }
+        if (!running) return { allowed: false, reason: s.state === 'failing-over' ? 'A failover is in progress.' : `${notRunning} There is no secondary to fail over to.` };
+        if (s.state === 'degraded' && s.reasonCode === 'checkpoint-stalled') {
+          return { allowed: false, reason: `The secondary is not responding${s.reason ? ` (${s.reason})` : ''}: a takeover would wait on it. Stop protection instead, or wait for it to recover.` };
+        }
+        if (action === 'drill' && s.state !== 'protected') {
+          return { allowed: false, reason: `Protection is degraded${s.reason ? ` (${s.reason})` : ''}; a drill needs a healthy protected pair.` };
+        }
+        return { allowed: true };
+      }
+      case 'checkpoint':
+        if (!this.deps.backend.capabilities.manualCheckpoint) {
+          return { allowed: false, reason: 'The hypervisor decides when checkpoints happen; this backend cannot request one.' };
+        }
+        if (!running || this.handle?.requestCheckpoint === undefined || (s.state !== 'protected' && s.state !== 'degraded')) {
+          return { allowed: false, reason: 'Checkpoints can be requested only while the pair is protected.' };
+        }
+        return { allowed: true };
+    }
+  }
+
+  private busyReason(): string {
+    switch (this.busy) {
+      case 'start': return 'Protection is starting.';
+      case 'stop': return 'Protection is stopping.';
+      case 'failover': return 'A failover is in progress.';
+      case 'drill': return 'A failover drill is in progress.';
+      default: return '';
+    }
+  }
+
+  private require(action: PairAction): void {
+    const v = this.verdict(action);
+    if (!v.allowed) throw new RpcError('invalid-state', `Cannot ${ACTION_WORDS[action]} ${this.record.name}: ${v.reason ?? 'not allowed now.'}`);
+  }
+
+  private confirm(confirmName: string, what: string): void {
+    const name = this.record.name;
+    if (confirmName !== name) {
+      throw new RpcError('bad-request', `To ${what}, type the VM's name exactly as shown ("${name}"); "${confirmName.slice(0, 128)}" does not match.`);
+    }
+  }
+
+  /** Starts a new run: preflight, then the backend's protect(). */
+  private async protect(actor: string): Promise<void> {
+    const backend = this.deps.backend!;
+    const spec = this.spec();
+    if (!backend.capabilities.modes.includes(spec.mode)) {
+      throw new RpcError('invalid-state', `Cannot protect ${spec.name}: the ${backend.kind} backend does not support ${spec.mode} mode.`);
+    }
+    const ctx = this.deps.context(actor);
+    const failed = (await backend.preflight(spec, ctx)).filter((c) => c.status === 'fail');
+    if (failed.length > 0) {
+      throw new RpcError('invalid-state', `Cannot protect ${spec.name}: preflight failed: ${failed.map((c) => (c.detail ? `${c.label} (${c.detail})` : c.label)).join('; ')}.`);
+    }
+    const gen = ++this.generation;
+    this.activeFaults = { slowLink: false, stallSecondary: false };
+    this.runId = this.deps.history.beginRun(this.id, this.deps.clock(), spec.mode);
+    this.setState({ state: 'starting', since: this.deps.clock(), reason: `Starting protection from ${spec.primary.name} to ${spec.secondary.name}.` });
+    let handle: PairHandle;
+    try {
+      handle = await backend.protect(spec, this.listener(gen), ctx);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (gen === this.generation) {
+        this.setState({ state: 'error', since: this.deps.clock(), reasonCode: 'internal-error', reason: `Protection could not start: ${message}` });
+      }
+      throw new RpcError('invalid-state', `Protection of ${spec.name} could not start: ${message}`);
+    }
+    if (gen !== this.generation) {
+      // Detached (service closing) while the backend was starting: do not leave the new run behind.
+      await handle.detach(ctx);
+      throw new RpcError('invalid-state', `Protection of ${spec.name} was cancelled: the console is closing.`);
+    }
+    this.handle = handle;
+    handle.ended.then(
+      (final) => this.retire(gen, handle, final),
+      (err: unknown) => this.deps.log(err, `pair ${this.id} run`),
+    ).catch((err: unknown) => this.deps.log(err, `pair ${this.id} retire`));
+  }
+
+  /** Fails the current run over; returns what the backend saw of the takeover. */
+  private async failOver(actor: string): Promise<FailoverEvent | null> {
+    const handle = this.handle!;
+    const gen = this.generation;
+    const result = await withTimeout(handle.failover(this.deps.context(actor)), this.deps.actionTimeoutMs, 'the failover to finish');
+    await this.retire(gen, handle, result.state);
+    if (result.state.state !== 'failed-over') {
+      throw new RpcError('invalid-state', `The failover of ${this.record.name} ended in state ${result.state.state}${result.state.reason ? `: ${result.state.reason}` : ''}`);
+    }
+    return result.event;
+  }
+
+  /** A run has ended: drop its handle, release its resources, and after a takeover swap the pair's hosts. */
+  private async retire(gen: number, handle: PairHandle, final: ProtectionState): Promise<void> {
+    if (this.handle !== handle) return;
+    this.handle = null;
+    if (gen === this.generation && final.state === 'failed-over') this.swapHosts();
+    this.deps.changed(this.id);
+    for (const w of [...this.waiters]) w.done(this.current);
+    try {
+      await handle.detach(this.deps.context('colo-console'));
+    } catch (err) {
+      this.deps.log(err, `pair ${this.id} detach`);
+    }
+  }
+
+  /** After a takeover the guest runs on the old secondary: it is the primary of the next start. */
+  private swapHosts(): void {
+    const before = this.record;
+    const after = this.deps.registry.updatePair(this.id, (p) => ({ ...p, primaryHostId: p.secondaryHostId, secondaryHostId: p.primaryHostId }));
+    if (before.primaryHostId !== before.secondaryHostId) {
+      this.event('action', `${after.name} now runs on ${after.primaryHostId}; the next start protects it from there to ${after.secondaryHostId}.`);
+    }
+  }
+
+  private listener(gen: number): PairEvents {
+    return {
+      state: (s) => {
+        if (gen === this.generation) this.setState(s);
+      },
+      cycle: (r) => {
+        if (gen !== this.generation) return;
+        this.deps.live.addCycle(r);
+        this.deps.history.addCycle(this.id, this.runId, r);
+        this.deps.emitCycle(this.id, r);
+      },
+      failover: (e) => {
+        if (gen !== this.generation) return;
+        this.failoverEvent = e;
+        this.event('failover', describeFailover(e), e);
+        this.deps.changed(this.id);
+      },
+      output: (ms) => {
+        if (gen === this.generation) this.deps.live.addOutput(ms);
+      },
+    };
+  }
+
+  private setState(next: ProtectionState): void {
+    // A backend's reason may quote a host's output at length; the contract allows 2000 characters.
+    const s = next.reason !== undefined && next.reason.length > MAX_MESSAGE ? { ...next, reason: bound(next.reason) } : next;
+    const prev = this.current;
+    this.current = s;
+    if (prev.state !== s.state || prev.reasonCode !== s.reasonCode) {
+      this.event('state', `${s.state}${s.reason ? `: ${s.reason}` : ''}`);
+    }
+    this.deps.changed(this.id);
+    for (const w of [...this.waiters]) w.done(s);
+  }
+
+  /** Resolves once the state satisfies `ok`; rejects if the run ends first or `ms` pass. */
+  private waitForState(ok: (s: ProtectionState) => boolean, ms: number, what: string): Promise<ProtectionState> {
+    return new Promise((resolve, reject) => {
+      const finish = (fn: () => void): boolean => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        fn();
+        return true;
+      };
+      const waiter: StateWaiter = {
+        done: (s) => {
+          if (ok(s)) return finish(() => resolve(s));
+          if (this.handle === null || !ACTIVE.includes(s.state)) {
+            return finish(() => reject(new RpcError('invalid-state', `Gave up waiting for ${what}: the pair is ${s.state}${s.reason ? ` (${s.reason})` : ''}.`)));
+          }
+          return false;
+        },
+      };
+      const timer = setTimeout(() => finish(() => reject(new RpcError('invalid-state', `Gave up waiting for ${what} after ${ms / 1000} s (state ${this.current.state}).`))), ms);
+      this.waiters.add(waiter);
+      waiter.done(this.current);
+    });
+  }
+
+  private event(kind: PairEvent['kind'], message: string, data?: unknown): void {
+    const e: PairEvent = { pairId: this.id, seq: ++this.eventSeq, at: this.deps.clock(), kind, message: bound(message) };
+    this.deps.live.addEvent(e);
+    this.deps.history.addEvent(data === undefined ? e : { ...e, data });
+    this.deps.emitEvent(e);
+  }
+
+  private applyFault(sim: NonNullable<PairHandle['sim']>, fault: SimFault, on: boolean, ctx: BackendContext): void {
+    sim.inject(fault, on, ctx);
+    if (fault === 'slow-link') this.activeFaults.slowLink = on;
+    if (fault === 'stall-secondary') this.activeFaults.stallSecondary = on;
+  }
+
+  private spec(): PairSpec {
+    const r = this.record;
+    const primary = this.deps.registry.host(r.primaryHostId);
+    const secondary = this.deps.registry.host(r.secondaryHostId);
+    if (primary === undefined || secondary === undefined) throw new RpcError('invalid-state', `${r.name} refers to a host that no longer exists.`);
+    return {
+      id: r.id,
+      name: r.name,
+      domain: r.domain ?? r.name,
+      mode: r.mode,
+      primary,
+      secondary,
+      ...(r.sim ? { sim: r.sim } : {}),
+      ...(r.options ? { options: r.options } : {}),
+    };
+  }
+}
+
+const ACTION_WORDS: Record<PairAction, string> = {
+  start: 'start protecting',
+  stop: 'stop protecting',
+  failover: 'fail over',
+  drill: 'run a drill on',
+  checkpoint: 'request a checkpoint of',
+};
+
+function describeFailover(e: FailoverEvent): string {
+  const who = e.detectedBy === 'admin' ? 'the admin' : `the ${e.detectedBy}`;
+  return `Failover detected by ${who}: ${e.cause}. Survivor: ${e.survivor}; last checkpoint ${e.lastCheckpointSeq}; guest down ${e.guestDowntimeMs.toFixed(1)} ms.`;
+}
+
+function bound(text: string, max = MAX_MESSAGE): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RpcError('invalid-state', `Gave up waiting for ${what} after ${ms / 1000} s.`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
