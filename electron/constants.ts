@@ -1,0 +1,37 @@
+// Names the Electron shell shares between its main process, its preload and its tests. Nothing here touches
+// Electron or Node, so the preload bundle, the unit tests and the launcher can all import it.
+
+export const PRODUCT_NAME = 'COLO Console';
+
+/** The custom scheme the renderer is served from (Electron security checklist item 18: no file://). */
+export const APP_SCHEME = 'app';
+export const APP_HOST = 'colo-console';
+/** Written out rather than taken from URL#origin: for a scheme Node does not know, that is the string 'null'. */
+export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
+export const APP_ENTRY_URL = `${APP_ORIGIN}/index.html`;
+
+/**
+ * The renderer's policy, sent as a header with every response of the app scheme. 'unsafe-inline' for styles only:
+ * charts and React set style attributes. No 'unsafe-eval' anywhere.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
+ * The two IPC channels. 'hello' starts a page session (sent once by the preload of each page load); 'rpc' carries
+ * core/api's RPC messages in both directions, each wrapped as { session, msg }.
+ */
+export const IPC_HELLO = 'colo-console:hello';
+export const IPC_RPC = 'colo-console:rpc';
+
+/** A page session id: 128 random bits in hex, made by the preload. */
+export const SESSION_ID = /^[0-9a-f]{32}$/;
