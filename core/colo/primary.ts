@@ -24,6 +24,7 @@ import { DirtySet, deviceRecords, endOfCheckpointRecords, pageDataRecords, stati
 import type { Domain } from './domain.js';
 import { ChannelLostError, ProtocolError, describeError } from './errors.js';
 import { CycleTimer, now } from './cycle-timer.js';
+import { quantile } from './stats.js';
 import { StreamWriter } from './stream-writer.js';
 import type { CheckpointTriggers } from './triggers.js';
 import type {
@@ -40,6 +41,8 @@ import type {
 /** libxc's live-migration limits (SPP_MAX_ITERATIONS, SPP_TARGET_DIRTY_COUNT in xg_sr_save.c). */
 export const MAX_LIVE_ITERATIONS = 5;
 export const TARGET_DIRTY_COUNT = 50;
+/** Checkpoints whose median pause decides whether protection is degraded by slow checkpoints. */
+const SLOW_WINDOW = 5;
 /** Up to this many pages, a checkpoint's records and device state go out in one write. */
 const SMALL_CHECKPOINT_PAGES = 16;
 
@@ -93,7 +96,9 @@ export class ColoPrimary {
   private stopRequested: 'stop' | 'kill' | undefined;
   private suspendedAt: number | undefined;
   private stateName: ProtectionStateName = 'unprotected';
+  private stateReason: ProtectionReasonCode | undefined;
   private waiting: { what: string; since: number } | undefined;
+  private readonly recentPauses: number[] = [];
 
   constructor(private readonly o: PrimaryOptions) {
     this.writer = new StreamWriter(o.forward, o.recordFd);
@@ -162,8 +167,11 @@ export class ColoPrimary {
   }
 
   private setState(state: ProtectionStateName, reasonCode?: ProtectionReasonCode, reason?: string, progress?: SyncProgress): void {
-    if (state === this.stateName && state !== 'syncing' && state !== 'degraded') return;
+    // Syncing progress and a stall's growing duration are news; the same degraded reason again is not.
+    const news = state === 'syncing' || (state === 'degraded' && (reasonCode !== this.stateReason || reasonCode === 'checkpoint-stalled'));
+    if (state === this.stateName && !news) return;
     this.stateName = state;
+    this.stateReason = reasonCode;
     this.o.events?.state?.({ state, since: Date.now(), reasonCode, reason, progress });
   }
 
@@ -339,9 +347,16 @@ export class ColoPrimary {
     if (secondaryPause !== undefined) record.secondaryPauseMs = secondaryPause;
     this.seq++;
     this.o.events?.cycle?.(record);
+    // One slow checkpoint is weather; the median of the last few is climate. Judging by the median keeps a busy
+    // moment from flipping the pair between protected and degraded.
+    if (trigger !== 'initial') {
+      this.recentPauses.push(record.primaryPauseMs);
+      if (this.recentPauses.length > SLOW_WINDOW) this.recentPauses.shift();
+    }
     const slow = this.o.slowPauseMs ?? 1000;
-    if (record.primaryPauseMs > slow && trigger !== 'initial') {
-      this.setState('degraded', 'slow-checkpoints', `Checkpoint ${record.seq} paused the primary for ${record.primaryPauseMs.toFixed(0)} ms (over ${slow} ms).`);
+    const median = quantile(this.recentPauses, 0.5);
+    if (this.recentPauses.length >= SLOW_WINDOW && median > slow) {
+      this.setState('degraded', 'slow-checkpoints', `Checkpoints are slow: the primary's median pause over the last ${SLOW_WINDOW} is ${median.toFixed(0)} ms (over ${slow} ms).`);
     } else {
       this.setState('protected');
     }

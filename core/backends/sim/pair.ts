@@ -95,6 +95,7 @@ export class SimPair {
   private linkCut = false;
   private secondaryLive = false;
   private replicating = false;
+  private secondaryTookOverAlready = false;
   private primaryLive = true;
   private finished: Promise<SimPairOutcome> | undefined;
   private settled = false;
@@ -177,7 +178,7 @@ export class SimPair {
       back: primarySocket,
       triggers: this.triggers,
       recordFd: this.options.recordFd,
-      slowPauseMs: this.options.slowPauseMs ?? 250,
+      slowPauseMs: this.options.slowPauseMs ?? 500,
       domainConfig: { c_info: { type: 'hvm', name: this.name }, b_info: { max_memkb: (this.primaryDomain.pageCount * 4) } },
       onSuspend: () => {
         if (this.mode === 'remus') this.remusBuffer.plug();
@@ -196,7 +197,8 @@ export class SimPair {
       events: {
         cycle: (r) => this.emit((l) => l.cycle?.(r)),
         state: (s) => this.primaryState(s),
-        failover: (e) => this.emit((l) => l.failover?.(e)),
+        // Seen from the primary it survived; if the secondary took over as well, the pair has two.
+        failover: (e) => this.emit((l) => l.failover?.(this.secondaryTookOverAlready ? { ...e, survivor: 'both' } : e)),
       },
     });
     this.secondary = new ColoSecondary({
@@ -334,6 +336,7 @@ export class SimPair {
   }
 
   private secondaryTookOver(e: FailoverEvent): void {
+    this.secondaryTookOverAlready = true;
     const downtime = this.primaryKilledAt === undefined ? e.guestDowntimeMs : performance.now() - this.primaryKilledAt;
     this.emit((l) => l.failover?.({ ...e, guestDowntimeMs: downtime, survivor: this.primaryLive ? 'both' : 'secondary' }));
   }
