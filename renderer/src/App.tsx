@@ -1,0 +1,172 @@
+import { useEffect, useRef, useState } from 'react';
+import { api, errorMessage } from './api/console-api';
+import { hrefFor, type Route } from './lib/route';
+import { useRoute } from './router';
+import { Audit } from './screens/Audit';
+import { Hosts } from './screens/Hosts';
+import { Overview } from './screens/Overview';
+import { PairView } from './screens/PairView';
+import { dismissNotice, pushNotice, useConsole } from './store/store';
+import { queuePatch } from './store/scheduler';
+import { applyTheme, currentTheme, type ThemeSetting } from './theme';
+
+const NAV: readonly { route: Route; label: string; testId: string; match: Route['name'][] }[] = [
+  { route: { name: 'overview' }, label: 'Overview', testId: 'nav-overview', match: ['overview', 'pair'] },
+  { route: { name: 'hosts' }, label: 'Hosts', testId: 'nav-hosts', match: ['hosts'] },
+  { route: { name: 'audit' }, label: 'Audit log', testId: 'nav-audit', match: ['audit'] },
+];
+
+function ConnectionIndicator() {
+  const c = useConsole((s) => s.connection);
+  const label = c.phase === 'open' ? (c.transport === 'electron' ? 'Connected' : 'Connected (browser)') : c.phase === 'connecting' ? 'Connecting…' : 'Reconnecting…';
+  return (
+    <span className="conn" role="status" data-testid="connection-status" data-phase={c.phase}>
+      <span className={`conn-dot ${c.phase}`} aria-hidden="true" />
+      {label}
+    </span>
+  );
+}
+
+function ConnectionBanner() {
+  const c = useConsole((s) => s.connection);
+  const errors = useConsole((s) => s.protocolErrors);
+  const lastError = useConsole((s) => s.lastProtocolError);
+  return (
+    <>
+      {c.phase !== 'open' && c.detail !== undefined && (
+        <div className="banner warn" role="alert">
+          <span>{c.detail} The screens show the last data received.</span>
+          <button type="button" onClick={() => api.retryNow()}>
+            Retry now
+          </button>
+        </div>
+      )}
+      {errors > 0 && (
+        <div className="banner info" role="status">
+          <span>
+            {errors} message(s) from the service were rejected as malformed or lost{lastError !== null ? `; last: ${lastError}` : ''}.
+          </span>
+        </div>
+      )}
+    </>
+  );
+}
+
+function ThemeSelect() {
+  const settings = useConsole((s) => s.settings);
+  const [local, setLocal] = useState<ThemeSetting>(currentTheme);
+  const value = settings?.theme ?? local;
+  const change = (theme: ThemeSetting): void => {
+    setLocal(theme);
+    applyTheme(theme);
+    if (settings !== null) queuePatch({ settings: { ...settings, theme } });
+    api.call('settings.set', { theme }).then(
+      (saved) => queuePatch({ settings: saved }),
+      (err: unknown) => pushNotice('error', `Could not save the theme: ${errorMessage(err)}`),
+    );
+  };
+  return (
+    <label className="small">
+      Theme
+      <select value={value} onChange={(e) => change(e.target.value as ThemeSetting)} data-testid="theme-select">
+        <option value="system">System</option>
+        <option value="light">Light</option>
+        <option value="dark">Dark</option>
+      </select>
+    </label>
+  );
+}
+
+function Notices() {
+  const notices = useConsole((s) => s.notices);
+  return (
+    <div className="notices" aria-live="polite">
+      {notices.map((n) => (
+        <div key={n.id} className={`notice ${n.kind}`} role={n.kind === 'error' ? 'alert' : 'status'}>
+          <p>{n.text}</p>
+          <button type="button" className="link" onClick={() => dismissNotice(n.id)} aria-label="Dismiss">
+            ✕
+          </button>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function Screen({ route }: { route: Route }) {
+  switch (route.name) {
+    case 'overview':
+      return <Overview />;
+    case 'pair':
+      return <PairView key={route.id} id={route.id} />;
+    case 'hosts':
+      return <Hosts />;
+    case 'audit':
+      return <Audit />;
+    case 'not-found':
+      return (
+        <>
+          <h1 id="page-title" tabIndex={-1}>
+            Page not found
+          </h1>
+          <p>
+            Nothing lives at <span className="mono">{route.path}</span>. <a href="#/">Go to the overview</a>.
+          </p>
+        </>
+      );
+  }
+}
+
+export function App() {
+  const route = useRoute();
+  const key = hrefFor(route);
+  const firstRoute = useRef(true);
+
+  // Move focus to the new screen's heading, so keyboard and screen-reader users land on what changed.
+  useEffect(() => {
+    if (firstRoute.current) {
+      firstRoute.current = false;
+      return;
+    }
+    document.getElementById('page-title')?.focus();
+    window.scrollTo(0, 0);
+  }, [key]);
+
+  useEffect(() => {
+    const title = route.name === 'pair' ? `${useConsole.getState().pairs[route.id]?.name ?? route.id} · COLO Console` : 'COLO Console';
+    document.title = title;
+  }, [route]);
+
+  return (
+    <>
+      <a className="skip-link" href="#main" onClick={(e) => {
+        e.preventDefault();
+        document.getElementById('page-title')?.focus();
+      }}>
+        Skip to content
+      </a>
+      <header className="app-header">
+        <span className="brand">
+          COLO Console<small>VM replication</small>
+        </span>
+        <nav className="nav" aria-label="Main">
+          {NAV.map((n) => (
+            <a key={n.testId} href={hrefFor(n.route)} data-testid={n.testId} aria-current={n.match.includes(route.name) ? 'page' : undefined}>
+              {n.label}
+            </a>
+          ))}
+        </nav>
+        <span className="header-spacer" />
+        <div className="header-tools">
+          <ConnectionIndicator />
+          <ThemeSelect />
+        </div>
+      </header>
+      <ConnectionBanner />
+      <main id="main">
+        <Screen route={route} />
+      </main>
+      <Notices />
+    </>
+  );
+}

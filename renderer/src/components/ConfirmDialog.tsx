@@ -1,0 +1,153 @@
+// Typed confirmation for destructive actions: what happens to each side, the facts that matter (state, last
+// checkpoint, the hosts' health), and the VM's name to type. A modal <dialog> with its own focus trap; Escape
+// and Cancel close it; focus returns to whatever opened it.
+
+import { type FormEvent, type KeyboardEvent, type ReactNode, useEffect, useId, useRef, useState } from 'react';
+import { errorMessage } from '../api/console-api';
+import { type ActionPlan, confirmHint, confirmNameMatches } from '../lib/confirm';
+
+export interface Fact {
+  label: string;
+  value: ReactNode;
+}
+
+interface Props {
+  plan: ActionPlan;
+  pairName: string;
+  facts: readonly Fact[];
+  onCancel: () => void;
+  /** Rejects to keep the dialog open and show the error. */
+  onConfirm: (typedName: string) => Promise<void>;
+}
+
+const FOCUSABLE = 'button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])';
+
+export function ConfirmDialog({ plan, pairName, facts, onCancel, onConfirm }: Props) {
+  const dialogRef = useRef<HTMLDialogElement>(null);
+  const inputRef = useRef<HTMLInputElement>(null);
+  const [typed, setTyped] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const titleId = useId();
+  const descId = useId();
+  const hintId = useId();
+  const matches = confirmNameMatches(typed, pairName);
+  const hint = confirmHint(typed, pairName);
+
+  useEffect(() => {
+    const dialog = dialogRef.current;
+    if (dialog === null) return;
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    if (!dialog.open) dialog.showModal();
+    inputRef.current?.focus();
+    return () => {
+      if (dialog.open) dialog.close();
+      opener?.focus();
+    };
+  }, []);
+
+  const submit = (e: FormEvent): void => {
+    e.preventDefault();
+    if (!matches || busy) return;
+    setBusy(true);
+    setError(null);
+    onConfirm(typed).then(
+      () => setBusy(false),
+      (err: unknown) => {
+        setBusy(false);
+        setError(errorMessage(err));
+      },
+    );
+  };
+
+  const trapFocus = (e: KeyboardEvent<HTMLDialogElement>): void => {
+    if (e.key !== 'Tab') return;
+    const items = Array.from(dialogRef.current?.querySelectorAll<HTMLElement>(FOCUSABLE) ?? []);
+    if (items.length === 0) return;
+    const first = items[0]!;
+    const last = items[items.length - 1]!;
+    if (e.shiftKey && document.activeElement === first) {
+      e.preventDefault();
+      last.focus();
+    } else if (!e.shiftKey && document.activeElement === last) {
+      e.preventDefault();
+      first.focus();
+    }
+  };
+
+  return (
+    <dialog
+      ref={dialogRef}
+      className="confirm"
+      data-testid="confirm-dialog"
+      aria-labelledby={titleId}
+      aria-describedby={descId}
+      onKeyDown={trapFocus}
+      onCancel={(e) => {
+        // Escape: close through React so the parent's state stays the one truth.
+        e.preventDefault();
+        if (!busy) onCancel();
+      }}
+    >
+      <form onSubmit={submit}>
+        <h2 id={titleId}>{plan.title}</h2>
+        <p id={descId}>{plan.summary}</p>
+        <div className="sides">
+          {plan.sides.map((s) => (
+            <section className="side" key={s.role} aria-label={`${s.role} side`}>
+              <h3>
+                {s.role}: {s.host}
+              </h3>
+              <p className="small muted">Host {s.hostStatus}</p>
+              <p>{s.effect}</p>
+            </section>
+          ))}
+        </div>
+        <dl className="facts">
+          {facts.map((f) => (
+            <div key={f.label} style={{ display: 'contents' }}>
+              <dt>{f.label}</dt>
+              <dd>{f.value}</dd>
+            </div>
+          ))}
+        </dl>
+        <p>
+          <strong>Afterwards:</strong> {plan.afterwards}
+        </p>
+        <label className="field confirm-field">
+          <span>
+            Type the VM’s name, <span className="mono">{pairName}</span>, to confirm
+          </span>
+          <input
+            ref={inputRef}
+            data-testid="confirm-name"
+            value={typed}
+            onChange={(e) => setTyped(e.target.value)}
+            autoComplete="off"
+            spellCheck={false}
+            aria-describedby={hintId}
+            aria-invalid={typed !== '' && !matches && hint !== null}
+            style={{ width: '100%' }}
+            disabled={busy}
+          />
+        </label>
+        <p id={hintId} className="hint" aria-live="polite">
+          {hint ?? ''}
+        </p>
+        {error !== null && (
+          <p className="error-text" role="alert">
+            {error}
+          </p>
+        )}
+        <div className="dialog-buttons">
+          <button type="button" onClick={onCancel} disabled={busy}>
+            Cancel
+          </button>
+          <button type="submit" className="danger" data-testid="confirm-submit" disabled={!matches || busy}>
+            {busy ? 'Working…' : plan.verb}
+          </button>
+        </div>
+      </form>
+    </dialog>
+  );
+}

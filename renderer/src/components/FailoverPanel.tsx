@@ -1,0 +1,130 @@
+// The failover panel: where the pair is in the protection state machine, the last failover as a timeline
+// (detection → survivor running), the guest's downtime, and the last drill's report.
+
+import { Fragment } from 'react';
+import type { PairEvent, PairInfo } from '../../../core/api/console-contract.js';
+import type { FailoverEvent } from '../../../core/colo/types.js';
+import { formatClock, formatDateTime, formatDowntime, formatDuration } from '../lib/format';
+import { STATE_LABEL, isSplitBrain } from '../lib/protection';
+import { eventsNewestFirst, peekLive } from '../store/live';
+import { useConsole, useLiveValue } from '../store/store';
+
+const FLOW: readonly PairInfo['state']['state'][] = ['unprotected', 'starting', 'syncing', 'protected', 'degraded', 'failing-over', 'failed-over'];
+const SIDE_STATES: readonly PairInfo['state']['state'][] = ['stopped', 'error'];
+
+interface TimelineItem {
+  key: string;
+  at: number;
+  text: string;
+  tone?: 'ok' | 'bad';
+}
+
+/** Detection, the pair's own events around it, and the moment the survivor ran again, in time order. */
+function failoverTimeline(fo: FailoverEvent, events: readonly PairEvent[]): TimelineItem[] {
+  const items: TimelineItem[] = [
+    { key: 'detected', at: fo.at, text: `Detected by the ${fo.detectedBy}: ${fo.cause}. Last complete checkpoint on the survivor: #${fo.lastCheckpointSeq}.`, tone: 'bad' },
+  ];
+  // Oldest first, at most ten, so the list ends with the outcome.
+  for (const e of [...events].reverse()) {
+    if (items.length > 10) break;
+    // The service's own 'failover' event says what the detection line already says.
+    if (e.at < fo.at - 3_000 || e.at > fo.at + 30_000 || (e.kind === 'failover' && Math.abs(e.at - fo.at) < 1_000)) continue;
+    items.push({ key: `e${e.seq}`, at: e.at, text: e.message });
+  }
+  const survivorText =
+    fo.survivor === 'none'
+      ? 'No copy of the guest is running.'
+      : fo.survivor === 'both'
+        ? 'Both copies are running (split brain).'
+        : `The guest runs on the ${fo.survivor}, ${formatDowntime(fo.guestDowntimeMs)} after detection.`;
+  items.push({ key: 'survivor', at: fo.at + fo.guestDowntimeMs, text: survivorText, tone: fo.survivor === 'primary' || fo.survivor === 'secondary' ? 'ok' : 'bad' });
+  // Stable: at equal times the detection stays first and the survivor line last.
+  return items
+    .map((item, i) => ({ item, i }))
+    .sort((a, b) => a.item.at - b.item.at || a.i - b.i)
+    .map(({ item }) => item);
+}
+
+export function FailoverPanel({ pair }: { pair: PairInfo }) {
+  const drill = useConsole((s) => s.drills[pair.id]);
+  useLiveValue(() => peekLive(pair.id)?.eventsVersion ?? 0);
+  const fo = pair.lastFailover;
+  const current = pair.state.state;
+  const timeline = fo === null ? [] : failoverTimeline(fo, eventsNewestFirst(pair.id));
+
+  return (
+    <section className="panel" aria-labelledby={`fo-${pair.id}`} data-testid="failover-panel">
+      <h2 id={`fo-${pair.id}`}>Failover</h2>
+      <h3>State machine</h3>
+      <ol className="states" aria-label="Protection states">
+        {FLOW.map((s, i) => (
+          <Fragment key={s}>
+            {i > 0 && (
+              <li className="arrow" aria-hidden="true">
+                {s === 'degraded' ? '⇄' : '→'}
+              </li>
+            )}
+            <li aria-current={s === current ? 'step' : undefined}>{STATE_LABEL[s]}</li>
+          </Fragment>
+        ))}
+        <li className="arrow" aria-hidden="true">
+          ·
+        </li>
+        {SIDE_STATES.map((s) => (
+          <li key={s} aria-current={s === current ? 'step' : undefined}>
+            {STATE_LABEL[s]}
+          </li>
+        ))}
+      </ol>
+      <p className="small muted">
+        Now: <b>{STATE_LABEL[current]}</b> since {formatDateTime(pair.state.since)}
+        {pair.state.reason !== undefined ? ` · ${pair.state.reason}` : ''}
+      </p>
+
+      <h3>Last failover</h3>
+      {fo === null ? (
+        <p className="muted">No failover yet.</p>
+      ) : (
+        <>
+          {isSplitBrain(pair.state, fo) && (
+            <p className="banner bad" role="alert" style={{ margin: '0 0 0.5rem' }}>
+              Split brain: both copies of the VM are running. Stop one of them before anything else writes to shared state.
+            </p>
+          )}
+          <div className="row" style={{ alignItems: 'baseline' }}>
+            <span>Guest downtime</span>
+            <span className="big-number" data-testid="guest-downtime">
+              {formatDowntime(fo.guestDowntimeMs)}
+            </span>
+            <span className="tag measured" title="Timed by the service on a monotonic clock">
+              measured
+            </span>
+          </div>
+          <ol className="fo-timeline" aria-label="Last failover, in order">
+            {timeline.map((item) => (
+              <li key={item.key} className={item.tone}>
+                <time className="mono">{formatClock(item.at)}</time> {item.text}
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+
+      {drill !== undefined && (
+        <>
+          <h3>Last drill</h3>
+          <dl className="facts" data-testid="drill-report">
+            <dt>Guest downtime</dt>
+            <dd>{formatDowntime(drill.guestDowntimeMs)}</dd>
+            <dt>Time to re-protect</dt>
+            <dd>{formatDuration(drill.timeToReprotectMs)}</dd>
+            <dt>Survivor</dt>
+            <dd>{drill.failover.survivor}</dd>
+            <dt>Ended in</dt>
+            <dd>{STATE_LABEL[drill.finalState.state]}</dd>
+          </dl>
+        </>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,41 @@
+import { formatAge } from '../lib/format';
+import type { HistoryWindow } from '../store/live';
+
+export interface HistoryMeta {
+  state: HistoryWindow['state'];
+  kind: HistoryWindow['kind'];
+  expected: number;
+  fetched: number;
+  used: number;
+  fetchedAt: number;
+  error?: string;
+}
+
+export function historyMeta(h: HistoryWindow, used: number): HistoryMeta {
+  const meta: HistoryMeta = { state: h.state, kind: h.kind, expected: h.expected, fetched: h.cycles.length, used, fetchedAt: h.fetchedAt };
+  if (h.error !== undefined) meta.error = h.error;
+  return meta;
+}
+
+/** Says where a long window's older cycles came from, and whether they are all of them or a sample. */
+export function HistoryNote({ meta, now }: { meta: HistoryMeta; now: number }) {
+  if (meta.state === 'error') {
+    return (
+      <p className="error-text small" role="alert">
+        Could not load history: {meta.error}
+      </p>
+    );
+  }
+  if (meta.state === 'loading' && meta.fetched === 0) {
+    return <p className="panel-note" role="status">Loading history…</p>;
+  }
+  const approx = Math.round(meta.expected).toLocaleString();
+  return (
+    <p className="panel-note" role="status">
+      {meta.kind === 'sampled'
+        ? `Older cycles from history are a sample: ${meta.used.toLocaleString()} of about ${approx}, taken in evenly spaced slices of the window; the most recent minute is complete.`
+        : `Older cycles from history: ${meta.used.toLocaleString()}; the most recent minute is live.`}{' '}
+      Fetched {formatAge(meta.fetchedAt, now)}.{meta.state === 'loading' ? ' Refreshing…' : ''}
+    </p>
+  );
+}

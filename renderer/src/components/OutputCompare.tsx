@@ -1,0 +1,207 @@
+// COLO vs Remus, side by side: how long the guest's network output is held before it leaves, on the same
+// workload. COLO releases output as soon as both copies agree; Remus holds it until the next checkpoint lands.
+// Each side is another simulated pair running that mode (same workload preferred) or, failing one, this pair's
+// own samples from while it ran that mode: switch the mode in the demo panel and both sides fill in.
+
+import { memo, useDeferredValue, useMemo, useRef, useState } from 'react';
+import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
+import type { PairInfo, SimSettings } from '../../../core/api/console-contract.js';
+import { api, errorMessage } from '../api/console-api';
+import { formatAge, formatAxisMs, formatClock, formatCount, formatMs } from '../lib/format';
+import { PRESET_LABEL } from '../lib/labels';
+import { niceCeiling } from '../lib/stats';
+import { useElementWidth } from '../hooks';
+import { OUTPUT_MODE, OUTPUT_P50, OUTPUT_P99, OUTPUT_PPS, OUTPUT_PRESET, PRESETS, peekLive } from '../store/live';
+import { useConsole } from '../store/store';
+import { acceptPair } from '../store/sync';
+import { type Palette, usePalette } from '../theme';
+import { relativeTickFormatter } from './chart-common';
+
+const WINDOW_MS = 60_000;
+const HEIGHT = 200;
+const msTick = (v: number): string => formatAxisMs(v);
+const LEGEND_STYLE = { fontSize: 12 };
+type Mode = 'colo' | 'remus';
+const MODE_CODE: Readonly<Record<Mode, number>> = { colo: 0, remus: 1 };
+
+function tooltipValue(value: unknown, name: unknown): [string, string] {
+  return [typeof value === 'number' ? formatMs(value) : '—', typeof name === 'string' ? name : String(name)];
+}
+
+function tooltipLabel(label: unknown): string {
+  return typeof label === 'number' ? formatClock(label) : '';
+}
+
+interface Latest {
+  at: number;
+  p50: number;
+  p99: number;
+  pps: number;
+  preset: SimSettings['preset'] | null;
+}
+
+/** The newest sample with figures that the pair sent while running `mode`. */
+function latestOf(pairId: string, mode: Mode): Latest | null {
+  const out = peekLive(pairId)?.output;
+  if (out === undefined) return null;
+  for (let i = out.length - 1; i >= 0; i--) {
+    const s = out.slot(i);
+    // Skip samples without a measurement (the pair was stopped): the side shows the last real figures.
+    if (out.columns[OUTPUT_MODE]![s] !== MODE_CODE[mode] || !Number.isFinite(out.columns[OUTPUT_P50]![s]!)) continue;
+    const preset = PRESETS[out.columns[OUTPUT_PRESET]![s]!] ?? null;
+    return { at: out.t[s]!, p50: out.columns[OUTPUT_P50]![s]!, p99: out.columns[OUTPUT_P99]![s]!, pps: out.columns[OUTPUT_PPS]![s]!, preset };
+  }
+  return null;
+}
+
+/** Another sim pair running `mode`, on this pair's workload if possible. */
+function otherPair(pair: PairInfo, all: readonly PairInfo[], mode: Mode): PairInfo | null {
+  const sims = all.filter((p) => p.id !== pair.id && p.sim !== undefined && p.mode === mode);
+  return sims.find((p) => p.sim?.preset === pair.sim?.preset) ?? sims[0] ?? null;
+}
+
+interface ChartData {
+  rows: { t: number; colo?: number | null; remus?: number | null }[];
+  t0: number;
+  t1: number;
+  max: number;
+}
+
+export function OutputCompare({ pair }: { pair: PairInfo }) {
+  const pairsMap = useConsole((s) => s.pairs);
+  // The gauge arrives about once a second; redrawing this recharts chart faster would only cost frames.
+  const now = useConsole((s) => s.clock);
+  const pal = usePalette();
+  const boxRef = useRef<HTMLDivElement>(null);
+  const width = useElementWidth(boxRef);
+  const [error, setError] = useState<string | null>(null);
+  const all = useMemo(() => Object.values(pairsMap), [pairsMap]);
+  // The pair whose samples feed each side: this pair in its current mode, else another pair in that mode, else
+  // this pair's own samples from while it ran that mode.
+  const source = (mode: Mode): PairInfo => (pair.mode === mode ? pair : (otherPair(pair, all, mode) ?? pair));
+  const coloSrc = source('colo');
+  const remusSrc = source('remus');
+
+  const data: ChartData = (() => {
+    const t0 = now - WINDOW_MS;
+    const rows: ChartData['rows'] = [];
+    let max = 0;
+    for (const [src, mode] of [
+      [coloSrc, 'colo'],
+      [remusSrc, 'remus'],
+    ] as const) {
+      const out = peekLive(src.id)?.output;
+      if (out === undefined) continue;
+      for (let i = 0; i < out.length; i++) {
+        const s = out.slot(i);
+        const t = out.t[s]!;
+        if (t < t0 || out.columns[OUTPUT_MODE]![s] !== MODE_CODE[mode]) continue;
+        const v = out.columns[OUTPUT_P99]![s]!;
+        const row: ChartData['rows'][number] = { t };
+        row[mode] = Number.isFinite(v) ? v : null;
+        if (Number.isFinite(v) && v > max) max = v;
+        rows.push(row);
+      }
+    }
+    rows.sort((a, b) => a.t - b.t);
+    return { rows, t0, t1: now, max: niceCeiling(max) };
+  })();
+  // The recharts render runs in a deferred (time-sliced) pass, never in the frame that brought the data.
+  const deferred = useDeferredValue(data);
+
+  const colo = latestOf(coloSrc.id, 'colo');
+  const remus = latestOf(remusSrc.id, 'remus');
+  const otherMode: Mode = pair.mode === 'colo' ? 'remus' : 'colo';
+  const otherLabel = otherMode === 'colo' ? 'COLO' : 'Remus';
+  const other = otherMode === 'colo' ? colo : remus;
+  const candidate = all.find((p) => p.id !== pair.id && p.sim !== undefined);
+  const sameWorkload = colo !== null && remus !== null && colo.preset === remus.preset;
+
+  const align = async (target: PairInfo): Promise<void> => {
+    setError(null);
+    try {
+      const preset = pair.sim?.preset;
+      acceptPair(await api.call('sim.configure', { pairId: target.id, mode: otherMode, sim: preset ? { preset } : {} }));
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+  };
+
+  const side = (label: 'COLO' | 'Remus', src: PairInfo, latest: Latest | null) => (
+    <section className="side" aria-label={`${label} output latency`} data-testid={`output-${label.toLowerCase()}`}>
+      <h3>
+        <span className="swatch" style={{ background: label === 'COLO' ? pal.series.colo : pal.series.remus }} aria-hidden="true" />
+        {label}
+      </h3>
+      {latest === null ? (
+        <p className="muted small">No samples in {label} mode yet.</p>
+      ) : (
+        <>
+          <p className="small muted">
+            {src.name} · {latest.preset !== null ? PRESET_LABEL[latest.preset] : 'unknown workload'}
+            {now - latest.at > 5_000 ? ` · last sample ${formatAge(latest.at, now)}` : ''}
+          </p>
+          <p>
+            Output held p50 <span className="big-number">{formatMs(latest.p50)}</span>
+          </p>
+          <p className="small">
+            p99 <b>{formatMs(latest.p99)}</b> · {formatCount(latest.pps)} packets/s
+          </p>
+        </>
+      )}
+    </section>
+  );
+
+  return (
+    <section className="panel" aria-labelledby={`output-${pair.id}`} data-testid="output-compare">
+      <h2 id={`output-${pair.id}`}>
+        Output latency: COLO vs Remus <span className="tag measured">measured by the simulator</span>
+      </h2>
+      <p className="panel-note">How long the guest’s outgoing packets are held before release. COLO releases output once both copies agree; Remus holds it until the next checkpoint commits.</p>
+      <div className="compare">
+        {side('COLO', coloSrc, colo)}
+        {side('Remus', remusSrc, remus)}
+      </div>
+      {other === null && (
+        <div className="row small" style={{ marginTop: '0.5rem' }}>
+          <span>
+            To measure this workload in {otherLabel} mode: stop protection, switch the mode in the demo panel, start again. The {pair.mode === 'colo' ? 'COLO' : 'Remus'} figures stay here for comparison.
+          </span>
+          {candidate !== undefined && (
+            <button type="button" onClick={() => void align(candidate)}>
+              Or run {candidate.name} as {otherLabel} on this workload
+            </button>
+          )}
+        </div>
+      )}
+      {colo !== null && remus !== null && !sameWorkload && <p className="hint">Different workloads on the two sides: not a like-for-like comparison.</p>}
+      {error !== null && (
+        <p className="error-text" role="alert">
+          {error}
+        </p>
+      )}
+      <div ref={boxRef} style={{ width: '100%', height: HEIGHT, marginTop: '0.5rem' }} data-testid="output-compare-chart" aria-hidden="true">
+        <OutputChart data={deferred} width={width} pal={pal} />
+      </div>
+    </section>
+  );
+}
+
+const OutputChart = memo(function OutputChart({ data, width, pal }: { data: ChartData; width: number; pal: Palette }) {
+  const tickFormat = useMemo(() => relativeTickFormatter(data.t1), [data.t1]);
+  const ticks = useMemo(() => [data.t1 - 60_000, data.t1 - 45_000, data.t1 - 30_000, data.t1 - 15_000, data.t1], [data.t1]);
+  if (data.rows.length === 0) return <p className="empty">Waiting for output-latency samples…</p>;
+  return (
+    // The figures are in the two panels above as text; the chart shows their shape, so it stays out of the
+    // accessibility tree rather than announcing every tick label.
+    <LineChart width={width} height={HEIGHT} data={data.rows} margin={{ top: 8, right: 8, bottom: 0, left: 0 }} accessibilityLayer={false}>
+      <CartesianGrid stroke={pal.grid} strokeDasharray="3 3" />
+      <XAxis dataKey="t" type="number" domain={[data.t0, data.t1]} ticks={ticks} tickFormatter={tickFormat} allowDataOverflow stroke={pal.muted} tick={{ fill: pal.muted, fontSize: 11 }} />
+      <YAxis domain={[0, data.max]} allowDataOverflow tickFormatter={msTick} width={64} stroke={pal.muted} tick={{ fill: pal.muted, fontSize: 11 }} />
+      <Tooltip isAnimationActive={false} formatter={tooltipValue} labelFormatter={tooltipLabel} contentStyle={{ background: pal.surface, border: `1px solid ${pal.grid}`, color: pal.fg }} />
+      <Legend wrapperStyle={LEGEND_STYLE} />
+      <Line dataKey="colo" name="COLO: output held p99" stroke={pal.series.colo} strokeWidth={1.5} dot={false} isAnimationActive={false} connectNulls />
+      <Line dataKey="remus" name="Remus: output held p99" stroke={pal.series.remus} strokeWidth={1.5} dot={false} isAnimationActive={false} connectNulls />
+    </LineChart>
+  );
+});

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { HostInfo, PairInfo } from '../../../core/api/console-contract.js';
+import { confirmHint, confirmNameMatches, describeAction } from './confirm';
+
+test('the typed name must match exactly', () => {
+  assert.ok(confirmNameMatches('web-01', 'web-01'));
+  assert.ok(!confirmNameMatches('web-01 ', 'web-01'));
+  assert.ok(!confirmNameMatches('Web-01', 'web-01'));
+  assert.ok(!confirmNameMatches('web-0', 'web-01'));
+  assert.ok(!confirmNameMatches('', ''), 'an empty name never confirms');
+});
+
+test('hints for near misses, silence while typing a prefix', () => {
+  assert.equal(confirmHint('', 'web-01'), null);
+  assert.equal(confirmHint('web', 'web-01'), null);
+  assert.equal(confirmHint('web-01', 'web-01'), null);
+  assert.match(confirmHint(' web-01', 'web-01') ?? '', /spaces/);
+  assert.match(confirmHint('WEB-01', 'web-01') ?? '', /case-sensitive/);
+  assert.match(confirmHint('db-02', 'web-01') ?? '', /not the VM/);
+});
+
+const hosts: HostInfo[] = [
+  { id: 'h1', name: 'alpha', kind: 'sim', hypervisor: 'sim', status: 'connected' },
+  { id: 'h2', name: 'beta', kind: 'ssh', hypervisor: 'xen', status: 'error', statusReason: 'ssh timeout' },
+];
+
+function pair(over: Partial<PairInfo> = {}): PairInfo {
+  return {
+    id: 'p1',
+    name: 'web-01',
+    backend: 'sim',
+    mode: 'colo',
+    primaryHostId: 'h1',
+    secondaryHostId: 'h2',
+    state: { state: 'protected', since: 0 },
+    stats: { pausePrimaryP50Ms: 2, pausePrimaryP99Ms: 9, checkpointsPerMinute: 60, lastCheckpointAt: 1, lastSeq: 314 },
+    lastFailover: null,
+    actions: { start: { allowed: false }, stop: { allowed: true }, failover: { allowed: true }, drill: { allowed: true }, checkpoint: { allowed: true } },
+    ...over,
+  };
+}
+
+test('each destructive action says what happens to each side, naming the hosts', () => {
+  for (const action of ['stop', 'failover', 'drill'] as const) {
+    const plan = describeAction(action, pair(), hosts);
+    assert.equal(plan.sides.length, 2);
+    assert.deepEqual(plan.sides.map((s) => [s.role, s.host]), [
+      ['Primary', 'alpha'],
+      ['Secondary', 'beta'],
+    ]);
+    assert.match(plan.title, /web-01/);
+    assert.ok(plan.afterwards.length > 0);
+  }
+  const fo = describeAction('failover', pair(), hosts);
+  assert.match(fo.sides[1]!.effect, /#314/);
+  assert.equal(fo.sides[1]!.hostStatus, 'error (ssh timeout)');
+  assert.match(describeAction('failover', pair({ mode: 'remus' }), hosts).sides[1]!.effect, /Takes over from checkpoint #314/);
+  assert.match(describeAction('stop', pair(), hosts).sides[0]!.effect, /Keeps running/);
+});
+
+test('an unknown host is named by its id', () => {
+  const plan = describeAction('stop', pair({ secondaryHostId: 'gone' }), hosts);
+  assert.equal(plan.sides[1]!.host, 'gone');
+  assert.equal(plan.sides[1]!.hostStatus, 'unknown');
+});

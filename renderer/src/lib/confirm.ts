@@ -1,0 +1,96 @@
+// Typed confirmation for destructive actions (DESIGN.md): the admin types the VM's name, exactly, and the dialog
+// says beforehand what will happen to each side. Pure, so the wording and the check are unit-tested.
+
+import type { HostInfo, PairInfo } from '../../../core/api/console-contract.js';
+
+export type DestructiveAction = 'stop' | 'failover' | 'drill';
+
+/** Exact and case-sensitive: what the service will compare. */
+export function confirmNameMatches(typed: string, name: string): boolean {
+  return name.length > 0 && typed === name;
+}
+
+/** A nudge when the typed text is nearly right; null when it matches or is plainly different. */
+export function confirmHint(typed: string, name: string): string | null {
+  if (typed === '' || confirmNameMatches(typed, name)) return null;
+  if (typed.trim() === name) return 'Remove the spaces before or after the name.';
+  if (typed.toLowerCase() === name.toLowerCase()) return 'The name is case-sensitive.';
+  if (name.startsWith(typed)) return null;
+  return 'This is not the VM’s name.';
+}
+
+export interface SideEffect {
+  role: 'Primary' | 'Secondary';
+  host: string;
+  hostStatus: string;
+  effect: string;
+}
+
+export interface ActionPlan {
+  title: string;
+  verb: string;
+  summary: string;
+  sides: SideEffect[];
+  afterwards: string;
+}
+
+function hostLabel(hosts: readonly HostInfo[], id: string): { name: string; status: string } {
+  const h = hosts.find((x) => x.id === id);
+  if (h === undefined) return { name: id, status: 'unknown' };
+  return { name: h.name, status: h.status + (h.statusReason ? ` (${h.statusReason})` : '') };
+}
+
+export function describeAction(action: DestructiveAction, pair: PairInfo, hosts: readonly HostInfo[]): ActionPlan {
+  const p = hostLabel(hosts, pair.primaryHostId);
+  const s = hostLabel(hosts, pair.secondaryHostId);
+  const seq = pair.stats.lastSeq;
+  const fromCheckpoint = seq === null ? 'its last checkpoint' : `checkpoint #${seq}`;
+  const colo = pair.mode === 'colo';
+  const side = (role: SideEffect['role'], h: { name: string; status: string }, effect: string): SideEffect => ({
+    role,
+    host: h.name,
+    hostStatus: h.status,
+    effect,
+  });
+  switch (action) {
+    case 'stop':
+      return {
+        title: `Stop protecting ${pair.name}?`,
+        verb: 'Stop protection',
+        summary: 'Checkpoints stop. The VM keeps running on the primary, without a standby copy.',
+        sides: [
+          side('Primary', p, 'Keeps running the VM. Its output is no longer held for checkpoints.'),
+          side('Secondary', s, 'Its copy of the VM is stopped and discarded.'),
+        ],
+        afterwards: 'The VM is not protected until protection is started again, which copies its whole memory anew.',
+      };
+    case 'failover':
+      return {
+        title: `Fail ${pair.name} over to the secondary?`,
+        verb: 'Fail over',
+        summary: 'The secondary becomes the only running copy of the VM. This cannot be undone from here.',
+        sides: [
+          side('Primary', p, 'Is stopped and no longer runs the VM. Anything it did after the last checkpoint is discarded.'),
+          side(
+            'Secondary',
+            s,
+            colo
+              ? `Takes over and keeps running from its own lock-stepped state, last synchronised at ${fromCheckpoint}; held output is released.`
+              : `Takes over from ${fromCheckpoint}; output held since then is released.`,
+          ),
+        ],
+        afterwards: 'The VM is not protected afterwards: there is no standby copy until protection is started again.',
+      };
+    case 'drill':
+      return {
+        title: `Run a failover drill on ${pair.name}?`,
+        verb: 'Run drill',
+        summary: 'A real failover, on purpose, then protection is re-established. The report shows the guest’s downtime and the time to re-protect.',
+        sides: [
+          side('Primary', p, 'Is stopped as if it had failed.'),
+          side('Secondary', s, `Takes over from ${fromCheckpoint}; then a new standby copy is synchronised.`),
+        ],
+        afterwards: 'The VM is briefly paused and is not protected until the new standby copy is in sync.',
+      };
+  }
+}

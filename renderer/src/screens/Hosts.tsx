@@ -1,0 +1,134 @@
+// Hosts: the embedded simulator and machines reached over SSH, their hypervisor and health, and which pairs
+// use them.
+
+import { useEffect, useState } from 'react';
+import type { HostInfo, PairInfo } from '../../../core/api/console-contract.js';
+import { errorMessage } from '../api/console-api';
+import { hrefFor } from '../lib/route';
+import { refreshHosts } from '../store/sync';
+import { useConsole } from '../store/store';
+
+const REFRESH_MS = 10_000;
+
+const STATUS_TONE: Readonly<Record<HostInfo['status'], string>> = {
+  connected: 'ok',
+  connecting: 'info',
+  disconnected: 'neutral',
+  error: 'bad',
+};
+
+export function Hosts() {
+  const hosts = useConsole((s) => s.hosts);
+  const loaded = useConsole((s) => s.hostsLoaded);
+  const pairs = useConsole((s) => s.pairs);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const refresh = async (): Promise<void> => {
+    setBusy(true);
+    try {
+      await refreshHosts();
+      setError(null);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  useEffect(() => {
+    const timer = setInterval(() => {
+      refreshHosts().catch(() => undefined);
+    }, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, []);
+
+  const pairsOn = (id: string): { pair: PairInfo; role: string }[] =>
+    Object.values(pairs).flatMap((p) => [
+      ...(p.primaryHostId === id ? [{ pair: p, role: 'primary' }] : []),
+      ...(p.secondaryHostId === id ? [{ pair: p, role: 'secondary' }] : []),
+    ]);
+
+  return (
+    <>
+      <div className="page-head">
+        <div style={{ flex: 1 }}>
+          <h1 id="page-title" tabIndex={-1}>
+            Hosts
+          </h1>
+          <p className="sub">Machines that run primaries and secondaries. Refreshed every {REFRESH_MS / 1000} s.</p>
+        </div>
+        <button type="button" onClick={() => void refresh()} disabled={busy}>
+          {busy ? 'Refreshing…' : 'Refresh'}
+        </button>
+      </div>
+      {error !== null && (
+        <p className="banner bad" role="alert">
+          Could not list hosts: {error}
+        </p>
+      )}
+      <section className="panel" aria-labelledby="hosts-title">
+        <h2 id="hosts-title" className="visually-hidden">
+          Hosts
+        </h2>
+        {!loaded ? (
+          <p className="empty" role="status">
+            Loading hosts…
+          </p>
+        ) : hosts.length === 0 ? (
+          <p className="empty">No hosts.</p>
+        ) : (
+          <div className="table-wrap">
+            <table className="data" data-testid="hosts-table">
+              <thead>
+                <tr>
+                  <th scope="col">Host</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Kind</th>
+                  <th scope="col">Address</th>
+                  <th scope="col">Hypervisor</th>
+                  <th scope="col">Pairs</th>
+                </tr>
+              </thead>
+              <tbody>
+                {hosts.map((h) => (
+                  <tr key={h.id} data-testid={`host-row-${h.id}`}>
+                    <td>
+                      <b>{h.name}</b>
+                      <div className="small muted mono">{h.id}</div>
+                    </td>
+                    <td>
+                      <span className={`badge ${STATUS_TONE[h.status]}`}>{h.status}</span>
+                      {h.statusReason !== undefined && <div className="small muted">{h.statusReason}</div>}
+                    </td>
+                    <td>{h.kind === 'sim' ? 'Embedded simulator' : 'SSH'}</td>
+                    <td className="mono">
+                      {h.address !== undefined ? `${h.user !== undefined ? `${h.user}@` : ''}${h.address}${h.port !== undefined ? `:${h.port}` : ''}` : '—'}
+                    </td>
+                    <td>
+                      {h.hypervisor}
+                      {h.version !== undefined ? ` ${h.version}` : ''}
+                    </td>
+                    <td>
+                      {pairsOn(h.id).length === 0 ? (
+                        <span className="muted">none</span>
+                      ) : (
+                        <ul style={{ margin: 0, paddingLeft: '1rem' }}>
+                          {pairsOn(h.id).map(({ pair, role }) => (
+                            <li key={`${pair.id}-${role}`}>
+                              <a href={hrefFor({ name: 'pair', id: pair.id })}>{pair.name}</a> <span className="small muted">({role})</span>
+                            </li>
+                          ))}
+                        </ul>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </>
+  );
+}

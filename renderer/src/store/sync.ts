@@ -1,0 +1,106 @@
+// Keeps the store in step with the service: snapshots on every (re)connect, then the topics. Cycle and event
+// subscriptions are per pair, so a drop notice says which pair lost what.
+
+import { api, errorMessage } from '../api/console-api';
+import type { PairInfo } from '../../../core/api/console-contract.js';
+import { applyTheme } from '../theme';
+import { forgetPair, ingestCycles, ingestEvents, ingestOutput, markAllStale, noteDropped } from './live';
+import { queuePair, queuePairSnapshot, queuePatch, startClock } from './scheduler';
+import { pushNotice, useConsole } from './store';
+
+interface PairSubs {
+  cycles: () => void;
+  events: () => void;
+}
+
+const pairSubs = new Map<string, PairSubs>();
+let started = false;
+
+export function startSync(): void {
+  if (started) return;
+  started = true;
+  startClock();
+
+  useConsole.setState({ connection: api.status() });
+  api.onStatus((connection) => useConsole.setState({ connection }));
+  api.onError((err) => {
+    console.warn('console API:', err.message);
+    useConsole.setState((s) => ({ protocolErrors: s.protocolErrors + 1, lastProtocolError: err.message.slice(0, 300) }));
+  });
+  api.onOpen(() => {
+    markAllStale();
+    void refreshSnapshots();
+  });
+
+  api.subscribe('pairs', undefined, (pairs) => {
+    for (const p of pairs) queuePair(p);
+    syncPairSubscriptions(pairs.map((p) => p.id), false);
+  });
+  api.subscribe('output', undefined, (gauges) => {
+    const now = Date.now();
+    const pairs = useConsole.getState().pairs;
+    for (const g of gauges) {
+      const p = pairs[g.pairId];
+      ingestOutput(g.pairId, now, g.heldP50Ms, g.heldP99Ms, g.packetsPerSecond, p?.mode ?? 'colo', p?.sim?.preset);
+    }
+  });
+
+  // Keep per-pair subscriptions in step with the set of pairs the store knows.
+  useConsole.subscribe((s, prev) => {
+    if (s.pairOrder !== prev.pairOrder) syncPairSubscriptions(s.pairOrder, true);
+  });
+
+  api.start();
+}
+
+function syncPairSubscriptions(ids: readonly string[], exact: boolean): void {
+  for (const id of ids) {
+    if (pairSubs.has(id)) continue;
+    pairSubs.set(id, {
+      cycles: api.subscribe(
+        'cycles',
+        { pairId: id },
+        (cycles) => ingestCycles(id, cycles),
+        (n) => noteDropped(id, 'cycles', n.dropped),
+      ),
+      events: api.subscribe(
+        'events',
+        { pairId: id },
+        (events) => ingestEvents(id, events),
+        (n) => noteDropped(id, 'events', n.dropped),
+      ),
+    });
+  }
+  if (!exact) return;
+  const keep = new Set(ids);
+  for (const [id, subs] of pairSubs) {
+    if (keep.has(id)) continue;
+    subs.cycles();
+    subs.events();
+    pairSubs.delete(id);
+    forgetPair(id);
+  }
+}
+
+export async function refreshSnapshots(): Promise<void> {
+  const results = await Promise.allSettled([
+    api.call('pairs.list', {}).then((pairs) => queuePairSnapshot(pairs)),
+    refreshHosts(),
+    api.call('settings.get', {}).then((settings) => {
+      queuePatch({ settings });
+      applyTheme(settings.theme);
+    }),
+  ]);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed !== undefined) pushNotice('error', `Could not load the console's state: ${errorMessage(failed.reason)}`);
+}
+
+export async function refreshHosts(): Promise<void> {
+  const hosts = await api.call('hosts.list', {});
+  queuePatch({ hosts, hostsLoaded: true });
+}
+
+/** A pair returned by an action is the freshest view of it; show it now rather than at the next topic event. */
+export function acceptPair(pair: PairInfo): void {
+  queuePair(pair);
+}
