@@ -3,73 +3,16 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const RUN_TIMEOUT_MS = 30_000;
-const XL_MAGIC = Buffer.from('Xen saved domain, xl format\n \0 \r', 'latin1');
+import { RUN_TIMEOUT_MS, type Run, XL_MAGIC, runCli, showWith } from './test-support/run-cli.js';
+
 const TRIGGERS = ['initial', 'miscompare', 'timer', 'timeout', 'manual'];
 const PHASES = ['wait', 'suspend', 'transfer', 'device', 'svm-load', 'resume'];
 
-interface Run {
-  args: string[];
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-  /** When the first stdout bytes arrived, ms after spawning (Infinity if never): start-up cost excluded. */
-  firstOutputMs: number;
-  timedOut: boolean;
-}
-
-type Child = ChildProcessByStdio<null, Readable, Readable>;
-
-/** Runs `colo-console ...args`; kills it (and reports timedOut) after RUN_TIMEOUT_MS. */
-function runCli(args: string[], onStdout?: (stdoutSoFar: string, child: Child) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    delete env.NODE_TEST_CONTEXT;
-    const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'core/cli/main.ts', ...args], {
-      cwd: repoRoot,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    let firstOutputMs = Infinity;
-    child.stdout.setEncoding('utf8').on('data', (s: string) => {
-      if (stdout === '') firstOutputMs = performance.now() - started;
-      stdout += s;
-      onStdout?.(stdout, child);
-    });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, RUN_TIMEOUT_MS);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ args, code, signal, stdout, stderr, ms: performance.now() - started, firstOutputMs, timedOut });
-    });
-  });
-}
-
-function show(r: Run): string {
-  const out = r.stdout.length > 4000 ? `${r.stdout.slice(0, 1500)}\n[…]\n${r.stdout.slice(-2500)}` : r.stdout;
-  return `colo-console ${r.args.join(' ')} → exit ${r.code}${r.signal ? ` (${r.signal})` : ''}${r.timedOut ? ' TIMED OUT' : ''} in ${r.ms.toFixed(0)} ms\n--- stdout:\n${out}\n--- stderr:\n${r.stderr.slice(0, 3000)}`;
-}
+const show = showWith({ stdout: { over: 4000, head: 1500, tail: 2500 } });
 
 /** Finished by itself, exit 0, nothing on stderr. */
 function assertOk(r: Run): void {
@@ -406,12 +349,14 @@ void describe('colo-console demo --fault', () => {
 void describe('colo-console start', () => {
   void test('runs until Ctrl-C, then prints "Interrupted." and the summary and exits 0', async () => {
     let signalled = false;
-    const r = await runCli(['start', '--preset', 'idle'], (out, child) => {
-      // interrupt once protection runs, so the stop does not land in the middle of the initial copy
-      if (!signalled && /^#0 /m.test(out)) {
-        signalled = true;
-        child.kill('SIGINT');
-      }
+    const r = await runCli(['start', '--preset', 'idle'], {
+      onStdout: (out, child) => {
+        // interrupt once protection runs, so the stop does not land in the middle of the initial copy
+        if (!signalled && /^#0 /m.test(out)) {
+          signalled = true;
+          child.kill('SIGINT');
+        }
+      },
     });
     assert.ok(signalled, `start never completed its initial copy: ${show(r)}`);
     assertOk(r);

@@ -4,87 +4,12 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const RUN_TIMEOUT_MS = 30_000;
+import { RUN_TIMEOUT_MS, type Run, checkEach, runAll as runAllAtOnce, runCli, showWith, stderrLines } from './test-support/run-cli.js';
 
-interface Run {
-  args: string[];
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-  timedOut: boolean;
-}
-
-/** Runs `colo-console ...args` the way `npm run colo-console` does; kills it after RUN_TIMEOUT_MS. */
-function runCli(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    delete env.NODE_TEST_CONTEXT;
-    const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'core/cli/main.ts', ...args], {
-      cwd: repoRoot,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, RUN_TIMEOUT_MS);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ args, code, signal, stdout, stderr, ms: performance.now() - started, timedOut });
-    });
-  });
-}
-
-/** Runs every argument list, a few at a time (each run is a fresh Node process). */
-async function runAll(argLists: string[][], parallel = 4): Promise<Run[]> {
-  const results: Run[] = new Array<Run>(argLists.length);
-  let nextIndex = 0;
-  const worker = async (): Promise<void> => {
-    while (nextIndex < argLists.length) {
-      const i = nextIndex++;
-      results[i] = await runCli(argLists[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, argLists.length) }, worker));
-  return results;
-}
-
-function show(r: Run): string {
-  return `colo-console ${r.args.join(' ')} → exit ${r.code}${r.signal ? ` (${r.signal})` : ''}${r.timedOut ? ' TIMED OUT' : ''}\n--- stdout:\n${r.stdout.slice(0, 2000)}\n--- stderr:\n${r.stderr.slice(0, 2000)}`;
-}
-
-/** Checks every case and reports all that fail together, so one bug does not hide the next. */
-function checkEach<C>(cases: C[], runs: Run[], check: (c: C, r: Run) => void): void {
-  const failures: string[] = [];
-  cases.forEach((c, i) => {
-    try {
-      check(c, runs[i]!);
-    } catch (err) {
-      failures.push(err instanceof Error ? err.message : String(err));
-    }
-  });
-  assert.equal(failures.length, 0, `${failures.length} of ${cases.length} cases failed:\n\n${failures.join('\n\n')}`);
-}
-
-function stderrLines(r: Run): string[] {
-  return r.stderr.split('\n').filter((line) => line.length > 0);
-}
+const show = showWith({ stdout: { max: 2000 }, stderrMax: 2000, timing: false });
+/** This file runs its cases four at a time. */
+const runAll = (argLists: string[][]): Promise<Run[]> => runAllAtOnce(argLists, 4);
 
 /** Exit 2, nothing on stdout, exactly one line on stderr that contains every `needle`, no stack trace. */
 function assertUsageError(r: Run, needles: Array<string | RegExp>): void {
