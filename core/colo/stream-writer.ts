@@ -5,8 +5,14 @@ import { writevSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { chunksLength, type Chunks } from '../stream/index.js';
 
+/** Batches up to this size are joined into one buffer before they are written. */
+const JOIN_BELOW = 16 * 1024;
+
 export class StreamWriter {
   private bytes = 0;
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private corks = 0;
   private pending = 0;
   private waiters: Array<() => void> = [];
   private failure: Error | undefined;
@@ -50,34 +56,52 @@ export class StreamWriter {
     if (this.sink.destroyed || this.sink.writableEnded) throw new Error('replication channel is closed');
     const n = chunksLength(chunks);
     if (this.recordFd !== undefined) writevSync(this.recordFd, chunks);
-    this.batch(() => {
-      for (let i = 0; i < chunks.length - 1; i++) this.sink.write(chunks[i]);
-      if (chunks.length > 0) {
-        this.pending++;
-        this.sink.write(chunks[chunks.length - 1], this.written);
-      }
-    });
+    for (const c of chunks) this.held.push(c);
+    this.heldBytes += n;
+    if (this.corks === 0) this.release();
     this.bytes += n;
     return n;
   }
 
-  /** Holds what is sent until uncork(), so several steps' records leave in one writev. */
+  /** Holds what is sent until uncork(), so several steps' records leave in one write. */
   cork(): void {
-    this.sink.cork();
+    this.corks++;
   }
 
   uncork(): void {
-    this.sink.uncork();
+    if (this.corks > 0 && --this.corks === 0) this.release();
   }
 
-  /** Runs `fn` with the channel corked, so everything it sends leaves in one writev. */
+  /** Runs `fn` with the channel corked, so everything it sends leaves in one write. */
   batch<T>(fn: () => T): T {
-    this.sink.cork();
+    this.cork();
     try {
       return fn();
     } finally {
-      this.sink.uncork();
+      this.uncork();
     }
+  }
+
+  /**
+   * Hands what is held to the channel. A small batch is joined into one buffer first: one plain write costs the
+   * kernel less than a writev of many little pieces, and a checkpoint's control records are many little pieces.
+   * A large one (pages) goes as a writev of references, so the pages are not copied here.
+   */
+  private release(): void {
+    const chunks = this.held;
+    if (chunks.length === 0) return;
+    this.held = [];
+    const bytes = this.heldBytes;
+    this.heldBytes = 0;
+    this.pending++;
+    if (chunks.length === 1 || bytes <= JOIN_BELOW) {
+      this.sink.write(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes), this.written);
+      return;
+    }
+    this.sink.cork();
+    for (let i = 0; i < chunks.length - 1; i++) this.sink.write(chunks[i]);
+    this.sink.write(chunks[chunks.length - 1], this.written);
+    this.sink.uncork();
   }
 
   /** Resolves once everything sent so far has left this process's buffers (handed to the kernel or the link). */
