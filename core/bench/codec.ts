@@ -15,7 +15,7 @@
 import { SimDomain } from '../backends/sim/sim-domain.js';
 import { applyPageData, pageDataRecords } from '../colo/checkpoint-records.js';
 import { PAGE_DATA_BATCH_MAX, PAGE_SIZE, type PageData, StreamDecoder, chunksLength, encodeLibxcHeaders } from '../stream/index.js';
-import { type BenchResult, type Benchmark, type Target, interleave, meetsTarget, now, round, series } from './harness.js';
+import { type BenchResult, type Benchmark, type Target, interleave, verdict, now, round, series } from './harness.js';
 
 const TARGET: Target = { kind: 'min', value: 0.5 };
 const SOCKET_CHUNK = 64 * 1024;
@@ -164,7 +164,7 @@ export const codec: Benchmark = {
     );
     const b = series('raw Buffer.copy of the 64 KiB chunks', baseline);
     const s = series('encode + StreamDecoder, every page delivered', subject);
-    const ratio = s.median / b.median;
+    const result = verdict(b, s, TARGET);
     const mean = (pick: (t: Timing) => number): number => timings.reduce((x, t) => x + pick(t), 0) / timings.length / passes;
     const encodeMs = mean((t) => t.encodeMs);
     const decodeMs = mean((t) => t.decodeMs);
@@ -176,11 +176,7 @@ export const codec: Benchmark = {
       metric: 'throughput',
       unit: 'MB/s',
       higherIsBetter: true,
-      baseline: b,
-      subject: s,
-      ratio,
-      target: TARGET,
-      pass: meetsTarget(ratio, TARGET),
+      ...result,
       rounds,
       elapsedMs: now() - t0,
       details: {

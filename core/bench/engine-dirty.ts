@@ -4,7 +4,7 @@
 import { PAGE_SIZE } from '../backends/sim/sim-domain.js';
 import { runEngine } from './engine-run.js';
 import { DirtyingTriggers } from './dirtying-triggers.js';
-import { type BenchResult, type Benchmark, type Target, interleave, meetsTarget, now, round, series } from './harness.js';
+import { type BenchResult, type Benchmark, type Target, interleave, verdict, now, round, series } from './harness.js';
 import { loopbackPair } from './loopback.js';
 import { PhaseTotals } from './phases.js';
 import { rawCycles } from './raw.js';
@@ -89,7 +89,7 @@ export const engineDirty: Benchmark = {
     pair.close();
     const b = series(`raw: ${rawBytes} B + ack, 16 B + ack`, baseline);
     const s = series('ColoPrimary + ColoSecondary (COLO)', subject);
-    const ratio = s.median / b.median;
+    const result = verdict(b, s, TARGET);
     const meanPhases = phases.meanMicros();
     const writeUs = (engineSamples.reduce((sum, x) => sum + x.writeMs, 0) / engineSamples.length) * 1000;
     const engineBytes = engineSamples[0]?.bytesPerCycle ?? 0;
@@ -99,11 +99,7 @@ export const engineDirty: Benchmark = {
       metric: 'mean cycle time',
       unit: 'ms',
       higherIsBetter: false,
-      baseline: b,
-      subject: s,
-      ratio,
-      target: TARGET,
-      pass: meetsTarget(ratio, TARGET),
+      ...result,
       rounds,
       elapsedMs: now() - t0,
       details: {

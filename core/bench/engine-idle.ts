@@ -3,7 +3,7 @@
 
 import { ImmediateTriggers } from '../colo/triggers.js';
 import { runEngine } from './engine-run.js';
-import { type BenchResult, type Benchmark, type Target, interleave, meetsTarget, now, round, series } from './harness.js';
+import { type BenchResult, type Benchmark, type Target, interleave, verdict, now, round, series } from './harness.js';
 import { loopbackPair } from './loopback.js';
 import { PhaseTotals } from './phases.js';
 import { type MessageSizes, rawCycles } from './raw.js';
@@ -78,7 +78,7 @@ export const engineIdle: Benchmark = {
     const b = series(`raw ping-pong, 2 round trips of the protocol's sizes (${sizes.first}/${sizes.firstAck}/${sizes.second}/${sizes.secondAck} B)`, baseline);
     const tinyMedian = [...tiny].sort((x, y) => x - y)[Math.floor(tiny.length / 2)]!;
     const s = series('ColoPrimary + ColoSecondary (COLO)', subject);
-    const ratio = s.median / b.median;
+    const result = verdict(b, s, TARGET);
     const meanPhases = phases.meanMicros();
     return {
       name: NAME,
@@ -86,11 +86,7 @@ export const engineIdle: Benchmark = {
       metric: 'checkpoint rate',
       unit: 'cycles/s',
       higherIsBetter: true,
-      baseline: b,
-      subject: s,
-      ratio,
-      target: TARGET,
-      pass: meetsTarget(ratio, TARGET),
+      ...result,
       rounds,
       elapsedMs: now() - t0,
       details: {

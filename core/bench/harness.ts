@@ -68,6 +68,12 @@ export function meetsTarget(ratio: number, target: Target): boolean {
   return target.kind === 'min' ? ratio >= target.value : ratio <= target.value;
 }
 
+/** The comparison part of a result, derived in one place: the ratio of the medians and whether it meets `target`. */
+export function verdict(baseline: Series, subject: Series, target: Target): Pick<BenchResult, 'baseline' | 'subject' | 'ratio' | 'target' | 'pass'> {
+  const ratio = subject.median / baseline.median;
+  return { baseline, subject, ratio, target, pass: meetsTarget(ratio, target) };
+}
+
 /** Collects garbage when node runs with --expose-gc, so a collection owed by one side does not land on the other. */
 export function collectGarbage(): void {
   const gc = (globalThis as { gc?: () => void }).gc;

@@ -5,7 +5,7 @@
 
 import { ImmediateTriggers } from '../colo/triggers.js';
 import { runEngine } from './engine-run.js';
-import { type BenchResult, type Benchmark, type Target, collectGarbage, gcExposed, meetsTarget, now, round, series } from './harness.js';
+import { type BenchResult, type Benchmark, type Target, collectGarbage, gcExposed, now, verdict, round, series } from './harness.js';
 
 const TARGET: Target = { kind: 'max', value: 1.1 };
 const PAGE_COUNT = 4096;
@@ -64,7 +64,7 @@ export const memory: Benchmark = {
     const heap = samples.map((x) => x.heapUsed / MiB);
     const maxRss = Math.max(...rss);
     const maxHeap = Math.max(...heap);
-    const ratio = last.rss / first.rss;
+    const result = verdict(series(`RSS after ${warm} warm-up checkpoints`, [first.rss / MiB]), series(`RSS after ${cycles} more checkpoints`, [last.rss / MiB]), TARGET);
     const growth = (a: number, b: number): number => round(((b - a) / a) * 100, 2);
     const rate = cycles / ((ended - started) / 1000);
     return {
@@ -73,11 +73,7 @@ export const memory: Benchmark = {
       metric: 'resident set size',
       unit: 'MiB',
       higherIsBetter: false,
-      baseline: series(`RSS after ${warm} warm-up checkpoints`, [first.rss / MiB]),
-      subject: series(`RSS after ${cycles} more checkpoints`, [last.rss / MiB]),
-      ratio,
-      target: TARGET,
-      pass: meetsTarget(ratio, TARGET),
+      ...result,
       rounds: 1,
       elapsedMs: now() - t0,
       details: {

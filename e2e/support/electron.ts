@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type ElectronApplication, _electron } from '@playwright/test';
 import { type ElectronBinary, findElectronBinary, locateElectronPackage } from '../../electron/launch.js';
-import { RENDERER_INDEX, ROOT } from './server.js';
+import { RENDERER_INDEX, ROOT } from '../../core/cli/serve-process.js';
 
 export const ELECTRON_MAIN = path.join(ROOT, 'out', 'electron', 'main.cjs');
 

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { type Browser, type ElectronApplication, type Page, type TestInfo, test as base, expect } from '@playwright/test';
 import { Console } from './console.js';
 import { electronBinary, electronNotBuilt, launchElectron } from './electron.js';
-import { freshDataDir, startServer } from './server.js';
+import { freshDataDir, startServer } from '../../core/cli/serve-process.js';
 
 export type ShellMode = 'browser' | 'electron';
 

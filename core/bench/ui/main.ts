@@ -17,16 +17,13 @@
 // Exit status: 0 when the benchmark ran (PASS or FAIL), 1 when it crashed, 2 on bad arguments.
 // Progress goes to stderr; the table (or, with --json, one JSON object) to stdout.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Browser, type CDPSession, type Page, chromium } from '@playwright/test';
+import { RENDERER_INDEX, startServer } from '../../cli/serve-process.js';
 import { type HostRecord, type PairRecord, REGISTRY_FILE, SIM_HOST, hostRecord, pairRecord } from '../../service/registry.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
-const RENDERER_INDEX = path.join(ROOT, 'out', 'renderer', 'index.html');
-const URL_LINE = /COLO Console \(browser mode\) is at (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/;
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -104,71 +101,6 @@ function writeRegistry(dataDir: string): void {
   }));
   // The demo pair is left out: the registry re-adds it (stopped, with --no-demo) and rewrites the file.
   writeFileSync(path.join(dataDir, REGISTRY_FILE), `${JSON.stringify({ version: 1, hosts, pairs }, null, 2)}\n`, { mode: 0o600 });
-}
-
-interface Server {
-  url: string;
-  log(): string;
-  stop(): Promise<void>;
-}
-
-async function startServer(dataDir: string): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'core', 'cli', 'main.ts'), 'serve', '--port', '0', '--data-dir', dataDir, '--no-demo'], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const append = (chunk: string): void => {
-    output = (output + chunk).slice(-32_768);
-  };
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', append);
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-  const stop = (): Promise<void> => kill(child, exited);
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('serve printed no URL within 30 s')), 30_000);
-      child.stdout.on('data', (chunk: string) => {
-        append(chunk);
-        const m = URL_LINE.exec(output);
-        if (m !== null) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      });
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`serve exited before printing its URL (${signal ?? `status ${code}`})`));
-      });
-    });
-    return { url, log: () => output, stop };
-  } catch (err) {
-    await stop();
-    throw new Error(`${(err as Error).message}\n--- server output ---\n${output}`, { cause: err });
-  }
-}
-
-async function kill(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const how = await Promise.race([exited.then(() => 'exited' as const), new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), 5000);
-  })]);
-  clearTimeout(timer);
-  if (how === 'timeout') {
-    child.kill('SIGKILL');
-    await Promise.race([exited, sleep(5000)]);
-  }
 }
 
 // ---- in-page probes ------------------------------------------------------------------------------------------
@@ -313,7 +245,7 @@ async function run(args: Args, dataDir: string, cleanup: (fn: () => Promise<void
   if (!existsSync(RENDERER_INDEX)) throw new Error(`the UI is not built (${RENDERER_INDEX} is missing): run 'npm run build:renderer' first`);
   writeRegistry(dataDir);
   progress(`data dir ${dataDir}; starting serve`);
-  const server = await startServer(dataDir);
+  const server = await startServer({ dataDir, demo: false });
   cleanup(() => server.stop());
 
   progress('launching Chromium');

@@ -1,5 +1,5 @@
 // The real browser-mode server, as an admin starts it: `colo-console serve`, in a child process, on a free port,
-// with a data directory of its own. Nothing is mocked: the UI talks to the ConsoleService over its WebSocket.
+// with a data directory of its own. The end-to-end suite and the UI benchmark both drive the console this way.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -37,7 +37,7 @@ export interface RunningServer {
 }
 
 export function freshDataDir(label = 'data'): string {
-  return mkdtempSync(path.join(tmpdir(), `colo-e2e-${label}-`));
+  return mkdtempSync(path.join(tmpdir(), `colo-${label}-`));
 }
 
 export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
