@@ -1,5 +1,5 @@
-// Light and dark themes: CSS variables chosen by prefers-color-scheme, overridden by the setting (system, light,
-// dark) through data-theme on <html>. Canvas and SVG charts cannot use var() in attributes, so they read the
+// Light and dark themes: the setting (system, light, dark) is resolved here to one palette, set as data-theme on
+// <html>, so the stylesheet defines each palette once; 'system' follows prefers-color-scheme as it changes. Canvas and SVG charts cannot use var() in attributes, so they read the
 // resolved palette from here and repaint when it changes.
 
 import { useSyncExternalStore } from 'react';
@@ -28,16 +28,23 @@ function notify(): void {
   for (const cb of listeners) cb();
 }
 
-export function applyTheme(theme: ThemeSetting): void {
+const DARK_QUERY = '(prefers-color-scheme: dark)';
+
+/** Sets the palette the setting resolves to now, and remembers the setting itself. */
+function resolve(setting: ThemeSetting): void {
   const root = document.documentElement;
-  if (theme === 'system') delete root.dataset.theme;
-  else root.dataset.theme = theme;
+  root.dataset.themeSetting = setting;
+  root.dataset.theme = setting === 'system' ? (window.matchMedia(DARK_QUERY).matches ? 'dark' : 'light') : setting;
+  notify();
+}
+
+export function applyTheme(theme: ThemeSetting): void {
+  resolve(theme);
   try {
     localStorage.setItem(STORAGE_KEY, theme);
   } catch {
     // Storage may be unavailable (Electron with a locked profile); the setting still comes from the service.
   }
-  notify();
 }
 
 /** Before the first paint: the last theme used, so a dark-theme user is not flashed with light. */
@@ -48,12 +55,12 @@ export function initTheme(): void {
   } catch {
     saved = null;
   }
-  if (saved === 'light' || saved === 'dark') document.documentElement.dataset.theme = saved;
-  window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', notify);
+  resolve(saved === 'light' || saved === 'dark' ? saved : 'system');
+  window.matchMedia(DARK_QUERY).addEventListener('change', () => resolve(currentTheme()));
 }
 
 export function currentTheme(): ThemeSetting {
-  const t = document.documentElement.dataset.theme;
+  const t = document.documentElement.dataset.themeSetting;
   return t === 'light' || t === 'dark' ? t : 'system';
 }
 
