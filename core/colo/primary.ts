@@ -45,6 +45,7 @@ export const TARGET_DIRTY_COUNT = 50;
 const SLOW_WINDOW = 5;
 /** Up to this many pages, a checkpoint's records and device state go out in one write. */
 const SMALL_CHECKPOINT_PAGES = 16;
+const NO_PFNS = new Uint32Array(0);
 
 export interface PrimaryEvents {
   cycle?(record: CycleRecord): void;
@@ -183,9 +184,8 @@ export class ColoPrimary {
     return this.writer.send(this.o.mode === 'remus' ? [Buffer.concat(chunks)] : chunks);
   }
 
+  /** Waits for the next item on the back channel; callers try `reader.tryNext()` first, which needs no promise. */
   private async next(waitingFor: string): Promise<StreamItem> {
-    const ready = this.reader.tryNext();
-    if (ready) return ready;
     this.waiting = { what: waitingFor, since: now() };
     try {
       const item = await this.reader.next();
@@ -212,12 +212,23 @@ export class ColoPrimary {
   }
 
   private async expectBanner(): Promise<void> {
-    const item = await this.next('the receiver banner');
+    const item = this.reader.tryNext() ?? (await this.next('the receiver banner'));
     if (item.kind !== 'banner') throw new ProtocolError(`expected the receiver banner, got ${item.kind}`);
   }
 
-  private async expectState(id: number): Promise<void> {
-    const item = await this.next(checkpointStateName(id));
+  // The per-checkpoint reads below are plain functions that await only when the bytes are not there yet: an async
+  // function per read costs a promise and a microtask each, several times a checkpoint.
+
+  private expectState(id: number): Promise<void> | undefined {
+    const ready = this.reader.tryNext();
+    if (ready) {
+      this.checkState(ready, id);
+      return undefined;
+    }
+    return this.next(checkpointStateName(id)).then((item) => this.checkState(item, id));
+  }
+
+  private checkState(item: StreamItem, id: number): void {
     if (item.kind !== 'record' || item.parsed?.kind !== 'checkpoint-state') {
       throw new ProtocolError(`expected CHECKPOINT_STATE(${checkpointStateName(id)}) on the back channel, got ${item.kind === 'record' ? item.name : item.kind}`);
     }
@@ -226,8 +237,12 @@ export class ColoPrimary {
     }
   }
 
-  private async readSecondaryDirty(): Promise<Float64Array> {
-    const item = await this.next('the dirty pfn list');
+  private readSecondaryDirty(): Float64Array | Promise<Float64Array> {
+    const ready = this.reader.tryNext();
+    return ready ? this.dirtyPfns(ready) : this.next('the dirty pfn list').then((item) => this.dirtyPfns(item));
+  }
+
+  private dirtyPfns(item: StreamItem): Float64Array {
     if (item.kind !== 'record' || item.parsed?.kind !== 'dirty-pfns') {
       throw new ProtocolError(`expected CHECKPOINT_DIRTY_PFN_LIST on the back channel, got ${item.kind === 'record' ? item.name : item.kind}`);
     }
@@ -237,6 +252,10 @@ export class ColoPrimary {
   private async suspendGuest(): Promise<void> {
     this.suspendedAt = now();
     await this.o.domain.suspend();
+    this.afterSuspend();
+  }
+
+  private afterSuspend(): void {
     this.o.onSuspend?.(this.seq);
   }
 
@@ -309,12 +328,14 @@ export class ColoPrimary {
   private async commitAndResume(timer: CycleTimer, seq: number): Promise<number> {
     if (this.o.mode === 'colo') {
       timer.phase('svm-load');
-      await this.expectState(CheckpointState.SVM_READY);
+      const ready = this.expectState(CheckpointState.SVM_READY);
+      if (ready) await ready;
       timer.phase('resume');
       this.lastCommitted = seq;
       this.o.onCommit?.(seq);
       const paused = this.resumeGuest();
-      await this.expectState(CheckpointState.SVM_RESUMED);
+      const resumed = this.expectState(CheckpointState.SVM_RESUMED);
+      if (resumed) await resumed;
       return paused;
     }
     await this.writer.flushed();
@@ -377,12 +398,16 @@ export class ColoPrimary {
     let bytes = 0;
     if (colo) bytes += this.send([CHECKPOINT_NEW]);
     timer.phase('suspend');
-    await this.suspendGuest();
-    let secondaryDirty: ArrayLike<number> = [];
+    this.suspendedAt = now();
+    await this.o.domain.suspend();
+    this.afterSuspend();
+    let secondaryDirty: ArrayLike<number> = NO_PFNS;
     if (colo) {
-      await this.expectState(CheckpointState.SVM_SUSPENDED);
+      const suspended = this.expectState(CheckpointState.SVM_SUSPENDED);
+      if (suspended) await suspended;
       timer.phase('transfer');
-      secondaryDirty = await this.readSecondaryDirty();
+      const dirty = this.readSecondaryDirty();
+      secondaryDirty = dirty instanceof Promise ? await dirty : dirty;
     } else {
       timer.phase('transfer');
     }

@@ -16,7 +16,7 @@ import {
   type StreamItem,
   XL_RECEIVER_BANNER,
   checkpointStateName,
-  encodeCheckpointState,
+  CHECKPOINT_STATE_RECORDS,
   encodeDirtyPfnList,
 } from '../stream/index.js';
 import { applyPageData } from './checkpoint-records.js';
@@ -118,7 +118,7 @@ export class ColoSecondary {
   }
 
   private sendState(id: CheckpointStateId): void {
-    this.writer.send(encodeCheckpointState(id));
+    this.writer.send([CHECKPOINT_STATE_RECORDS[id]]);
   }
 
   private async expect(kind: StreamItem['kind'], what: string): Promise<StreamItem> {
@@ -152,7 +152,7 @@ export class ColoSecondary {
 
   private async coloCheckpoint(): Promise<void> {
     const seq = this.lastComplete + 1;
-    const item = await this.next();
+    const item = this.reader.tryNext() ?? (await this.next());
     if (item.kind !== 'record' || item.parsed?.kind !== 'checkpoint-state' || item.parsed.id !== CheckpointState.NEW) {
       const got = item.kind === 'record' && item.parsed?.kind === 'checkpoint-state' ? item.parsed.id : -1;
       throw new ProtocolError(`invalid section: ${got}, expected: ${CheckpointState.NEW} (${item.kind === 'record' ? item.name : item.kind} at byte ${item.offset})`);

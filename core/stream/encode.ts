@@ -34,6 +34,15 @@ import {
 export type Chunks = Buffer[];
 
 const ZERO_PADDING = Buffer.alloc(8);
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * A zero-filled buffer. Buffer.alloc gives every small buffer an ArrayBuffer of its own; allocUnsafe carves small
+ * ones out of Node's shared pool, which matters when a checkpoint is a dozen little records.
+ */
+function zeroed(size: number): Buffer {
+  return Buffer.allocUnsafe(size).fill(0);
+}
 
 export function chunksLength(chunks: readonly Uint8Array[]): number {
   let n = 0;
@@ -49,7 +58,7 @@ export function encodeRecord(type: number, body: readonly Uint8Array[] = []): Ch
   const length = chunksLength(body);
   const padded = paddedLength(length);
   if (length <= INLINE_BODY_MAX) {
-    const out = Buffer.alloc(RECORD_HEADER_SIZE + padded);
+    const out = zeroed(RECORD_HEADER_SIZE + padded);
     out.writeUInt32LE(type >>> 0, 0);
     out.writeUInt32LE(length, 4);
     let at = RECORD_HEADER_SIZE;
@@ -105,7 +114,12 @@ export function encodeCheckpointState(id: CheckpointStateId): Chunks {
   return encodeRecord(LibxlRecord.CHECKPOINT_STATE, [body]);
 }
 
-export const CHECKPOINT_NEW: Buffer = Buffer.concat(encodeCheckpointState(CheckpointState.NEW));
+/** The encoded CHECKPOINT_STATE records, built once: every checkpoint sends several. Never written to. */
+export const CHECKPOINT_STATE_RECORDS: Readonly<Record<CheckpointStateId, Buffer>> = Object.fromEntries(
+  Object.values(CheckpointState).map((id) => [id, Buffer.concat(encodeCheckpointState(id))]),
+) as Record<CheckpointStateId, Buffer>;
+
+export const CHECKPOINT_NEW: Buffer = CHECKPOINT_STATE_RECORDS[CheckpointState.NEW];
 
 export function encodeEmulatorRecord(
   type: typeof LibxlRecord.EMULATOR_CONTEXT | typeof LibxlRecord.EMULATOR_XENSTORE_DATA,
@@ -193,7 +207,7 @@ export interface TscInfoFields {
 }
 
 export function encodeTscInfo(tsc: TscInfoFields): Chunks {
-  const body = Buffer.alloc(24);
+  const body = zeroed(24);
   body.writeUInt32LE(tsc.mode, 0);
   body.writeUInt32LE(tsc.khz, 4);
   body.writeBigUInt64LE(tsc.nsec, 8);
@@ -206,12 +220,17 @@ export function encodeHvmContext(context: Uint8Array): Chunks {
 }
 
 export function encodeHvmParams(params: ReadonlyArray<{ index: bigint; value: bigint }>): Chunks {
-  const body = Buffer.alloc(8 + params.length * 16);
+  const body = zeroed(8 + params.length * 16);
   body.writeUInt32LE(params.length, 0);
-  params.forEach((p, i) => {
-    body.writeBigUInt64LE(p.index, 8 + i * 16);
-    body.writeBigUInt64LE(p.value, 16 + i * 16);
-  });
+  // DataView's 64-bit setter is native; Buffer's writeBigUInt64LE splits the BigInt in JS.
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  for (let i = 0; i < params.length; i++) {
+    const { index, value } = params[i]!;
+    // DataView wraps out-of-range values silently; Buffer's setter refused them, and so do we.
+    if (index < 0n || index > U64_MAX || value < 0n || value > U64_MAX) throw new RangeError(`HVM param ${index} = ${value} does not fit in 64 bits`);
+    view.setBigUint64(8 + i * 16, index, true);
+    view.setBigUint64(16 + i * 16, value, true);
+  }
   return encodeRecord(LibxcRecord.HVM_PARAMS, [body]);
 }
 

@@ -36,6 +36,8 @@ const HVM_PARAM_BUFIOREQ_PFN = 6n;
 const HVM_PARAM_IDENT_PT = 12n;
 const HVM_PARAM_CONSOLE_PFN = 17n;
 
+const STOPPED: Promise<void> = Promise.resolve();
+
 export class SimDomain implements Domain {
   readonly name: string;
   readonly pageCount: number;
@@ -121,9 +123,9 @@ export class SimDomain implements Domain {
     this.guestNsBase = this.guestTimeNs();
     this.runningSinceNs = null;
     // Guest activity runs in synchronous ticks that check `running` first, so with the flag down no write can be
-    // in progress: the promise resolves on the next microtask, plus the modelled vCPU stop cost if there is one.
-    const done = this.stopCostMs > 0 ? sleep(this.stopCostMs) : Promise.resolve();
-    const suspending = done.finally(() => {
+    // in progress: without a modelled vCPU stop cost the guest is stopped already.
+    if (this.stopCostMs <= 0) return STOPPED;
+    const suspending = sleep(this.stopCostMs).finally(() => {
       if (this.suspending === suspending) this.suspending = null;
     });
     this.suspending = suspending;
