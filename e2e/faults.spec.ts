@@ -79,3 +79,15 @@ async function msOf(value: Locator): Promise<number> {
   const n = Number(m[1]!.replace(/,/g, ''));
   return m[2] === 's' ? n * 1000 : n;
 }
+
+test('the vCPU stop time can be left out while protected, and stays so after a reload', async ({ page, ui }) => {
+  const box = page.getByTestId('sim-stop-cost');
+  await expect(box).toBeChecked();
+  // A click, not uncheck(): the box shows the service's setting, which changes only once the call has returned.
+  await box.click();
+  await expect(box).not.toBeChecked();
+  await expect(page.getByTestId('event-log')).toContainText('stopCost false');
+  await ui.expectState('Protected', 'protected');
+  await page.reload();
+  await expect(page.getByTestId('sim-stop-cost')).not.toBeChecked();
+});

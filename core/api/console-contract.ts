@@ -92,10 +92,27 @@ export const pairStats = z.object({
   lastSeq: z.number().int().nullable(),
 });
 
+/** A data file that could not be read at start: moved aside (the service started afresh) or left in place. */
+export const dataFileProblem = z.object({
+  at: epochMs,
+  file: z.string().max(4096),
+  message: z.string().max(4000),
+  movedTo: z.string().max(4096).optional(),
+});
+
+export const REMUS_INTERVAL_MIN_MS = 1;
+export const REMUS_INTERVAL_MAX_MS = 60_000;
+
 export const simSettings = z.object({
   preset: z.enum(['idle', 'file-server', 'web-server', 'database', 'batch']),
   link: z.enum(['1gbe', '10gbe', 'unlimited']),
-  remusIntervalMs: z.number().int().min(10).max(60_000),
+  /** xl remus -i takes any whole number of ms; below 10 only the simulator keeps up (or a bench asks it to). */
+  remusIntervalMs: z.number().int().min(REMUS_INTERVAL_MIN_MS).max(REMUS_INTERVAL_MAX_MS),
+  /**
+   * Whether each pause includes the time real vCPUs take to stop (4 ms per vCPU, qemu-colo.md §2). Absent means
+   * modelled; off shows the protocol's own cost, and lets a bench drive a pair at 100 checkpoints a second.
+   */
+  stopCost: z.boolean().optional(),
   /** Chance that one output packet differs between the copies (no published figure: a demo setting). */
   divergenceProbability: z.number().min(0).max(1),
   faults: z.object({ slowLink: z.boolean(), stallSecondary: z.boolean() }),
@@ -161,6 +178,8 @@ export const drillReport = z.object({
 export const consoleContract = defineContract({
   methods: {
     'app.info': { request: z.object({}), response: z.object({ version: z.string(), transport: z.enum(['electron', 'browser']) }) },
+    /** Corrupt data files found when the service started; the UI shows each until dismissed. */
+    'app.problems': { request: z.object({}), response: z.array(dataFileProblem) },
     'hosts.list': { request: z.object({}), response: z.array(hostInfo) },
     'pairs.list': { request: z.object({}), response: z.array(pairInfo) },
     'pairs.get': { request: pairRef, response: pairInfo },
@@ -207,5 +226,6 @@ export type PairEvent = z.output<typeof pairEvent>;
 export type AuditEntry = z.output<typeof auditEntry>;
 export type Settings = z.output<typeof settings>;
 export type SimSettings = z.output<typeof simSettings>;
+export type DataFileProblem = z.output<typeof dataFileProblem>;
 export type DrillReport = z.output<typeof drillReport>;
 export type PairAction = 'start' | 'stop' | 'failover' | 'drill' | 'checkpoint';

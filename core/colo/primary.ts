@@ -186,11 +186,25 @@ export class ColoPrimary {
 
   /** Waits for the next item on the back channel; callers try `reader.tryNext()` first, which needs no promise. */
   private async next(waitingFor: string): Promise<StreamItem> {
-    this.waiting = { what: waitingFor, since: now() };
+    this.waiting = { what: `no ${waitingFor} from the secondary`, since: now() };
     try {
       const item = await this.reader.next();
       if (item === null) throw new ChannelLostError(`back channel closed while waiting for ${waitingFor}`);
       return item;
+    } finally {
+      this.waiting = undefined;
+    }
+  }
+
+  /**
+   * Waits for the checkpoint's bytes to leave. A channel that stops draining (its far end gone, or the link
+   * stalled) holds the guest paused just as a missing answer does, so the watchdog counts this wait too.
+   */
+  private async flushed(): Promise<void> {
+    if (!this.writer.backlogged) return this.writer.flushed();
+    this.waiting = { what: "the replication link has not taken the checkpoint's bytes", since: now() };
+    try {
+      await this.writer.flushed();
     } finally {
       this.waiting = undefined;
     }
@@ -205,7 +219,7 @@ export class ColoPrimary {
       const waited = now() - w.since;
       if (waited < stallAfter) return;
       const paused = this.suspendedAt === undefined ? '' : `; primary paused ${((now() - this.suspendedAt) / 1000).toFixed(1)} s`;
-      this.setState('degraded', 'checkpoint-stalled', `Checkpoint stalled: no ${w.what} from the secondary for ${(waited / 1000).toFixed(1)} s${paused}.`);
+      this.setState('degraded', 'checkpoint-stalled', `Checkpoint stalled: ${w.what} for ${(waited / 1000).toFixed(1)} s${paused}.`);
     }, Math.max(50, Math.min(stallAfter / 2, 250)));
     timer.unref();
     return () => clearInterval(timer);
@@ -312,7 +326,7 @@ export class ColoPrimary {
       bytes += this.send(pageDataRecords(this.o.domain, pfns, start, end));
       // The guest runs during live iterations: wait for the bytes to leave before its pages can change again,
       // and let the event loop breathe so the guest actually runs.
-      await this.writer.flushed();
+      await this.flushed(); // live
       if (end === pfns.length || now() - lastReport > 50) {
         lastReport = now();
         this.setState('syncing', 'initial-sync', `Initial copy, iteration ${iteration}`, { iteration, pagesDone: end, pagesTotal: pfns.length });
@@ -338,7 +352,7 @@ export class ColoPrimary {
       if (resumed) await resumed;
       return paused;
     }
-    await this.writer.flushed();
+    await this.flushed();
     timer.phase('resume');
     this.lastCommitted = seq;
     this.o.onCommit?.(seq);
@@ -420,23 +434,23 @@ export class ColoPrimary {
       if (small) this.writer.cork();
       bytes += this.send(pageDataRecords(domain, pfns));
       bytes += this.send(endOfCheckpointRecords(domain.getCpuContext()));
-      if (!small) await this.writer.flushed();
+      if (!small) await this.flushed();
       timer.phase('device');
       bytes += this.send(deviceRecords(domain));
       if (small) this.writer.uncork();
-      await this.writer.flushed();
+      await this.flushed();
       this.primaryPause = await this.commitAndResume(timer, this.seq);
     } else {
       bytes += this.send(pageDataRecords(domain, pfns));
       bytes += this.send(endOfCheckpointRecords(domain.getCpuContext()));
       // Remus resumes the guest once libxc's part is out, then sends the device state (xen-colo.md §2.9).
-      await this.writer.flushed();
+      await this.flushed();
       timer.phase('resume');
       const device = deviceRecords(domain);
       this.primaryPause = this.resumeGuest();
       timer.phase('device');
       bytes += this.send(device);
-      await this.writer.flushed();
+      await this.flushed();
       this.lastCommitted = this.seq;
       this.o.onCommit?.(this.seq);
     }

@@ -104,10 +104,15 @@ export class StreamWriter {
     this.sink.uncork();
   }
 
+  /** Whether bytes sent are still waiting in this process's buffers, so flushed() would have to wait. */
+  get backlogged(): boolean {
+    return this.pending > 0 && this.sink.writableLength > 0 && !this.sink.destroyed;
+  }
+
   /** Resolves once everything sent so far has left this process's buffers (handed to the kernel or the link). */
   async flushed(): Promise<void> {
     // A write the kernel took at once leaves nothing buffered; only then is there no need to wait a turn.
-    if (this.pending > 0 && this.sink.writableLength > 0 && !this.sink.destroyed) {
+    if (this.backlogged) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
     if (this.failure) throw this.failure;

@@ -118,6 +118,7 @@ export interface FailoverResult {
 export interface SimControls {
   inject(fault: SimFault, on: boolean, ctx: BackendContext): void;
   setWorkload(change: Partial<WorkloadConfig>, ctx: BackendContext): void;
+  setStopCost(on: boolean, ctx: BackendContext): void;
 }
 
 /** One running protection of one pair. */

@@ -188,6 +188,12 @@ void describe('ConsoleService', () => {
 
     const configured = await service.configureSim('demo', { sim: { divergenceProbability: 0.01 } }, 'alice');
     assert.equal(configured.sim?.divergenceProbability, 0.01);
+    assert.equal(configured.sim?.stopCost, undefined, 'absent until changed: the stop cost is modelled');
+    // The stop cost changes live, and the command that changed it is on record.
+    const ideal = await service.configureSim('demo', { sim: { stopCost: false } }, 'alice');
+    assert.equal(ideal.sim?.stopCost, false);
+    assert.match(service.auditList(5).find((e) => e.action === 'host.command')?.command ?? '', /^simulator: leave out the vCPU stop time of demo-vm/);
+    assert.equal(service.pair('demo').state.state, 'protected');
 
     await service.injectSim('demo', 'kill-primary', true, 'alice');
     await untilState(service, 'demo', 'failed-over');
@@ -207,7 +213,7 @@ void describe('ConsoleService', () => {
     await waitFor(() => modes.length >= 3, 10_000, 'Remus checkpoints');
     assert.ok(modes.every((m) => m === 'remus'));
     const simActions = service.auditList(100).filter((e) => e.action.startsWith('sim.')).map((e) => e.result);
-    assert.deepEqual([simActions.filter((r) => r === 'ok').length, simActions.filter((r) => r === 'error').length], [6, 3]);
+    assert.deepEqual([simActions.filter((r) => r === 'ok').length, simActions.filter((r) => r === 'error').length], [7, 3]);
   });
 
   void test('hosts, pairs, settings, history, events and the audit log survive a restart', async (t) => {
@@ -261,6 +267,16 @@ void describe('ConsoleService', () => {
     assert.equal(recovered.length, 3);
     assert.ok(recovered.every((e) => e.actor === SYSTEM_ACTOR && e.result === 'error'));
     await untilState(service, 'demo', 'protected');
+
+    // The UI learns of them through the contract (and shows each until dismissed).
+    const [clientEnd, serverEnd] = createMemoryChannelPair();
+    const server = serve(consoleContract, consoleHandlers(service, { transport: 'browser', actor: 'rpc-user' }), serverEnd);
+    const client = createClient(consoleContract, clientEnd, { timeoutMs: 10_000 });
+    t.after(() => {
+      client.close();
+      server.close();
+    });
+    assert.deepEqual(await client.call('app.problems', {}), problems);
   });
 
   void test('retention deletes old history on start and when the period is shortened', async (t) => {

@@ -632,6 +632,7 @@ export function consoleHandlers(service: ConsoleService, options: HandlerOptions
   return {
     methods: {
       'app.info': () => ({ version: service.version, transport: options.transport }),
+      'app.problems': () => [...service.problems],
       'hosts.list': () => service.hosts(),
       'pairs.list': () => service.pairs(),
       'pairs.get': ({ pairId }) => service.pair(pairId),

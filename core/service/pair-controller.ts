@@ -230,6 +230,7 @@ export class PairController {
       } else if (next.divergenceProbability !== record.sim.divergenceProbability) {
         sim.setWorkload({ divergenceProbability: next.divergenceProbability }, ctx);
       }
+      if ((next.stopCost ?? true) !== (record.sim.stopCost ?? true)) sim.setStopCost(next.stopCost ?? true, ctx);
       if (faults?.slowLink !== undefined && faults.slowLink !== this.activeFaults.slowLink) this.applyFault(sim, 'slow-link', faults.slowLink, ctx);
       if (faults?.stallSecondary !== undefined && faults.stallSecondary !== this.activeFaults.stallSecondary) {
         this.applyFault(sim, 'stall-secondary', faults.stallSecondary, ctx);

@@ -77,6 +77,7 @@ export class SimBackend implements ReplicationBackend {
       mode: spec.mode,
       link: sim.link,
       remusIntervalMs: sim.remusIntervalMs,
+      stopCost: sim.stopCost,
       workload: { divergenceProbability: sim.divergenceProbability },
       ...this.overrides,
     };
@@ -135,6 +136,9 @@ class SimPairHandle implements PairHandle {
       setWorkload: (change, ctx) => {
         const what = Object.entries(change).map(([k, v]) => `${k}=${String(v)}`).join(' ');
         this.run(ctx, this.spec.primary.id, `simulator: set workload of ${this.spec.domain}: ${what}`, () => pair.setWorkload(change));
+      },
+      setStopCost: (on, ctx) => {
+        this.run(ctx, this.spec.primary.id, `simulator: ${on ? 'model' : 'leave out'} the vCPU stop time of ${this.spec.domain}`, () => pair.setStopCost(on));
       },
     };
   }

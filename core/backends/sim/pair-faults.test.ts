@@ -5,6 +5,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CycleRecord, FailoverEvent, ProtectionState } from '../../colo/types.js';
 import { SimPair, type SimPairOptions } from './pair.js';
+import { PRESETS, STOP_COST_MS_PER_VCPU } from './presets.js';
 import { median, waitFor, withTimeout } from './test-support/engine-rig.js';
 
 const SMALL: SimPairOptions = { preset: 'web-server', pageCount: 1024, link: 'unlimited', stopCost: false, maxWaitMs: 200 };
@@ -81,6 +82,27 @@ void describe('SimPair faults', () => {
       assert.equal(w.pair.primaryDomain.running, true);
       assert.equal(w.failovers.length, 1);
       assert.equal(w.failovers[0]!.survivor, 'primary');
+    } finally {
+      await withTimeout(w.pair.dispose(), 5000, 'dispose()');
+    }
+  });
+
+  void test('kill-secondary while a checkpoint is still crossing a paced link → unprotected, not a silent hang', async () => {
+    // Remus every 20 ms over a link slowed to 100 Mbit/s, with ~400 dirty pages a checkpoint (1.6 MB, ~130 ms on
+    // the wire): when the secondary dies, a checkpoint's pages are most likely queued in the link, more than it
+    // takes before holding the writer back, and the primary must learn of the death from the link as it would
+    // from a socket.
+    const w = await startPair({ mode: 'remus', remusIntervalMs: 20, link: '1gbe', workload: { dirtyPagesPerSec: 20_000, workingSetPages: 1000 } });
+    try {
+      await protectedFor(w, 2);
+      w.pair.inject('slow-link');
+      await moreCycles(w, 2);
+      assert.ok(w.cycles.at(-1)!.bytesSent > 500_000, `a checkpoint takes a while on the slow link (${w.cycles.at(-1)!.bytesSent} B)`);
+      w.pair.inject('kill-secondary');
+      const outcome = await withTimeout(w.pair.outcome(), 5000, 'the pair to settle');
+      assert.equal(outcome.state.state, 'unprotected');
+      assert.equal(outcome.state.reasonCode, 'secondary-lost');
+      assert.equal(w.pair.primaryDomain.running, true, 'the guest runs on');
     } finally {
       await withTimeout(w.pair.dispose(), 5000, 'dispose()');
     }
@@ -189,6 +211,31 @@ void describe('SimPair admin actions', () => {
       assert.equal(w.failovers[0]!.survivor, 'secondary');
       assert.ok(w.failovers[0]!.lastCheckpointSeq >= 3);
       assert.deepEqual(w.states.slice(-2).map((s) => [s.state, s.reasonCode]), [['failing-over', 'failover-by-admin'], ['failed-over', 'failover-by-admin']]);
+    } finally {
+      await withTimeout(w.pair.dispose(), 5000, 'dispose()');
+    }
+  });
+});
+
+void describe('SimPair vCPU stop cost', () => {
+  void test('switched on while protected, every later pause includes vcpus × 4 ms; switched off, it is gone again', async () => {
+    const w = await startPair({ mode: 'remus', remusIntervalMs: 5 });
+    try {
+      await protectedFor(w);
+      const stopMs = PRESETS['web-server'].vcpus * STOP_COST_MS_PER_VCPU;
+      const quick = w.cycles.filter((c) => c.seq > 0);
+      assert.ok(median(quick.map((c) => c.primaryPauseMs)) < stopMs, `without the stop cost the median pause is under ${stopMs} ms`);
+      w.pair.setStopCost(true);
+      const from = w.cycles.length + 1; // the cycle running now may have suspended before the change
+      await moreCycles(w, 4);
+      const slow = w.cycles.slice(from);
+      // Node's timers count from the event loop's cached clock, which can lag the suspend by up to a millisecond.
+      const floor = stopMs - 1;
+      assert.ok(slow.length >= 3 && slow.every((c) => c.primaryPauseMs >= floor), `every pause ≥ ${floor} ms: ${slow.map((c) => c.primaryPauseMs.toFixed(1)).join(', ')}`);
+      w.pair.setStopCost(false);
+      const after = w.cycles.length + 1;
+      await moreCycles(w, 6);
+      assert.ok(median(w.cycles.slice(after).map((c) => c.primaryPauseMs)) < stopMs, 'the stop cost is gone again');
     } finally {
       await withTimeout(w.pair.dispose(), 5000, 'dispose()');
     }

@@ -75,6 +75,7 @@ export class SimPair {
   readonly name: string;
   readonly mode: ReplicationMode;
   readonly primaryDomain: SimDomain;
+  private readonly stopCostPerPause: number;
   readonly secondaryDomain: SimDomain;
   private readonly secondaryView: StallableDomain;
   private readonly primaryWorkload: Workload;
@@ -105,7 +106,9 @@ export class SimPair {
     this.name = options.name ?? 'demo-vm';
     this.mode = options.mode ?? 'colo';
     const pageCount = options.pageCount ?? preset.guestPages;
-    const stopCostMs = options.stopCost === false ? 0 : preset.vcpus * STOP_COST_MS_PER_VCPU;
+    // The guest's vCPUs are fixed for this run, so is what stopping them costs; only whether it is modelled changes.
+    this.stopCostPerPause = preset.vcpus * STOP_COST_MS_PER_VCPU;
+    const stopCostMs = options.stopCost === false ? 0 : this.stopCostPerPause;
     this.primaryDomain = new SimDomain({ name: this.name, pageCount, vcpus: preset.vcpus, running: true, fill: 'random', stopCostMs });
     this.secondaryDomain = new SimDomain({ name: `${this.name}--incoming`, pageCount, vcpus: preset.vcpus, stopCostMs });
     this.secondaryView = new StallableDomain(this.secondaryDomain);
@@ -170,6 +173,9 @@ export class SimPair {
     }
     this.sockets = [primarySocket, secondarySocket];
     this.link.pipe(primarySocket);
+    // The link stands in for the primary's socket: once the connection under it closes (the secondary host died,
+    // or the pair is torn down), writes into it must fail as a socket's would, not wait for a drain forever.
+    primarySocket.once('close', () => this.link.destroy());
 
     this.primary = new ColoPrimary({
       mode: this.mode,
@@ -236,6 +242,13 @@ export class SimPair {
 
   requestCheckpoint(): void {
     this.triggers.request();
+  }
+
+  /** Turns the modelled vCPU stop cost on or off for the pauses to come, on both sides. */
+  setStopCost(on: boolean): void {
+    const ms = on ? this.stopCostPerPause : 0;
+    this.primaryDomain.setStopCostMs(ms);
+    this.secondaryDomain.setStopCostMs(ms);
   }
 
   setWorkload(change: Partial<WorkloadConfig>): void {

@@ -91,6 +91,21 @@ void describe('SimDomain run state', () => {
     assert.equal(d.running, true);
   });
 
+  void test('a changed stop cost applies from the next suspend; without one the guest stops before any timer runs', async () => {
+    const d = new SimDomain({ name: 'd', pageCount: 16, running: true, stopCostMs: 0 });
+    const order: string[] = [];
+    const timer = new Promise<void>((r) => setTimeout(() => { order.push('timer'); r(); }, 10));
+    await d.suspend().then(() => order.push('stopped'));
+    await timer;
+    assert.deepEqual(order, ['stopped', 'timer']);
+    d.resume();
+    d.setStopCostMs(20);
+    const t0 = performance.now();
+    await d.suspend();
+    assert.ok(performance.now() - t0 >= 15, 'the new stop cost was paid');
+    assert.throws(() => d.setStopCostMs(-1), /non-negative/);
+  });
+
   void test('guest time stands still while suspended', async () => {
     const d = new SimDomain({ name: 'd', pageCount: 16, running: true });
     await new Promise((r) => setTimeout(r, 5));

@@ -49,7 +49,7 @@ export class SimDomain implements Domain {
   private logDirty = false;
   private isRunning: boolean;
   private lastResumedAt: number;
-  private readonly stopCostMs: number;
+  private stopCostMs: number;
   private suspending: Promise<void> | null = null;
   private guestNsBase = 0n;
   private runningSinceNs: bigint | null = null;
@@ -130,6 +130,12 @@ export class SimDomain implements Domain {
     });
     this.suspending = suspending;
     return suspending;
+  }
+
+  /** Changes the modelled vCPU stop cost from the next suspend on. */
+  setStopCostMs(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`stop cost must be a non-negative number of ms, got ${ms}`);
+    this.stopCostMs = ms;
   }
 
   resume(): void {

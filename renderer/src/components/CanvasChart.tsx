@@ -136,7 +136,8 @@ function draw(canvas: HTMLCanvasElement, w: number, p: Props, hover: number | nu
   ctx.lineTo(L.x1, L.y1 + 0.5);
   ctx.stroke();
 
-  // Series; a null breaks the line.
+  // Series; a null breaks the line, a row without the series' key is passed over (rows merged from several
+  // sources carry only their own series).
   ctx.save();
   ctx.beginPath();
   ctx.rect(L.x0, L.y0 - 2, L.x1 - L.x0, L.y1 - L.y0 + 2);
@@ -151,7 +152,8 @@ function draw(canvas: HTMLCanvasElement, w: number, p: Props, hover: number | nu
     let lone = -1;
     for (let i = 0; i < p.rows.length; i++) {
       const v = p.rows[i]![s.key];
-      if (v === null || v === undefined) {
+      if (v === undefined) continue;
+      if (v === null) {
         pen = false;
         continue;
       }

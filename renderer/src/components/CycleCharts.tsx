@@ -1,6 +1,6 @@
 // The pair view's charts and their shared window (1 min from the live ring; 15 min, 1 h, 24 h with history from
 // 'pairs.cycles'). The latency chart refreshes on chart tick A; this component, the dirty-page chart and the
-// trigger counts on tick B, so the two recharts renders land in different frames.
+// trigger counts on tick B, so the two chart redraws land in different frames.
 
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { bucketsForWidth } from '../lib/decimate';

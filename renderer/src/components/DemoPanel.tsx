@@ -2,7 +2,7 @@
 // the guest's output latency is OutputCompare, next to the charts.
 
 import { useState } from 'react';
-import type { PairInfo, SimSettings } from '../../../core/api/console-contract.js';
+import { type PairInfo, REMUS_INTERVAL_MAX_MS, REMUS_INTERVAL_MIN_MS, type SimSettings } from '../../../core/api/console-contract.js';
 import { api, errorMessage } from '../api/console-api';
 import { LINK_LABEL, PRESET_LABEL } from '../lib/labels';
 import { acceptPair } from '../store/sync';
@@ -56,8 +56,11 @@ export function DemoPanel({ pair }: { pair: PairInfo }) {
     if (intervalText === null) return;
     const v = Number(intervalText);
     setIntervalText(null);
-    if (Number.isInteger(v) && v >= 10 && v <= 60_000 && v !== sim.remusIntervalMs) configure({ sim: { remusIntervalMs: v } });
-    else if (intervalText.trim() !== '' && v !== sim.remusIntervalMs) setError('The Remus interval must be a whole number of milliseconds, 10 to 60000.');
+    const valid = Number.isInteger(v) && v >= REMUS_INTERVAL_MIN_MS && v <= REMUS_INTERVAL_MAX_MS;
+    if (valid && v !== sim.remusIntervalMs) configure({ sim: { remusIntervalMs: v } });
+    else if (intervalText.trim() !== '' && v !== sim.remusIntervalMs) {
+      setError(`The Remus interval must be a whole number of milliseconds, ${REMUS_INTERVAL_MIN_MS} to ${REMUS_INTERVAL_MAX_MS}.`);
+    }
   };
   const commitDivergence = (): void => {
     if (divText === null) return;
@@ -103,9 +106,9 @@ export function DemoPanel({ pair }: { pair: PairInfo }) {
           <span>Remus interval (ms)</span>
           <input
             type="number"
-            min={10}
-            max={60000}
-            step={10}
+            min={REMUS_INTERVAL_MIN_MS}
+            max={REMUS_INTERVAL_MAX_MS}
+            step={1}
             style={{ width: '7rem' }}
             value={intervalText ?? String(sim.remusIntervalMs)}
             disabled={busy}
@@ -135,6 +138,16 @@ export function DemoPanel({ pair }: { pair: PairInfo }) {
           />
         </label>
       </div>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={sim.stopCost ?? true}
+          disabled={busy}
+          data-testid="sim-stop-cost"
+          onChange={(e) => configure({ sim: { stopCost: e.target.checked } })}
+        />
+        <span>Include the vCPUs’ stop time in each pause (4 ms per vCPU, as measured on QEMU)</span>
+      </label>
       <p className="panel-note" id={`div-note-${pair.id}`}>
         Divergence is a demo setting: no miscompare rate has been published for real workloads.
       </p>

@@ -3,34 +3,26 @@
 // Each side is another simulated pair running that mode (same workload preferred) or, failing one, this pair's
 // own samples from while it ran that mode: switch the mode in the demo panel and both sides fill in.
 
-import { memo, useDeferredValue, useMemo, useRef, useState } from 'react';
-import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
+import { memo, useDeferredValue, useMemo, useState } from 'react';
 import type { PairInfo, SimSettings } from '../../../core/api/console-contract.js';
 import { api, errorMessage } from '../api/console-api';
-import { formatAge, formatAxisMs, formatClock, formatCount, formatMs } from '../lib/format';
+import type { Row } from '../lib/decimate';
+import { formatAge, formatAxisMs, formatCount, formatMs } from '../lib/format';
 import { PRESET_LABEL } from '../lib/labels';
 import { niceCeiling } from '../lib/stats';
-import { useElementWidth } from '../hooks';
 import { OUTPUT_MODE, OUTPUT_P50, OUTPUT_P99, OUTPUT_PPS, OUTPUT_PRESET, PRESETS, peekLive } from '../store/live';
 import { useConsole } from '../store/store';
 import { acceptPair } from '../store/sync';
 import { type Palette, usePalette } from '../theme';
+import { CanvasChart } from './CanvasChart';
 import { relativeTickFormatter } from './chart-common';
 
 const WINDOW_MS = 60_000;
 const HEIGHT = 200;
 const msTick = (v: number): string => formatAxisMs(v);
-const LEGEND_STYLE = { fontSize: 12 };
+const msValue = (_key: string, v: number): string => formatMs(v);
 type Mode = 'colo' | 'remus';
 const MODE_CODE: Readonly<Record<Mode, number>> = { colo: 0, remus: 1 };
-
-function tooltipValue(value: unknown, name: unknown): [string, string] {
-  return [typeof value === 'number' ? formatMs(value) : '—', typeof name === 'string' ? name : String(name)];
-}
-
-function tooltipLabel(label: unknown): string {
-  return typeof label === 'number' ? formatClock(label) : '';
-}
 
 interface Latest {
   at: number;
@@ -61,7 +53,7 @@ function otherPair(pair: PairInfo, all: readonly PairInfo[], mode: Mode): PairIn
 }
 
 interface ChartData {
-  rows: { t: number; colo?: number | null; remus?: number | null }[];
+  rows: Row[];
   t0: number;
   t1: number;
   max: number;
@@ -69,11 +61,9 @@ interface ChartData {
 
 export function OutputCompare({ pair }: { pair: PairInfo }) {
   const pairsMap = useConsole((s) => s.pairs);
-  // The gauge arrives about once a second; redrawing this recharts chart faster would only cost frames.
+  // The gauge arrives about once a second; redrawing this chart faster would only cost frames.
   const now = useConsole((s) => s.clock);
   const pal = usePalette();
-  const boxRef = useRef<HTMLDivElement>(null);
-  const width = useElementWidth(boxRef);
   const [error, setError] = useState<string | null>(null);
   const all = useMemo(() => Object.values(pairsMap), [pairsMap]);
   // The pair whose samples feed each side: this pair in its current mode, else another pair in that mode, else
@@ -97,7 +87,8 @@ export function OutputCompare({ pair }: { pair: PairInfo }) {
         const t = out.t[s]!;
         if (t < t0 || out.columns[OUTPUT_MODE]![s] !== MODE_CODE[mode]) continue;
         const v = out.columns[OUTPUT_P99]![s]!;
-        const row: ChartData['rows'][number] = { t };
+        // Only this side's key: the chart joins each series across the other side's rows.
+        const row: Row = { t };
         row[mode] = Number.isFinite(v) ? v : null;
         if (Number.isFinite(v) && v > max) max = v;
         rows.push(row);
@@ -106,7 +97,7 @@ export function OutputCompare({ pair }: { pair: PairInfo }) {
     rows.sort((a, b) => a.t - b.t);
     return { rows, t0, t1: now, max: niceCeiling(max) };
   })();
-  // The recharts render runs in a deferred (time-sliced) pass, never in the frame that brought the data.
+  // The chart redraws in a deferred (time-sliced) pass, never in the frame that brought the data.
   const deferred = useDeferredValue(data);
 
   const colo = latestOf(coloSrc.id, 'colo');
@@ -180,28 +171,40 @@ export function OutputCompare({ pair }: { pair: PairInfo }) {
           {error}
         </p>
       )}
-      <div ref={boxRef} style={{ width: '100%', height: HEIGHT, marginTop: '0.5rem' }} data-testid="output-compare-chart" aria-hidden="true">
-        <OutputChart data={deferred} width={width} pal={pal} />
+      <div style={{ marginTop: '0.5rem' }} data-testid="output-compare-chart">
+        <OutputChart data={deferred} pal={pal} />
       </div>
     </section>
   );
 }
 
-const OutputChart = memo(function OutputChart({ data, width, pal }: { data: ChartData; width: number; pal: Palette }) {
+// A canvas chart like the per-cycle ones. It was recharts once: recharts 3 memoizes its internal selectors with
+// reselect's weakMapMemoize, which keeps a result for every primitive it was called with, and under a 1 Hz live
+// refresh the page's heap grew by 1–3 MB a minute (bench:ui, heap snapshots) while without this chart it stayed flat.
+const OutputChart = memo(function OutputChart({ data, pal }: { data: ChartData; pal: Palette }) {
   const tickFormat = useMemo(() => relativeTickFormatter(data.t1), [data.t1]);
   const ticks = useMemo(() => [data.t1 - 60_000, data.t1 - 45_000, data.t1 - 30_000, data.t1 - 15_000, data.t1], [data.t1]);
+  const series = useMemo(
+    () => [
+      { key: 'colo', name: 'COLO: output held p99', color: pal.series.colo, axis: 'left' as const },
+      { key: 'remus', name: 'Remus: output held p99', color: pal.series.remus, axis: 'left' as const },
+    ],
+    [pal],
+  );
   if (data.rows.length === 0) return <p className="empty">Waiting for output-latency samples…</p>;
   return (
-    // The figures are in the two panels above as text; the chart shows their shape, so it stays out of the
-    // accessibility tree rather than announcing every tick label.
-    <LineChart width={width} height={HEIGHT} data={data.rows} margin={{ top: 8, right: 8, bottom: 0, left: 0 }} accessibilityLayer={false}>
-      <CartesianGrid stroke={pal.grid} strokeDasharray="3 3" />
-      <XAxis dataKey="t" type="number" domain={[data.t0, data.t1]} ticks={ticks} tickFormatter={tickFormat} allowDataOverflow stroke={pal.muted} tick={{ fill: pal.muted, fontSize: 11 }} />
-      <YAxis domain={[0, data.max]} allowDataOverflow tickFormatter={msTick} width={64} stroke={pal.muted} tick={{ fill: pal.muted, fontSize: 11 }} />
-      <Tooltip isAnimationActive={false} formatter={tooltipValue} labelFormatter={tooltipLabel} contentStyle={{ background: pal.surface, border: `1px solid ${pal.grid}`, color: pal.fg }} />
-      <Legend wrapperStyle={LEGEND_STYLE} />
-      <Line dataKey="colo" name="COLO: output held p99" stroke={pal.series.colo} strokeWidth={1.5} dot={false} isAnimationActive={false} connectNulls />
-      <Line dataKey="remus" name="Remus: output held p99" stroke={pal.series.remus} strokeWidth={1.5} dot={false} isAnimationActive={false} connectNulls />
-    </LineChart>
+    <CanvasChart
+      rows={data.rows}
+      t0={data.t0}
+      t1={data.t1}
+      ticks={ticks}
+      tickFormat={tickFormat}
+      left={{ max: data.max, format: msTick }}
+      series={series}
+      height={HEIGHT}
+      label="Guest output held before release, p99 per second: COLO and Remus over the last minute"
+      testId="output-compare-canvas"
+      formatValue={msValue}
+    />
   );
 });

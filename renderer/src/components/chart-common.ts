@@ -1,4 +1,4 @@
-// Shared by the recharts charts: window choices, fixed ticks, and the axis ceilings.
+// Shared by the charts: window choices, fixed ticks, and the axis ceilings.
 
 import { formatRelative } from '../lib/format';
 import { niceCeiling, type Summary } from '../lib/stats';

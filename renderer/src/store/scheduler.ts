@@ -6,7 +6,7 @@ import type { PairInfo } from '../../../core/api/console-contract.js';
 import { type ConsoleState, sameIds, sortPairIds, useConsole } from './store';
 
 const CHART_INTERVAL_MS = 200;
-/** Chart B never ticks within this long after chart A, so two recharts renders never share a frame. */
+/** Chart B never ticks within this long after chart A, so two chart redraws never share a frame. */
 const CHART_STAGGER_MS = 80;
 const HIDDEN_INTERVAL_MS = 250;
 

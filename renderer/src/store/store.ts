@@ -45,7 +45,7 @@ export interface TicksSlice {
   frame: number;
   /**
    * Wall-clock time of the last chart refresh, set at most every 200 ms while live data changes; charts A and B
-   * refresh in different frames, so two recharts renders never share one.
+   * refresh in different frames, so two chart redraws never share one.
    */
   chartTimeA: number;
   chartTimeB: number;

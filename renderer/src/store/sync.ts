@@ -2,7 +2,7 @@
 // subscriptions are per pair, so a drop notice says which pair lost what.
 
 import { api, errorMessage } from '../api/console-api';
-import type { PairInfo } from '../../../core/api/console-contract.js';
+import type { DataFileProblem, PairInfo } from '../../../core/api/console-contract.js';
 import { applyTheme } from '../theme';
 import { forgetPair, ingestCycles, ingestEvents, ingestOutput, markAllStale, noteDropped } from './live';
 import { queuePair, queuePairSnapshot, queuePatch, startClock } from './scheduler';
@@ -90,9 +90,22 @@ export async function refreshSnapshots(): Promise<void> {
       queuePatch({ settings });
       applyTheme(settings.theme);
     }),
+    api.call('app.problems', {}).then(showDataProblems),
   ]);
   const failed = results.find((r) => r.status === 'rejected');
   if (failed !== undefined) pushNotice('error', `Could not load the console's state: ${errorMessage(failed.reason)}`);
+}
+
+/** Data-file problems already shown: a reconnect fetches the list again, and the admin dismissed these once. */
+const shownProblems = new Set<string>();
+
+function showDataProblems(problems: readonly DataFileProblem[]): void {
+  for (const p of problems) {
+    const key = `${p.file}@${p.at}`;
+    if (shownProblems.has(key)) continue;
+    shownProblems.add(key);
+    pushNotice('error', `A data file could not be read when the console started: ${p.file}: ${p.message}.`);
+  }
 }
 
 export async function refreshHosts(): Promise<void> {
