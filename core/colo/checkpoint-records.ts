@@ -44,8 +44,10 @@ export function pageDataRecords(domain: Domain, pfns: ArrayLike<number>, from = 
   const out: Chunks = [];
   for (let start = from; start < to; start += PAGE_DATA_BATCH_MAX) {
     const end = Math.min(start + PAGE_DATA_BATCH_MAX, to);
-    const batch = Array.prototype.slice.call(pfns, start, end) as number[];
-    for (const c of encodePageData({ pfns: batch, page: (i) => domain.readPage(batch[i]!) })) out.push(c);
+    // A typed array's batch is a view (Array.prototype.slice on one takes the slow generic path).
+    const batch: ArrayLike<number> = ArrayBuffer.isView(pfns) ? (pfns as unknown as Uint32Array).subarray(start, end) : Array.prototype.slice.call(pfns, start, end) as number[];
+    const pages = { pfns: batch, page: (i: number) => domain.readPage(batch[i]!), pages: (i: number, n: number) => domain.readPages(batch[i]!, n) };
+    for (const c of encodePageData(pages)) out.push(c);
   }
   return out;
 }

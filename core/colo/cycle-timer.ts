@@ -9,13 +9,15 @@ export class CycleTimer {
   readonly start = now();
   readonly startedAt = Date.now();
   private readonly phases: PhaseTiming[] = [];
-  private current: { name: PhaseName; at: number } | undefined;
+  private current: PhaseName | undefined;
+  private currentAt = 0;
 
   /** Ends the running phase (if any) and starts `name`. */
   phase(name: PhaseName): void {
     const t = now();
     this.close(t);
-    this.current = { name, at: t };
+    this.current = name;
+    this.currentAt = t;
   }
 
   /** Ends the running phase; returns all phases so far. */
@@ -25,8 +27,8 @@ export class CycleTimer {
   }
 
   private close(t: number): void {
-    if (!this.current) return;
-    this.phases.push({ name: this.current.name, startMs: this.current.at - this.start, durationMs: t - this.current.at });
+    if (this.current === undefined) return;
+    this.phases.push({ name: this.current, startMs: this.currentAt - this.start, durationMs: t - this.currentAt });
     this.current = undefined;
   }
 }

@@ -9,15 +9,16 @@ export interface TscInfo {
 }
 
 export interface HvmParam {
-  index: bigint;
-  value: bigint;
+  readonly index: bigint;
+  readonly value: bigint;
 }
 
 /** Everything of the vCPUs and platform that travels at the end of each checkpoint (TSC, HVM context, params). */
 export interface CpuContext {
   tsc: TscInfo;
   hvmContext: Uint8Array;
-  hvmParams: HvmParam[];
+  /** Read-only: a domain may hand out its own list, which changes only by being replaced. */
+  hvmParams: readonly HvmParam[];
 }
 
 export interface Domain {
@@ -36,6 +37,8 @@ export interface Domain {
   takeDirtyPfns(): Uint32Array;
   /** The bytes of one page. The view stays valid and unchanged while the domain is suspended. */
   readPage(pfn: number): Uint8Array;
+  /** The bytes of `count` consecutive pages from `firstPfn` on, as one view (as readPage, for a run). */
+  readPages(firstPfn: number, count: number): Uint8Array;
   writePage(pfn: number, data: Uint8Array): void;
   /**
    * Writes consecutive pages from `firstPfn` on, their bytes given as parts laid end to end (a whole number of

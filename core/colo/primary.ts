@@ -46,6 +46,8 @@ const SLOW_WINDOW = 5;
 /** Up to this many pages, a checkpoint's records and device state go out in one write. */
 const SMALL_CHECKPOINT_PAGES = 16;
 const NO_PFNS = new Uint32Array(0);
+/** What the primary waits for while a checkpoint's bytes sit in the link (see flushed()). */
+const FLUSH_WAIT = 'flush';
 
 export interface PrimaryEvents {
   cycle?(record: CycleRecord): void;
@@ -186,7 +188,7 @@ export class ColoPrimary {
 
   /** Waits for the next item on the back channel; callers try `reader.tryNext()` first, which needs no promise. */
   private async next(waitingFor: string): Promise<StreamItem> {
-    this.waiting = { what: `no ${waitingFor} from the secondary`, since: now() };
+    this.waiting = { what: waitingFor, since: now() };
     try {
       const item = await this.reader.next();
       if (item === null) throw new ChannelLostError(`back channel closed while waiting for ${waitingFor}`);
@@ -202,7 +204,7 @@ export class ColoPrimary {
    */
   private async flushed(): Promise<void> {
     if (!this.writer.backlogged) return this.writer.flushed();
-    this.waiting = { what: "the replication link has not taken the checkpoint's bytes", since: now() };
+    this.waiting = { what: FLUSH_WAIT, since: now() };
     try {
       await this.writer.flushed();
     } finally {
@@ -219,7 +221,7 @@ export class ColoPrimary {
       const waited = now() - w.since;
       if (waited < stallAfter) return;
       const paused = this.suspendedAt === undefined ? '' : `; primary paused ${((now() - this.suspendedAt) / 1000).toFixed(1)} s`;
-      this.setState('degraded', 'checkpoint-stalled', `Checkpoint stalled: ${w.what} for ${(waited / 1000).toFixed(1)} s${paused}.`);
+      this.setState('degraded', 'checkpoint-stalled', `Checkpoint stalled: ${w.what === FLUSH_WAIT ? "the replication link has not taken the checkpoint's bytes" : `no ${w.what} from the secondary`} for ${(waited / 1000).toFixed(1)} s${paused}.`);
     }, Math.max(50, Math.min(stallAfter / 2, 250)));
     timer.unref();
     return () => clearInterval(timer);

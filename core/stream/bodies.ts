@@ -125,8 +125,10 @@ export function parseHvmParams(body: Buffer, offset: number): HvmParamEntry[] {
     throw new StreamError('bad-body', offset, `HVM_PARAMS body is ${body.length} bytes; ${count} entries need ${8 + count * 16}`);
   }
   const params: HvmParamEntry[] = [];
+  // One DataView for all entries: its 64-bit getter is native, where Buffer's assembles each BigInt in JS.
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   for (let i = 0; i < count; i++) {
-    params.push({ index: body.readBigUInt64LE(8 + i * 16), value: body.readBigUInt64LE(16 + i * 16) });
+    params.push({ index: view.getBigUint64(8 + i * 16, true), value: view.getBigUint64(16 + i * 16, true) });
   }
   return params;
 }

@@ -172,6 +172,12 @@ export interface PageBatch {
   types?: ArrayLike<number>;
   /** Contents of each pfn whose type carries data, PAGE_SIZE bytes each, in pfn order. */
   page(index: number): Uint8Array;
+  /**
+   * Optional: the contents of `count` entries from `index` on as one view, count × PAGE_SIZE bytes. Asked only for
+   * runs of consecutive pfns that all carry data, so a source that keeps memory contiguous (guest memory) answers
+   * with one view per run instead of one per page.
+   */
+  pages?(index: number, count: number): Uint8Array;
 }
 
 /** PAGE_DATA: count, reserved, the encoded pfns, then one page per pfn whose type carries data. */
@@ -182,21 +188,57 @@ export function encodePageData(batch: PageBatch): Chunks {
   head.writeUInt32LE(count, 0);
   head.writeUInt32LE(0, 4);
   const body: Buffer[] = [head];
+  // Pages that lie back to back in one buffer (consecutive pfns of guest memory, the common case) go out as one
+  // view: one iovec instead of hundreds, the same bytes.
+  let run: ArrayBufferLike | null = null;
+  let runStart = 0;
+  let runLength = 0;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  // With pages(): the entry where the current run of consecutive data-carrying pfns began, and its pfn.
+  let runFrom = -1;
+  let runPfn = 0;
   for (let i = 0; i < count; i++) {
     const pfn = batch.pfns[i]!;
     const type = batch.types ? batch.types[i]! : 0;
     if (!Number.isInteger(pfn) || pfn < 0 || pfn > PFN_MAX) throw new RangeError(`pfn ${pfn} out of range`);
     if (!pageTypeIsValid(type)) throw new RangeError(`page type ${type} is not a XEN_DOMCTL_PFINFO type`);
     // Bits 63–60 type, 51–0 pfn; split in two u32 halves because a JS number holds only 53 bits exactly.
-    head.writeUInt32LE(pfn % 0x100000000, 8 + i * 8);
-    head.writeUInt32LE(((type << 28) | Math.floor(pfn / 0x100000000)) >>> 0, 12 + i * 8);
+    view.setUint32(8 + i * 8, pfn % 0x100000000, true);
+    view.setUint32(12 + i * 8, ((type << 28) | Math.floor(pfn / 0x100000000)) >>> 0, true);
+    if (batch.pages !== undefined) {
+      const continues = pageTypeHasData(type) && runFrom >= 0 && pfn === runPfn + (i - runFrom);
+      if (!continues && runFrom >= 0) {
+        body.push(viewOfRun(batch, runFrom, i - runFrom));
+        runFrom = -1;
+      }
+      if (pageTypeHasData(type) && runFrom < 0) {
+        runFrom = i;
+        runPfn = pfn;
+      }
+      continue;
+    }
     if (pageTypeHasData(type)) {
       const page = batch.page(i);
       if (page.byteLength !== PAGE_SIZE) throw new RangeError(`page ${pfn} is ${page.byteLength} bytes, not ${PAGE_SIZE}`);
-      body.push(Buffer.isBuffer(page) ? page : Buffer.from(page.buffer, page.byteOffset, page.byteLength));
+      if (page.buffer === run && page.byteOffset === runStart + runLength) {
+        runLength += PAGE_SIZE;
+      } else {
+        if (run !== null) body.push(Buffer.from(run, runStart, runLength));
+        run = page.buffer;
+        runStart = page.byteOffset;
+        runLength = PAGE_SIZE;
+      }
     }
   }
+  if (run !== null) body.push(Buffer.from(run, runStart, runLength));
+  if (runFrom >= 0) body.push(viewOfRun(batch, runFrom, count - runFrom));
   return encodeRecord(LibxcRecord.PAGE_DATA, body);
+}
+
+function viewOfRun(batch: PageBatch, from: number, n: number): Buffer {
+  const bytes = batch.pages!(from, n);
+  if (bytes.byteLength !== n * PAGE_SIZE) throw new RangeError(`pages ${from}…${from + n - 1} are ${bytes.byteLength} bytes, not ${n * PAGE_SIZE}`);
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export interface TscInfoFields {

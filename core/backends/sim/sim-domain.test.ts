@@ -35,6 +35,19 @@ void describe('SimDomain dirty log', () => {
     assert.equal(d.readPage(4)[100], 7);
   });
 
+  void test('readPages is one view over consecutive pages, and stays inside the guest', async () => {
+    const d = new SimDomain({ name: 'd', pageCount: 16, running: true });
+    await d.suspend();
+    d.writePage(3, page(3));
+    d.writePage(4, page(4));
+    const run = d.readPages(3, 2);
+    assert.equal(run.byteLength, 2 * PAGE_SIZE);
+    assert.deepEqual([run[0], run[PAGE_SIZE]], [3, 4]);
+    assert.deepEqual(run.subarray(PAGE_SIZE), d.readPage(4));
+    assert.throws(() => d.readPages(15, 2), /pfn 16 outside/);
+    assert.throws(() => d.readPages(3, 0), /not a positive integer/);
+  });
+
   void test('asking for the log without log-dirty is an error, as in Xen', () => {
     const d = new SimDomain({ name: 'd', pageCount: 16 });
     assert.throws(() => d.takeDirtyPfns(), /log-dirty is not enabled/);

@@ -38,6 +38,28 @@ const HVM_PARAM_CONSOLE_PFN = 17n;
 
 const STOPPED: Promise<void> = Promise.resolve();
 
+/**
+ * Copies of CPU contexts are carved from a shared slab, as Node's pool does for small buffers: a context is a few
+ * KiB copied twice per checkpoint, and an allocation of its own costs more than the copy.
+ */
+const CONTEXT_SLAB_BYTES = 256 * 1024;
+let contextSlab = new Uint8Array(CONTEXT_SLAB_BYTES);
+let contextSlabUsed = 0;
+
+function copyOfContext(src: Uint8Array): Uint8Array {
+  const n = src.byteLength;
+  if (n * 4 > CONTEXT_SLAB_BYTES) return src.slice();
+  if (contextSlabUsed + n > CONTEXT_SLAB_BYTES) {
+    contextSlab = new Uint8Array(CONTEXT_SLAB_BYTES);
+    contextSlabUsed = 0;
+  }
+  const copy = contextSlab.subarray(contextSlabUsed, contextSlabUsed + n);
+  copy.set(src);
+  // Keep copies 8-byte aligned, so DataViews over them stay on aligned addresses.
+  contextSlabUsed += (n + 7) & ~7;
+  return copy;
+}
+
 export class SimDomain implements Domain {
   readonly name: string;
   readonly pageCount: number;
@@ -55,7 +77,7 @@ export class SimDomain implements Domain {
   private runningSinceNs: bigint | null = null;
   private hvmContext: Uint8Array;
   private cpuOffsets: number[] | undefined;
-  private hvmParams: HvmParam[];
+  private hvmParams: readonly HvmParam[];
   private tscMode = 0;
   private tscIncarnation = 0;
   private deviceModel: DeviceModel | null = null;
@@ -183,6 +205,13 @@ export class SimDomain implements Domain {
     return this.memory.subarray(pfn * PAGE_SIZE, (pfn + 1) * PAGE_SIZE);
   }
 
+  readPages(firstPfn: number, count: number): Uint8Array {
+    this.checkPfn(firstPfn);
+    if (!Number.isInteger(count) || count < 1) throw new RangeError(`${this.name}: page count ${count} is not a positive integer`);
+    this.checkPfn(firstPfn + count - 1);
+    return this.memory.subarray(firstPfn * PAGE_SIZE, (firstPfn + count) * PAGE_SIZE);
+  }
+
   /** The toolstack's write (restore on the secondary). Not logged: the SVM's log must hold only its guest's writes. */
   writePage(pfn: number, data: Uint8Array): void {
     this.checkPfn(pfn);
@@ -248,14 +277,15 @@ export class SimDomain implements Domain {
 
   getCpuContext(): CpuContext {
     const nsec = this.guestTimeNs();
-    const hvmContext = this.hvmContext.slice();
+    const hvmContext = copyOfContext(this.hvmContext);
     // The layout only changes with setCpuContext, so its vCPU offsets are parsed once there, not every checkpoint.
     this.cpuOffsets ??= cpuRecordOffsets(this.hvmContext);
     stampVcpuRegisters(hvmContext, nsec, this.tscKhz, this.cpuOffsets);
     return {
       tsc: { mode: this.tscMode, khz: this.tscKhz, nsec, incarnation: this.tscIncarnation },
       hvmContext,
-      hvmParams: this.hvmParams.map((p) => ({ ...p })),
+      // Shared, not copied: the list is read-only and setCpuContext replaces it rather than changing it.
+      hvmParams: this.hvmParams,
     };
   }
 
@@ -265,9 +295,9 @@ export class SimDomain implements Domain {
     const cpus = offsets.length;
     if (cpus !== this.vcpus) throw new Error(`${this.name}: HVM context is for ${cpus} vCPUs, this domain has ${this.vcpus}`);
     if (context.tsc.nsec < 0n) throw new RangeError('TSC nsec is negative');
-    this.hvmContext = context.hvmContext.slice();
+    this.hvmContext = copyOfContext(context.hvmContext);
     this.cpuOffsets = offsets;
-    this.hvmParams = context.hvmParams.map((p) => ({ ...p }));
+    this.hvmParams = context.hvmParams.map((p) => ({ index: p.index, value: p.value }));
     this.tscMode = context.tsc.mode;
     this.tscIncarnation = context.tsc.incarnation;
     this.guestNsBase = context.tsc.nsec;

@@ -39,6 +39,7 @@ export class StallableDomain implements Domain {
   disableLogDirty(): void { this.inner.disableLogDirty(); }
   takeDirtyPfns(): Uint32Array { return this.inner.takeDirtyPfns(); }
   readPage(pfn: number): Uint8Array { return this.inner.readPage(pfn); }
+  readPages(firstPfn: number, count: number): Uint8Array { return this.inner.readPages(firstPfn, count); }
   writePage(pfn: number, data: Uint8Array): void { this.inner.writePage(pfn, data); }
   writePages(firstPfn: number, parts: readonly Uint8Array[]): void { this.inner.writePages(firstPfn, parts); }
   getDeviceState(): Uint8Array { return this.inner.getDeviceState(); }
