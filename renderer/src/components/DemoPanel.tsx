@@ -138,6 +138,9 @@ export function DemoPanel({ pair }: { pair: PairInfo }) {
           />
         </label>
       </div>
+      <p className="panel-note" id={`div-note-${pair.id}`}>
+        Divergence is a demo setting: no miscompare rate has been published for real workloads.
+      </p>
       <label className="check">
         <input
           type="checkbox"
@@ -148,9 +151,6 @@ export function DemoPanel({ pair }: { pair: PairInfo }) {
         />
         <span>Include the vCPUs’ stop time in each pause (4 ms per vCPU, as measured on QEMU)</span>
       </label>
-      <p className="panel-note" id={`div-note-${pair.id}`}>
-        Divergence is a demo setting: no miscompare rate has been published for real workloads.
-      </p>
       <h3>Faults</h3>
       <div className="faults" role="group" aria-label="Inject a fault">
         {FAULTS.map((f) => {
