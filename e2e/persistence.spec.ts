@@ -1,6 +1,7 @@
 // A page reload loses nothing: the state lives in the service, the history backfills the pair view, and the
 // audit log has every action, its chain intact.
 
+import { readdirSync } from 'node:fs';
 import { Console } from './support/console.js';
 import { DEMO, T, expect, test } from './support/test.js';
 
@@ -54,4 +55,20 @@ test('a reload keeps the state, the history and the audit trail', async ({ page,
   await expect(table.getByRole('row').filter({ hasText: 'pairs.stop' })).toHaveCount(1);
   await ui.go('overview');
   await ui.expectState('Not protected: stopped by admin', 'stopped', T.state, ui.pairRow());
+});
+
+test.describe('a corrupt data file', () => {
+  test.use({ dataFiles: { 'settings.json': '{"theme": "dark", ' } });
+
+  test('is reported on screen until dismissed, moved aside, and the console starts anyway', async ({ page, ui, consoleApp }) => {
+    await ui.overviewLoaded();
+    const notice = page.getByRole('alert').filter({ hasText: 'could not be read when the console started' });
+    await expect(notice).toContainText('settings.json');
+    await expect(notice).toContainText(/not valid JSON.*moved aside to settings\.json\.corrupt-/);
+    expect(readdirSync(consoleApp.dataDir).some((f) => f.startsWith('settings.json.corrupt-'))).toBe(true);
+    await ui.shot('corrupt-file-notice');
+    await notice.getByRole('button', { name: 'Dismiss' }).click();
+    await expect(notice).toHaveCount(0);
+    await ui.expectState('Protected', 'protected');
+  });
 });

@@ -3,7 +3,8 @@
 // project each test gets the desktop app (fresh data directory) and its first window. Specs only see `page` and
 // `consoleApp`, so the same flows run in both.
 
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { type Browser, type ElectronApplication, type Page, type TestInfo, test as base, expect } from '@playwright/test';
 import { Console } from './console.js';
 import { electronBinary, electronNotBuilt, launchElectron } from './electron.js';
@@ -24,6 +25,8 @@ export interface ConsoleApp {
 export interface ConsoleTestOptions {
   /** Start protecting the demo pair when the console starts (default); false passes --no-demo. */
   demo: boolean;
+  /** Files written into the fresh data directory before the console starts (name → contents). */
+  dataFiles: Readonly<Record<string, string>>;
 }
 
 interface TestFixtures {
@@ -46,6 +49,7 @@ const VIEWPORT = { width: 1366, height: 860 };
 export const test = base.extend<ConsoleTestOptions & TestFixtures, ConsoleWorkerOptions & WorkerFixtures>({
   shell: ['browser', { option: true, scope: 'worker' }],
   demo: [true, { option: true }],
+  dataFiles: [{}, { option: true }],
 
   adminBrowser: [
     async ({ shell, playwright, launchOptions }, use) => {
@@ -60,7 +64,11 @@ export const test = base.extend<ConsoleTestOptions & TestFixtures, ConsoleWorker
     { scope: 'worker', timeout: 60_000 },
   ],
 
-  consoleApp: async ({ shell, demo, adminBrowser }, use, testInfo) => {
+  consoleApp: async ({ shell, demo, dataFiles, adminBrowser }, use, testInfo) => {
+    const seed = (dir: string): string => {
+      for (const [name, contents] of Object.entries(dataFiles)) writeFileSync(path.join(dir, name), contents);
+      return dir;
+    };
     if (shell === 'electron') {
       const binary = electronBinary();
       test.skip(!binary.ok, `Electron binary not installed here: ${binary.ok ? '' : binary.reason}`);
@@ -70,7 +78,7 @@ export const test = base.extend<ConsoleTestOptions & TestFixtures, ConsoleWorker
       if (notBuilt !== null) throw new Error(`The desktop app is not built: ${notBuilt}`);
       if (!demo) throw new Error('The Electron shell always starts the demo pair; this test needs browser mode.');
       if (!binary.ok) return;
-      const dataDir = freshDataDir('electron');
+      const dataDir = seed(freshDataDir('electron'));
       let output = '';
       const app: ElectronApplication = await launchElectron(binary.executable, dataDir);
       app.process().stdout?.on('data', (c: Buffer) => (output += c.toString()));
@@ -87,7 +95,7 @@ export const test = base.extend<ConsoleTestOptions & TestFixtures, ConsoleWorker
       return;
     }
 
-    const server = await startServer({ demo });
+    const server = await startServer({ demo, dataDir: seed(freshDataDir('browser')) });
     const context = await adminBrowser!.newContext({ viewport: VIEWPORT, acceptDownloads: true, colorScheme: 'light' });
     const page = await context.newPage();
     try {
