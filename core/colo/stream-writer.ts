@@ -3,10 +3,12 @@
 
 import { writevSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { chunksLength, type Chunks } from '../stream/index.js';
+import { ByteSlab, chunksLength, type Chunks } from '../stream/index.js';
 
 /** Batches up to this size are joined into one buffer before they are written. */
 const JOIN_BELOW = 16 * 1024;
+/** Where joined batches are copied: one slab shared by every writer, instead of a fresh buffer per write. */
+const joins = new ByteSlab();
 
 export class StreamWriter {
   private bytes = 0;
@@ -95,7 +97,7 @@ export class StreamWriter {
     this.heldBytes = 0;
     this.pending++;
     if (chunks.length === 1 || bytes <= JOIN_BELOW) {
-      this.sink.write(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes), this.written);
+      this.sink.write(chunks.length === 1 ? chunks[0] : joins.join(chunks, bytes), this.written);
       return;
     }
     this.sink.cork();

@@ -473,18 +473,19 @@ export class StreamDecoder {
     const wireLength = RECORD_HEADER_SIZE + extra + paddedLength(length);
     // A PAGE_DATA record spread over several reads stays in its chunks (see SegmentedBytes); anything else that
     // spans reads is joined, which is cheap for records that small.
-    const wire: ByteSource = layer === 'libxc' && type === LibxcRecord.PAGE_DATA && !this.queue.isContiguous(wireLength)
-      ? new SegmentedBytes(this.queue.takeSegments(wireLength))
-      : this.queue.take(wireLength);
+    const whole = layer === 'libxc' && type === LibxcRecord.PAGE_DATA && !this.queue.isContiguous(wireLength) ? null : this.queue.take(wireLength);
+    const wire: ByteSource = whole ?? new SegmentedBytes(this.queue.takeSegments(wireLength));
     this.consumed += wireLength;
     if (extra > 0 && !wire.subarray(RECORD_HEADER_SIZE, RECORD_HEADER_SIZE + extra).equals(Buffer.alloc(extra))) {
       throw new StreamError('bad-body', offset + RECORD_HEADER_SIZE, 'expected the 8 zero bytes Xen ≥ 4.18 puts after the dirty-pfn-list header');
     }
     const bodyStart = RECORD_HEADER_SIZE + extra;
-    const padding = wire.subarray(bodyStart + length, wireLength);
-    for (let i = 0; i < padding.length; i++) {
+    // At most 7 bytes: read in place (a view each record would cost more than the check).
+    const padding = whole ?? wire.subarray(bodyStart + length, wireLength);
+    const padFrom = whole === null ? 0 : bodyStart + length;
+    for (let i = padFrom; i < padFrom + (wireLength - bodyStart - length); i++) {
       if (padding[i] !== 0) {
-        throw new StreamError('bad-padding', offset + bodyStart + length + i, `${recordName(layer, type)} record padding byte is 0x${padding[i]!.toString(16)}, not zero`);
+        throw new StreamError('bad-padding', offset + bodyStart + length + (i - padFrom), `${recordName(layer, type)} record padding byte is 0x${padding[i]!.toString(16)}, not zero`);
       }
     }
     const bodySource: ByteSource = wire instanceof SegmentedBytes ? wire.range(bodyStart, bodyStart + length) : wire.subarray(bodyStart, bodyStart + length);

@@ -6,3 +6,4 @@ export * from './bodies.js';
 export * from './decoder.js';
 export * from './record-reader.js';
 export * from './segmented-bytes.js';
+export * from './byte-slab.js';

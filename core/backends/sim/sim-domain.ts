@@ -4,6 +4,7 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CpuContext, Domain, HvmParam } from '../../colo/domain.js';
 import { buildHvmContext, cpuRecordOffsets, stampVcpuRegisters } from './hvm-context.js';
+import { ByteSlab } from '../../stream/index.js';
 
 export const PAGE_SIZE = 4096;
 export const DEFAULT_PAGE_COUNT = 16384;
@@ -38,26 +39,11 @@ const HVM_PARAM_CONSOLE_PFN = 17n;
 
 const STOPPED: Promise<void> = Promise.resolve();
 
-/**
- * Copies of CPU contexts are carved from a shared slab, as Node's pool does for small buffers: a context is a few
- * KiB copied twice per checkpoint, and an allocation of its own costs more than the copy.
- */
-const CONTEXT_SLAB_BYTES = 256 * 1024;
-let contextSlab = new Uint8Array(CONTEXT_SLAB_BYTES);
-let contextSlabUsed = 0;
+/** CPU contexts are copied twice a checkpoint; their copies come from a shared slab (see ByteSlab). */
+const contextCopies = new ByteSlab();
 
 function copyOfContext(src: Uint8Array): Uint8Array {
-  const n = src.byteLength;
-  if (n * 4 > CONTEXT_SLAB_BYTES) return src.slice();
-  if (contextSlabUsed + n > CONTEXT_SLAB_BYTES) {
-    contextSlab = new Uint8Array(CONTEXT_SLAB_BYTES);
-    contextSlabUsed = 0;
-  }
-  const copy = contextSlab.subarray(contextSlabUsed, contextSlabUsed + n);
-  copy.set(src);
-  // Keep copies 8-byte aligned, so DataViews over them stay on aligned addresses.
-  contextSlabUsed += (n + 7) & ~7;
-  return copy;
+  return contextCopies.join([src], src.byteLength);
 }
 
 export class SimDomain implements Domain {
