@@ -15,7 +15,7 @@ import { useConsole } from '../store/store';
 import { acceptPair } from '../store/sync';
 import { type Palette, usePalette } from '../theme';
 import { CanvasChart } from './CanvasChart';
-import { relativeTickFormatter } from './chart-common';
+import { relativeTickFormatter, timeTicks } from './chart-common';
 
 const WINDOW_MS = 60_000;
 const HEIGHT = 200;
@@ -183,7 +183,7 @@ export function OutputCompare({ pair }: { pair: PairInfo }) {
 // refresh the page's heap grew by 1–3 MB a minute (bench:ui, heap snapshots) while without this chart it stayed flat.
 const OutputChart = memo(function OutputChart({ data, pal }: { data: ChartData; pal: Palette }) {
   const tickFormat = useMemo(() => relativeTickFormatter(data.t1), [data.t1]);
-  const ticks = useMemo(() => [data.t1 - 60_000, data.t1 - 45_000, data.t1 - 30_000, data.t1 - 15_000, data.t1], [data.t1]);
+  const ticks = useMemo(() => timeTicks(data.t0, data.t1, WINDOW_MS), [data.t0, data.t1]);
   const series = useMemo(
     () => [
       { key: 'colo', name: 'COLO: output held p99', color: pal.series.colo, axis: 'left' as const },
