@@ -5,7 +5,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FALLBACK_NOTE_SUFFIX, fetchElectron, findElectronBinary, launchDesktop, locateElectronPackage } from './launch.js';
 
-const posix = process.platform !== 'win32';
+/** The stand-in Electron binaries are shell scripts with a #! line, which Windows cannot execute. */
+const NEEDS_POSIX: string | false = process.platform === 'win32' ? 'the stand-in Electron binary is a shell script, which Windows cannot run' : false;
 
 let base: string;
 let counter = 0;
@@ -187,7 +188,7 @@ describe('launchDesktop', () => {
     assert.deepEqual(notes, [`The desktop app could not be built (Could not resolve "../core/service/index.js"); ${FALLBACK_NOTE_SUFFIX}`]);
   });
 
-  test('runs the binary with the main script and its arguments, and returns its exit status', { skip: !posix }, async () => {
+  test('runs the binary with the main script and its arguments, and returns its exit status', { skip: NEEDS_POSIX }, async () => {
     const dir = await fakePackage({ pathTxt: 'electron', binary: true });
     const app = await builtApp();
     const record = path.join(base, `record-${counter++}`);
@@ -216,7 +217,7 @@ describe('launchDesktop', () => {
     assert.equal(process.listenerCount('SIGINT'), before, 'signal forwarding is removed once the app has exited');
   });
 
-  test('as root on Linux, adds --no-sandbox and says so', { skip: !posix }, async () => {
+  test('as root on Linux, adds --no-sandbox and says so', { skip: NEEDS_POSIX }, async () => {
     const dir = await fakePackage({ pathTxt: 'electron', binary: true });
     const app = await builtApp();
     const record = path.join(base, `record-${counter++}`);
@@ -236,7 +237,7 @@ describe('launchDesktop', () => {
     assert.match(notes[0] ?? '', /--no-sandbox/);
   });
 
-  test('a successful fetch is followed by the launch', { skip: !posix }, async () => {
+  test('a successful fetch is followed by the launch', { skip: NEEDS_POSIX }, async () => {
     const dir = await fakePackage({ installer: 'succeed' });
     const app = await builtApp();
     const record = path.join(base, `record-${counter++}`);
@@ -254,7 +255,7 @@ describe('launchDesktop', () => {
     assert.equal((await readFile(record, 'utf8')).split('\n')[0], app.main);
   });
 
-  test('a binary that cannot be executed falls back', { skip: !posix }, async () => {
+  test('a binary that cannot be executed falls back', { skip: NEEDS_POSIX }, async () => {
     const dir = await fakePackage({ pathTxt: 'electron', binary: true });
     await chmod(path.join(dir, 'dist', 'electron'), 0o644);
     const { code, notes } = await fallbackRun({ electronPackageDir: dir, isRoot: false });

@@ -94,9 +94,12 @@ export const pairStats = z.object({
 
 /** A data file that could not be read at start: moved aside (the service started afresh) or left in place. */
 export const dataFileProblem = z.object({
+  /** Wall-clock ms when it was found. */
   at: epochMs,
+  /** The file's path. */
   file: z.string().max(4096),
   message: z.string().max(4000),
+  /** Where the bad file now is, when it was moved aside. */
   movedTo: z.string().max(4096).optional(),
 });
 

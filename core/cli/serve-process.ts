@@ -18,7 +18,7 @@ const MAX_LOG = 64 * 1024;
 export interface ServeOptions {
   /** Start protecting the demo pair (default), or pass --no-demo. */
   demo?: boolean;
-  /** Reuse a data directory (a restart); default: a fresh one. */
+  /** The data directory: an existing one (a restart), or one a test seeded; default: a fresh one. */
   dataDir?: string;
   /** Extra environment for the server. */
   env?: NodeJS.ProcessEnv;

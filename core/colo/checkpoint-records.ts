@@ -40,12 +40,10 @@ export function staticRecords(): Chunks {
 }
 
 /** PAGE_DATA records for `pfns`, at most Xen's batch size each; the page bytes are referenced, not copied. */
-export function pageDataRecords(domain: Domain, pfns: ArrayLike<number>, from = 0, to = pfns.length): Chunks {
+export function pageDataRecords(domain: Domain, pfns: Uint32Array, from = 0, to = pfns.length): Chunks {
   const out: Chunks = [];
   for (let start = from; start < to; start += PAGE_DATA_BATCH_MAX) {
-    const end = Math.min(start + PAGE_DATA_BATCH_MAX, to);
-    // A typed array's batch is a view (Array.prototype.slice on one takes the slow generic path).
-    const batch: ArrayLike<number> = ArrayBuffer.isView(pfns) ? (pfns as unknown as Uint32Array).subarray(start, end) : Array.prototype.slice.call(pfns, start, end) as number[];
+    const batch = pfns.subarray(start, Math.min(start + PAGE_DATA_BATCH_MAX, to));
     const pages = { pfns: batch, page: (i: number) => domain.readPage(batch[i]!), pages: (i: number, n: number) => domain.readPages(batch[i]!, n) };
     for (const c of encodePageData(pages)) out.push(c);
   }

@@ -46,8 +46,6 @@ const SLOW_WINDOW = 5;
 /** Up to this many pages, a checkpoint's records and device state go out in one write. */
 const SMALL_CHECKPOINT_PAGES = 16;
 const NO_PFNS = new Uint32Array(0);
-/** What the primary waits for while a checkpoint's bytes sit in the link (see flushed()). */
-const FLUSH_WAIT = 'flush';
 
 export interface PrimaryEvents {
   cycle?(record: CycleRecord): void;
@@ -100,7 +98,8 @@ export class ColoPrimary {
   private suspendedAt: number | undefined;
   private stateName: ProtectionStateName = 'unprotected';
   private stateReason: ProtectionReasonCode | undefined;
-  private waiting: { what: string; since: number } | undefined;
+  /** What a checkpoint is waiting for, as the stall message words it, and since when. */
+  private waiting: { stall: string; since: number } | undefined;
   private readonly recentPauses: number[] = [];
 
   constructor(private readonly o: PrimaryOptions) {
@@ -186,9 +185,12 @@ export class ColoPrimary {
     return this.writer.send(this.o.mode === 'remus' ? [Buffer.concat(chunks)] : chunks);
   }
 
-  /** Waits for the next item on the back channel; callers try `reader.tryNext()` first, which needs no promise. */
+  /**
+   * Waits for the next item on the back channel. Callers write `reader.tryNext() ?? (await this.next(…))`, so a
+   * checkpoint pays for a promise only where it really waits for bytes.
+   */
   private async next(waitingFor: string): Promise<StreamItem> {
-    this.waiting = { what: waitingFor, since: now() };
+    this.waiting = { stall: `no ${waitingFor} from the secondary`, since: now() };
     try {
       const item = await this.reader.next();
       if (item === null) throw new ChannelLostError(`back channel closed while waiting for ${waitingFor}`);
@@ -204,7 +206,7 @@ export class ColoPrimary {
    */
   private async flushed(): Promise<void> {
     if (!this.writer.backlogged) return this.writer.flushed();
-    this.waiting = { what: FLUSH_WAIT, since: now() };
+    this.waiting = { stall: "the replication link has not taken the checkpoint's bytes", since: now() };
     try {
       await this.writer.flushed();
     } finally {
@@ -221,7 +223,7 @@ export class ColoPrimary {
       const waited = now() - w.since;
       if (waited < stallAfter) return;
       const paused = this.suspendedAt === undefined ? '' : `; primary paused ${((now() - this.suspendedAt) / 1000).toFixed(1)} s`;
-      this.setState('degraded', 'checkpoint-stalled', `Checkpoint stalled: ${w.what === FLUSH_WAIT ? "the replication link has not taken the checkpoint's bytes" : `no ${w.what} from the secondary`} for ${(waited / 1000).toFixed(1)} s${paused}.`);
+      this.setState('degraded', 'checkpoint-stalled', `Checkpoint stalled: ${w.stall} for ${(waited / 1000).toFixed(1)} s${paused}.`);
     }, Math.max(50, Math.min(stallAfter / 2, 250)));
     timer.unref();
     return () => clearInterval(timer);
@@ -232,18 +234,6 @@ export class ColoPrimary {
     if (item.kind !== 'banner') throw new ProtocolError(`expected the receiver banner, got ${item.kind}`);
   }
 
-  // The per-checkpoint reads below are plain functions that await only when the bytes are not there yet: an async
-  // function per read costs a promise and a microtask each, several times a checkpoint.
-
-  private expectState(id: number): Promise<void> | undefined {
-    const ready = this.reader.tryNext();
-    if (ready) {
-      this.checkState(ready, id);
-      return undefined;
-    }
-    return this.next(checkpointStateName(id)).then((item) => this.checkState(item, id));
-  }
-
   private checkState(item: StreamItem, id: number): void {
     if (item.kind !== 'record' || item.parsed?.kind !== 'checkpoint-state') {
       throw new ProtocolError(`expected CHECKPOINT_STATE(${checkpointStateName(id)}) on the back channel, got ${item.kind === 'record' ? item.name : item.kind}`);
@@ -251,11 +241,6 @@ export class ColoPrimary {
     if (item.parsed.id !== id) {
       throw new ProtocolError(`invalid section: ${item.parsed.id}, expected: ${id} (${checkpointStateName(item.parsed.id)} instead of ${checkpointStateName(id)})`);
     }
-  }
-
-  private readSecondaryDirty(): Float64Array | Promise<Float64Array> {
-    const ready = this.reader.tryNext();
-    return ready ? this.dirtyPfns(ready) : this.next('the dirty pfn list').then((item) => this.dirtyPfns(item));
   }
 
   private dirtyPfns(item: StreamItem): Float64Array {
@@ -268,10 +253,6 @@ export class ColoPrimary {
   private async suspendGuest(): Promise<void> {
     this.suspendedAt = now();
     await this.o.domain.suspend();
-    this.afterSuspend();
-  }
-
-  private afterSuspend(): void {
     this.o.onSuspend?.(this.seq);
   }
 
@@ -297,7 +278,7 @@ export class ColoPrimary {
     domain.enableLogDirty();
     domain.takeDirtyPfns();
     timer.phase('transfer');
-    let pfns: ArrayLike<number> = Uint32Array.from({ length: domain.pageCount }, (_, i) => i);
+    let pfns: Uint32Array = Uint32Array.from({ length: domain.pageCount }, (_, i) => i);
     let pagesSent = 0;
     for (let iteration = 1; ; iteration++) {
       bytes += await this.sendLive(pfns, iteration);
@@ -320,7 +301,7 @@ export class ColoPrimary {
     this.finishCycle(timer, 'initial', { dirtyPages, pagesSent, bytesSent: bytes });
   }
 
-  private async sendLive(pfns: ArrayLike<number>, iteration: number): Promise<number> {
+  private async sendLive(pfns: Uint32Array, iteration: number): Promise<number> {
     let bytes = 0;
     let lastReport = 0;
     for (let start = 0; start < pfns.length; start += PAGE_DATA_BATCH_MAX) {
@@ -328,7 +309,7 @@ export class ColoPrimary {
       bytes += this.send(pageDataRecords(this.o.domain, pfns, start, end));
       // The guest runs during live iterations: wait for the bytes to leave before its pages can change again,
       // and let the event loop breathe so the guest actually runs.
-      await this.flushed(); // live
+      await this.writer.flushed();
       if (end === pfns.length || now() - lastReport > 50) {
         lastReport = now();
         this.setState('syncing', 'initial-sync', `Initial copy, iteration ${iteration}`, { iteration, pagesDone: end, pagesTotal: pfns.length });
@@ -344,14 +325,12 @@ export class ColoPrimary {
   private async commitAndResume(timer: CycleTimer, seq: number): Promise<number> {
     if (this.o.mode === 'colo') {
       timer.phase('svm-load');
-      const ready = this.expectState(CheckpointState.SVM_READY);
-      if (ready) await ready;
+      this.checkState(this.reader.tryNext() ?? (await this.next(checkpointStateName(CheckpointState.SVM_READY))), CheckpointState.SVM_READY);
       timer.phase('resume');
       this.lastCommitted = seq;
       this.o.onCommit?.(seq);
       const paused = this.resumeGuest();
-      const resumed = this.expectState(CheckpointState.SVM_RESUMED);
-      if (resumed) await resumed;
+      this.checkState(this.reader.tryNext() ?? (await this.next(checkpointStateName(CheckpointState.SVM_RESUMED))), CheckpointState.SVM_RESUMED);
       return paused;
     }
     await this.flushed();
@@ -414,16 +393,12 @@ export class ColoPrimary {
     let bytes = 0;
     if (colo) bytes += this.send([CHECKPOINT_NEW]);
     timer.phase('suspend');
-    this.suspendedAt = now();
-    await this.o.domain.suspend();
-    this.afterSuspend();
+    await this.suspendGuest();
     let secondaryDirty: ArrayLike<number> = NO_PFNS;
     if (colo) {
-      const suspended = this.expectState(CheckpointState.SVM_SUSPENDED);
-      if (suspended) await suspended;
+      this.checkState(this.reader.tryNext() ?? (await this.next(checkpointStateName(CheckpointState.SVM_SUSPENDED))), CheckpointState.SVM_SUSPENDED);
       timer.phase('transfer');
-      const dirty = this.readSecondaryDirty();
-      secondaryDirty = dirty instanceof Promise ? await dirty : dirty;
+      secondaryDirty = this.dirtyPfns(this.reader.tryNext() ?? (await this.next('the dirty pfn list')));
     } else {
       timer.phase('transfer');
     }

@@ -6,17 +6,10 @@
 import { closeSync, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { DataFileProblem } from '../api/console-contract.js';
 
-/** Something wrong with a data file that the admin must hear about. */
-export interface Problem {
-  /** Wall-clock ms when it was found. */
-  at: number;
-  /** The file's path. */
-  file: string;
-  message: string;
-  /** Where the bad file now is, when it was moved aside. */
-  movedTo?: string;
-}
+/** Something wrong with a data file that the admin must hear about; its shape is the contract's (app.problems). */
+export type Problem = DataFileProblem;
 
 /** Collects problems as they are found; the service exposes the list (and audits each one). */
 export type ProblemSink = (problem: Problem) => void;

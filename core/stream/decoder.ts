@@ -480,12 +480,14 @@ export class StreamDecoder {
       throw new StreamError('bad-body', offset + RECORD_HEADER_SIZE, 'expected the 8 zero bytes Xen ≥ 4.18 puts after the dirty-pfn-list header');
     }
     const bodyStart = RECORD_HEADER_SIZE + extra;
-    // At most 7 bytes: read in place (a view each record would cost more than the check).
-    const padding = whole ?? wire.subarray(bodyStart + length, wireLength);
-    const padFrom = whole === null ? 0 : bodyStart + length;
-    for (let i = padFrom; i < padFrom + (wireLength - bodyStart - length); i++) {
-      if (padding[i] !== 0) {
-        throw new StreamError('bad-padding', offset + bodyStart + length + (i - padFrom), `${recordName(layer, type)} record padding byte is 0x${padding[i]!.toString(16)}, not zero`);
+    const padStart = bodyStart + length;
+    // At most 7 bytes: read in place in a whole record (a view each record would cost more than the check).
+    const padding = whole ?? wire.subarray(padStart, wireLength);
+    const base = whole === null ? 0 : padStart;
+    for (let i = 0; i < wireLength - padStart; i++) {
+      const byte = padding[base + i]!;
+      if (byte !== 0) {
+        throw new StreamError('bad-padding', offset + padStart + i, `${recordName(layer, type)} record padding byte is 0x${byte.toString(16)}, not zero`);
       }
     }
     const bodySource: ByteSource = wire instanceof SegmentedBytes ? wire.range(bodyStart, bodyStart + length) : wire.subarray(bodyStart, bodyStart + length);

@@ -188,13 +188,9 @@ export function encodePageData(batch: PageBatch): Chunks {
   head.writeUInt32LE(count, 0);
   head.writeUInt32LE(0, 4);
   const body: Buffer[] = [head];
-  // Pages that lie back to back in one buffer (consecutive pfns of guest memory, the common case) go out as one
-  // view: one iovec instead of hundreds, the same bytes.
-  let run: ArrayBufferLike | null = null;
-  let runStart = 0;
-  let runLength = 0;
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-  // With pages(): the entry where the current run of consecutive data-carrying pfns began, and its pfn.
+  // With pages(): the entry where the current run of consecutive data-carrying pfns began (-1: none), and its pfn.
+  // A run goes out as one view, one iovec instead of hundreds.
   let runFrom = -1;
   let runPfn = 0;
   for (let i = 0; i < count; i++) {
@@ -220,17 +216,9 @@ export function encodePageData(batch: PageBatch): Chunks {
     if (pageTypeHasData(type)) {
       const page = batch.page(i);
       if (page.byteLength !== PAGE_SIZE) throw new RangeError(`page ${pfn} is ${page.byteLength} bytes, not ${PAGE_SIZE}`);
-      if (page.buffer === run && page.byteOffset === runStart + runLength) {
-        runLength += PAGE_SIZE;
-      } else {
-        if (run !== null) body.push(Buffer.from(run, runStart, runLength));
-        run = page.buffer;
-        runStart = page.byteOffset;
-        runLength = PAGE_SIZE;
-      }
+      body.push(Buffer.isBuffer(page) ? page : Buffer.from(page.buffer, page.byteOffset, page.byteLength));
     }
   }
-  if (run !== null) body.push(Buffer.from(run, runStart, runLength));
   if (runFrom >= 0) body.push(viewOfRun(batch, runFrom, count - runFrom));
   return encodeRecord(LibxcRecord.PAGE_DATA, body);
 }
