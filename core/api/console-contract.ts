@@ -23,7 +23,7 @@ export const protectionState = z.object({
   since: epochMs,
   reasonCode: z.enum([
     'not-started', 'initial-sync', 'secondary-lost', 'primary-lost', 'link-broken', 'split-brain', 'checkpoint-stalled',
-    'slow-checkpoints', 'stopped-by-admin', 'failover-by-admin', 'stream-error', 'internal-error',
+    'checkpoint-overdue', 'guest-frozen', 'slow-checkpoints', 'stopped-by-admin', 'failover-by-admin', 'stream-error', 'internal-error',
   ]).optional(),
   reason: z.string().max(2000).optional(),
   progress: z.object({ iteration: z.number().int().nonnegative(), pagesDone: z.number().int().nonnegative(), pagesTotal: z.number().int().nonnegative() }).optional(),
@@ -47,7 +47,7 @@ export const cycleRecord = z.object({
   secondaryDirtyPages: z.number().int().nonnegative().optional(),
   pagesSent: z.number().int().nonnegative(),
   bytesSent: z.number().int().nonnegative(),
-  outcome: z.enum(['committed', 'failed']),
+  outcome: z.enum(['committed', 'failed', 'aborted']),
   provenance: z.enum(['measured', 'derived']),
 });
 
@@ -58,6 +58,8 @@ export const failoverEvent = z.object({
   survivor: z.enum(['primary', 'secondary', 'both', 'none']),
   lastCheckpointSeq: z.number().int(),
   guestDowntimeMs: ms,
+  outputHeldMs: ms.optional(),
+  detail: z.string().max(2000).optional(),
 });
 
 // The schemas above must describe exactly the engine's types; these lines fail to compile if either drifts.
@@ -79,7 +81,8 @@ export const hostInfo = z.object({
   user: z.string().max(64).optional(),
   hypervisor: z.enum(['sim', 'xen', 'qemu']),
   version: z.string().max(128).optional(),
-  status: z.enum(['connected', 'connecting', 'disconnected', 'error']),
+  /** `down`: the host itself is gone (crashed, killed); `disconnected`: the console cannot reach it. */
+  status: z.enum(['connected', 'connecting', 'disconnected', 'down', 'error']),
   statusReason: z.string().max(2000).optional(),
 });
 
@@ -87,6 +90,8 @@ export const pairStats = z.object({
   /** Over the last minute; null without checkpoints. Computed by the service from measured cycles. */
   pausePrimaryP50Ms: ms.nullable(),
   pausePrimaryP99Ms: ms.nullable(),
+  /** The longest primary pause of the last minute. These three include a checkpoint still open: no figure hides it. */
+  pausePrimaryMaxMs: ms.nullable(),
   checkpointsPerMinute: z.number().nonnegative(),
   lastCheckpointAt: epochMs.nullable(),
   lastSeq: z.number().int().nullable(),
@@ -121,6 +126,26 @@ export const simSettings = z.object({
   faults: z.object({ slowLink: z.boolean(), stallSecondary: z.boolean() }),
 });
 
+/** The alarms that outrank every state (DESIGN.md): the guest frozen in a checkpoint, two running copies. */
+export const pairAlarm = z.object({
+  kind: z.enum(['guest-frozen', 'split-brain']),
+  since: epochMs,
+  /** One sentence for the banner, naming the VM and the hosts. */
+  headline: z.string().max(500),
+  /** What the admin can do, and what the hypervisor said. */
+  detail: z.string().max(2000),
+});
+
+/** A checkpoint started and not finished: the primary is paused. `pausedMs` is as of the PairInfo's making. */
+export const openCheckpoint = z.object({
+  seq: z.number().int().nonnegative(),
+  trigger: z.enum(['initial', 'miscompare', 'timer', 'timeout', 'manual']),
+  startedAt: epochMs,
+  pausedMs: ms,
+});
+
+export const PAIR_ACTIONS = ['start', 'stop', 'failover', 'drill', 'checkpoint', 'keep-primary', 'keep-secondary'] as const;
+
 export const pairInfo = z.object({
   id,
   /** The VM's name: what an admin types to confirm a destructive action. */
@@ -134,8 +159,16 @@ export const pairInfo = z.object({
   /** Present for simulated pairs only. */
   sim: simSettings.optional(),
   lastFailover: failoverEvent.nullable(),
-  /** Which actions are allowed now, and why not when they are not. */
-  actions: z.record(z.enum(['start', 'stop', 'failover', 'drill', 'checkpoint']), z.object({ allowed: z.boolean(), reason: z.string().max(500).optional() })),
+  /** The loudest thing about this pair now, or null. */
+  alarm: pairAlarm.nullable(),
+  openCheckpoint: openCheckpoint.nullable(),
+  /** Hosts on which a copy of the guest runs now (two: split brain; none: the guest is down); null when unknown. */
+  runningOn: z.array(id).max(2).nullable(),
+  /**
+   * Which actions are allowed now, and why not when they are not. keep-primary / keep-secondary resolve split brain:
+   * keep the copy on that host (`primaryHostId` / `secondaryHostId`) and destroy the other.
+   */
+  actions: z.record(z.enum(PAIR_ACTIONS), z.object({ allowed: z.boolean(), reason: z.string().max(500).optional() })),
 });
 
 export const pairEvent = z.object({
@@ -164,6 +197,10 @@ export const settings = z.object({
   /** Cycle history older than this is deleted. */
   historyRetentionDays: z.number().int().min(1).max(3650),
   theme: z.enum(['system', 'light', 'dark']),
+  /**
+   * A checkpoint open this long raises the Guest-frozen alarm (never sooner than 10× the pair's recent p99 pause).
+   */
+  frozenThresholdMs: z.number().int().min(1000).max(600_000),
 });
 
 const pairRef = z.object({ pairId: id });
@@ -191,6 +228,8 @@ export const consoleContract = defineContract({
     'pairs.failover': { request: confirmed, response: pairInfo },
     'pairs.drill': { request: confirmed, response: drillReport },
     'pairs.checkpoint': { request: pairRef, response: pairInfo },
+    /** Ends split brain: keeps the copy on one side and destroys the other (its writes since the split are lost). */
+    'pairs.keep': { request: confirmed.extend({ keep: z.enum(['primary', 'secondary']) }), response: pairInfo },
     /** Cycles from history (for windows longer than the live buffer), oldest first, at most `limit`. */
     'pairs.cycles': {
       request: pairRef.extend({ since: epochMs, until: epochMs.optional(), limit: z.number().int().min(1).max(100_000).default(10_000) }),
@@ -231,4 +270,6 @@ export type Settings = z.output<typeof settings>;
 export type SimSettings = z.output<typeof simSettings>;
 export type DataFileProblem = z.output<typeof dataFileProblem>;
 export type DrillReport = z.output<typeof drillReport>;
-export type PairAction = 'start' | 'stop' | 'failover' | 'drill' | 'checkpoint';
+export type PairAction = (typeof PAIR_ACTIONS)[number];
+export type PairAlarm = z.output<typeof pairAlarm>;
+export type OpenCheckpointInfo = z.output<typeof openCheckpoint>;

@@ -18,7 +18,12 @@ export interface PhaseTiming {
   durationMs: number;
 }
 
-export type CycleOutcome = 'committed' | 'failed';
+/**
+ * `committed`: the secondary holds this checkpoint. `failed`: it broke (a side or the link died mid-checkpoint).
+ * `aborted`: it was ended from outside before it could finish (protection stopped, the console closed).
+ * Failed and aborted cycles keep their real duration: the guest was paused for all of it.
+ */
+export type CycleOutcome = 'committed' | 'failed' | 'aborted';
 
 export interface CycleRecord {
   /** 0 is the initial copy; then one per checkpoint. */
@@ -65,6 +70,8 @@ export type ProtectionReasonCode =
   | 'link-broken'
   | 'split-brain'
   | 'checkpoint-stalled'
+  | 'checkpoint-overdue'
+  | 'guest-frozen'
   | 'slow-checkpoints'
   | 'stopped-by-admin'
   | 'failover-by-admin'
@@ -100,6 +107,21 @@ export interface FailoverEvent {
   survivor: Side | 'both' | 'none';
   /** Sequence number of the last complete checkpoint the survivor holds. */
   lastCheckpointSeq: number;
-  /** How long the guest had no running copy, ms (monotonic). */
+  /** How long the guest had no running copy, ms (monotonic). 0 when a copy kept running throughout. */
   guestDowntimeMs: number;
+  /**
+   * When the primary survived (its secondary was lost): how long the guest's output was held back waiting for a
+   * checkpoint that never completed, ms. The guest ran on, but its clients saw nothing for this long.
+   */
+  outputHeldMs?: number;
+  /** The hypervisor's own words for what happened (an xl log line, a QMP COLO_EXIT reason), for the detail view. */
+  detail?: string;
+}
+
+/** A checkpoint that has started and not finished: the primary is paused from `startedAt` on. */
+export interface OpenCheckpoint {
+  seq: number;
+  trigger: CheckpointTrigger;
+  /** Wall-clock ms since the epoch when the primary was paused. */
+  startedAt: number;
 }

@@ -16,7 +16,7 @@
 // - detach: stop watching. Protection that lives on real hosts goes on without the console; the simulator's pair
 //   lives in this process, so for it detaching ends protection.
 
-import type { CycleRecord, FailoverEvent, ProtectionState, ReplicationMode } from '../colo/types.js';
+import type { CycleRecord, FailoverEvent, OpenCheckpoint, ProtectionState, ReplicationMode, Side } from '../colo/types.js';
 import type { SimFault } from '../backends/sim/pair.js';
 import type { WorkloadConfig } from '../backends/sim/workload.js';
 import type { HostRecord, StoredSimSettings } from './registry.js';
@@ -101,6 +101,12 @@ export interface PreflightCheck {
 /** What a running protection reports. The service attaches these before anything can happen, so nothing is lost. */
 export interface PairEvents {
   state(state: ProtectionState): void;
+  /**
+   * A checkpoint has begun and the primary is paused (Xen: suspend seen; QEMU: STOP). The backend owes a cycle()
+   * for it, committed, failed or aborted; the service times the open pause and raises Guest-frozen past the
+   * threshold, and records it as aborted if the run ends without that cycle.
+   */
+  checkpointStarted?(open: OpenCheckpoint): void;
   cycle(record: CycleRecord): void;
   failover(event: FailoverEvent): void;
   /** A guest packet reached its client after being held this long, ms (only backends that can see output). */
@@ -130,6 +136,11 @@ export interface PairHandle {
   stop(ctx: BackendContext): Promise<ProtectionState>;
   /** Destroys the primary's copy; the secondary takes over. Resolves once the takeover has finished. */
   failover(ctx: BackendContext): Promise<FailoverResult>;
+  /**
+   * Ends split brain: keeps the copy on `side` and destroys the other one. Resolves with the final state (normally
+   * 'unprotected': the kept copy runs alone). Present where the backend can destroy either copy.
+   */
+  keep?(side: Side, ctx: BackendContext): Promise<ProtectionState>;
   /** Present only where capabilities.manualCheckpoint. */
   requestCheckpoint?(ctx: BackendContext): void;
   /** Stops watching and releases resources; see the header for what that means per family. Idempotent. */

@@ -234,7 +234,7 @@ void describe('ConsoleService', () => {
 
     const { service: second } = await startService(dir, { autoStartDemo: false });
     assert.deepEqual(second.problems, []);
-    assert.deepEqual(second.settings(), { historyRetentionDays: 30, theme: 'dark' });
+    assert.deepEqual(second.settings(), { historyRetentionDays: 30, theme: 'dark', frozenThresholdMs: 5000 });
     assert.equal(second.pair('demo').sim?.divergenceProbability, 0.002);
     assert.deepEqual(second.pair('demo').lastFailover, failed.lastFailover);
     assert.deepEqual(second.cycles('demo', { since: 0, limit: 100_000 }), before.cycles);
@@ -361,7 +361,7 @@ void describe('ConsoleService', () => {
     const verdict = await client.call('audit.verify', {});
     assert.equal(verdict.ok, true);
     assert.ok((await client.call('audit.list', { limit: 5 })).some((e) => e.actor === 'rpc-user'));
-    assert.deepEqual(await client.call('settings.set', { theme: 'light' }), { historyRetentionDays: 7, theme: 'light' });
+    assert.deepEqual(await client.call('settings.set', { theme: 'light' }), { historyRetentionDays: 7, theme: 'light', frozenThresholdMs: 5000 });
 
     const stopped = await client.call('pairs.stop', { pairId: 'demo', confirmName: 'demo-vm' });
     assert.equal(stopped.state.state, 'stopped');

@@ -532,6 +532,9 @@ export class ConsoleService {
       stats: this.lives.get(r.id)!.stats(this.clock()),
       ...(r.sim === undefined ? {} : { sim: { ...r.sim, faults: c.faults } }),
       lastFailover: c.lastFailover,
+      alarm: null,
+      openCheckpoint: null,
+      runningOn: null,
       actions: c.actions(),
     };
   }
@@ -641,6 +644,9 @@ export function consoleHandlers(service: ConsoleService, options: HandlerOptions
       'pairs.failover': ({ pairId, confirmName }) => service.failover(pairId, confirmName, actor),
       'pairs.drill': ({ pairId, confirmName }) => service.drill(pairId, confirmName, actor),
       'pairs.checkpoint': ({ pairId }) => service.checkpoint(pairId, actor),
+      'pairs.keep': () => {
+        throw new RpcError('invalid-state', 'Not available yet.');
+      },
       'pairs.cycles': ({ pairId, since, until, limit }) => service.cycles(pairId, { since, limit, ...(until === undefined ? {} : { until }) }),
       'pairs.events': ({ pairId, limit }) => service.events(pairId, limit),
       'pairs.export': ({ pairId, format, since }) => service.exportPair(pairId, format, since),

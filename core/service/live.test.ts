@@ -48,7 +48,7 @@ void describe('RingBuffer', () => {
 void describe('PairLive', () => {
   void test('with no cycles the statistics are null, not zero', () => {
     assert.deepEqual(new PairLive().stats(NOW), {
-      pausePrimaryP50Ms: null, pausePrimaryP99Ms: null, checkpointsPerMinute: 0, lastCheckpointAt: null, lastSeq: null,
+      pausePrimaryP50Ms: null, pausePrimaryP99Ms: null, pausePrimaryMaxMs: null, checkpointsPerMinute: 0, lastCheckpointAt: null, lastSeq: null,
     });
   });
 

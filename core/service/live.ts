@@ -76,6 +76,7 @@ export class RingBuffer<T> {
 export interface PairStats {
   pausePrimaryP50Ms: number | null;
   pausePrimaryP99Ms: number | null;
+  pausePrimaryMaxMs: number | null;
   checkpointsPerMinute: number;
   lastCheckpointAt: number | null;
   lastSeq: number | null;
@@ -126,15 +127,21 @@ export class PairLive {
    * Overview over the last minute, from the cycles the backend reported. The initial copy (seq 0) is a live
    * migration, not a checkpoint, so it counts for lastCheckpointAt/lastSeq but not for pauses or the rate.
    * checkpointsPerMinute is the count in the last 60 s, so it ramps up during a pair's first minute.
+   * `openSince` is the start of a checkpoint still in progress: its pause so far counts as a pause, so that
+   * neither the p99 nor the max can hide a guest that is paused right now.
    */
-  stats(now: number): PairStats {
+  stats(now: number, openSince?: number): PairStats {
     const last = this.cycles.last();
     const recent = this.cycles.takeNewestWhile((c) => cycleEnd(c) >= now - STATS_WINDOW_MS);
     const pauses: number[] = [];
     for (const c of recent) if (c.trigger !== 'initial') pauses.push(c.primaryPauseMs);
+    if (openSince !== undefined) pauses.push(Math.max(0, now - openSince));
+    let max = 0;
+    for (const p of pauses) max = Math.max(max, p);
     return {
       pausePrimaryP50Ms: pauses.length ? quantile(pauses, 0.5) : null,
       pausePrimaryP99Ms: pauses.length ? quantile(pauses, 0.99) : null,
+      pausePrimaryMaxMs: pauses.length ? max : null,
       checkpointsPerMinute: pauses.length,
       lastCheckpointAt: last === undefined ? null : cycleEnd(last),
       lastSeq: last === undefined ? null : last.seq,

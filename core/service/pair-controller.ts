@@ -6,7 +6,7 @@
 // pair that was stopped or replaced) are ignored, so they can never overwrite the state of its successor.
 
 import { performance } from 'node:perf_hooks';
-import type { DrillReport, PairAction, PairEvent, SimSettings } from '../api/console-contract.js';
+import { type DrillReport, PAIR_ACTIONS, type PairAction, type PairEvent, type SimSettings } from '../api/console-contract.js';
 import { RpcError } from '../api/errors.js';
 import type { SimFault } from '../backends/sim/pair.js';
 import { PRESETS } from '../backends/sim/presets.js';
@@ -16,7 +16,7 @@ import type { History } from './history.js';
 import type { PairLive } from './live.js';
 import type { PairRecord, Registry } from './registry.js';
 
-export const ACTIONS: readonly PairAction[] = ['start', 'stop', 'failover', 'drill', 'checkpoint'];
+export const ACTIONS: readonly PairAction[] = PAIR_ACTIONS;
 const ACTIVE: readonly ProtectionStateName[] = ['starting', 'syncing', 'protected', 'degraded'];
 // The contract's bounds on event messages, state reasons and action reasons.
 const MAX_MESSAGE = 2000;
@@ -301,6 +301,10 @@ export class PairController {
         }
         return { allowed: true };
       }
+      case 'keep-primary':
+      case 'keep-secondary':
+        if (s.reasonCode !== 'split-brain') return { allowed: false, reason: 'Only split brain (two running copies) needs a copy chosen.' };
+        return { allowed: false, reason: 'Not available yet.' };
       case 'checkpoint':
         if (!this.deps.backend.capabilities.manualCheckpoint) {
           return { allowed: false, reason: 'The hypervisor decides when checkpoints happen; this backend cannot request one.' };
@@ -503,6 +507,8 @@ const ACTION_WORDS: Record<PairAction, string> = {
   failover: 'fail over',
   drill: 'run a drill on',
   checkpoint: 'request a checkpoint of',
+  'keep-primary': 'keep the primary copy of',
+  'keep-secondary': 'keep the secondary copy of',
 };
 
 function describeFailover(e: FailoverEvent): string {

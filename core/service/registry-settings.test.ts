@@ -98,7 +98,7 @@ void describe('SettingsStore', () => {
     const dir = tempDir(t);
     writeFileSync(path.join(dir, SETTINGS_FILE), JSON.stringify({ historyRetentionDays: 30, futureKey: true }));
     const s = SettingsStore.load(dir, () => assert.fail('no problem expected'), NOW);
-    assert.deepEqual(s.get(), { historyRetentionDays: 30, theme: DEFAULT_SETTINGS.theme });
+    assert.deepEqual(s.get(), { ...DEFAULT_SETTINGS, historyRetentionDays: 30 });
   });
 
   void test('invalid values are refused by set() and leave the file unchanged', (t) => {

@@ -13,6 +13,8 @@ export const DEFAULT_SETTINGS: Readonly<SettingsValue> = Object.freeze({
   // A week: at Remus's fastest (40 checkpoints/s) that is ~24 M rows; at COLO's usual ~1/s, 600 k.
   historyRetentionDays: 7,
   theme: 'system',
+  // The default: 5 s with the guest paused is an emergency on any pair (a healthy COLO pause is ms).
+  frozenThresholdMs: 5000,
 });
 
 // Every key optional (older files), unknown keys ignored (newer files), known keys strictly typed.

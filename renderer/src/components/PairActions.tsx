@@ -17,6 +17,8 @@ const LABEL: Readonly<Record<PairAction, string>> = {
   failover: 'Fail over',
   drill: 'Failover drill',
   checkpoint: 'Checkpoint now',
+  'keep-primary': 'Keep the primary copy',
+  'keep-secondary': 'Keep the secondary copy',
 };
 
 const ORDER: readonly PairAction[] = ['start', 'stop', 'failover', 'drill', 'checkpoint'];
@@ -110,7 +112,7 @@ export function PairActions({ pair }: { pair: PairInfo }) {
                 title={reason}
                 onClick={() => {
                   if (action === 'start' || action === 'checkpoint') void run(action);
-                  else setConfirming(action);
+                  else if (action === 'stop' || action === 'failover' || action === 'drill') setConfirming(action);
                 }}
               >
                 {busy === action ? 'Working…' : `${LABEL[action]}${DESTRUCTIVE.has(action) ? '…' : ''}`}

@@ -34,9 +34,15 @@ function pair(over: Partial<PairInfo> = {}): PairInfo {
     primaryHostId: 'h1',
     secondaryHostId: 'h2',
     state: { state: 'protected', since: 0 },
-    stats: { pausePrimaryP50Ms: 2, pausePrimaryP99Ms: 9, checkpointsPerMinute: 60, lastCheckpointAt: 1, lastSeq: 314 },
+    stats: { pausePrimaryP50Ms: 2, pausePrimaryP99Ms: 9, pausePrimaryMaxMs: 11, checkpointsPerMinute: 60, lastCheckpointAt: 1, lastSeq: 314 },
     lastFailover: null,
-    actions: { start: { allowed: false }, stop: { allowed: true }, failover: { allowed: true }, drill: { allowed: true }, checkpoint: { allowed: true } },
+    alarm: null,
+    openCheckpoint: null,
+    runningOn: ['h1', 'h2'],
+    actions: {
+      start: { allowed: false }, stop: { allowed: true }, failover: { allowed: true }, drill: { allowed: true }, checkpoint: { allowed: true },
+      'keep-primary': { allowed: false }, 'keep-secondary': { allowed: false },
+    },
     ...over,
   };
 }

@@ -21,6 +21,8 @@ const WHY: Readonly<Record<ProtectionReasonCode, string>> = {
   'link-broken': 'replication link down',
   'split-brain': 'split brain',
   'checkpoint-stalled': 'checkpoints stalled',
+  'checkpoint-overdue': 'checkpoint overdue',
+  'guest-frozen': 'guest frozen',
   'slow-checkpoints': 'slow checkpoints',
   'stopped-by-admin': 'stopped by admin',
   'failover-by-admin': 'failed over by admin',

@@ -14,6 +14,7 @@ const STATUS_TONE: Readonly<Record<HostInfo['status'], string>> = {
   connected: 'ok',
   connecting: 'info',
   disconnected: 'neutral',
+  down: 'bad',
   error: 'bad',
 };
 
