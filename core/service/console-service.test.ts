@@ -358,7 +358,7 @@ void describe('ConsoleService', () => {
     const history = await client.call('pairs.cycles', { pairId: 'demo', since: 0, limit: 2 });
     assert.equal(history.length, 2);
     const csv = await client.call('pairs.export', { pairId: 'demo', format: 'csv' });
-    assert.match(csv.content, /^seq,startedAt,/);
+    assert.match(csv.content, /^run,seq,startedAt,/);
     assert.ok(csv.content.trimEnd().split('\r\n').length >= 4);
     const verdict = await client.call('audit.verify', {});
     assert.equal(verdict.ok, true);

@@ -289,7 +289,7 @@ export class ConsoleService {
     const c = this.controller(pairId);
     const now = this.clock();
     const from = since ?? now - EXPORT_DEFAULT_WINDOW_MS;
-    const rows = this.history.recentCycles(pairId, from, EXPORT_MAX_CYCLES + 1);
+    const rows = this.history.recentCyclesWithRun(pairId, from, EXPORT_MAX_CYCLES + 1);
     const truncated = rows.length > EXPORT_MAX_CYCLES;
     const record = c.record;
     const input = {

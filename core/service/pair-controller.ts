@@ -82,6 +82,8 @@ export class PairController {
   private open: OpenCheckpoint | null = null;
   /** The generation whose takeover already moved the guest in the registry. */
   private swappedGeneration = -1;
+  /** The highest cycle seq stored for the current run. */
+  private lastStoredSeq = -1;
   private generation = 0;
   private runId = 0;
   private busy: 'start' | 'stop' | 'failover' | 'drill' | 'keep' | null = null;
@@ -483,6 +485,7 @@ export class PairController {
     const gen = ++this.generation;
     this.activeFaults = { slowLink: false, stallSecondary: false };
     this.open = null;
+    this.lastStoredSeq = -1;
     if (this.record.backend === 'sim') {
       // Starting again is the simulated hosts' restart.
       this.deps.simHostDown(spec.primary.id, null);
@@ -585,6 +588,13 @@ export class PairController {
   }
 
   private storeCycle(r: CycleRecord): void {
+    // (run, seq) names one cycle: a record for a seq already stored (say, one the service closed as aborted and
+    // the backend reported late) would be a second version of it.
+    if (r.seq <= this.lastStoredSeq) {
+      this.deps.log(new Error(`cycle ${r.seq} of run ${this.runId} of pair ${this.id} was reported again (${r.outcome}); the first record stands`), `pair ${this.id} cycle`);
+      return;
+    }
+    this.lastStoredSeq = r.seq;
     this.deps.live.addCycle(r);
     this.deps.history.addCycle(this.id, this.runId, r);
     this.deps.emitCycle(this.id, r);
