@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SshConnection, type SshAuth, SshError } from './connection.js';
@@ -114,6 +115,49 @@ describe('SshConnection against a real sshd', { skip: unavailable ?? false }, ()
     t.after(() => c.close());
     const r = await c.exec(['echo', 'via agent'], { timeoutMs: 10_000 });
     assert.equal(r.stdout, 'via agent\n');
+  });
+
+  test('ProxyJump: a second host reached through this one as a bastion; a bastion that forbids forwarding fails the jump', async (t) => {
+    const dom0 = await startSshd({ host: '127.0.0.2' });
+    t.after(() => dom0.stop());
+    const bastion = await connect();
+    t.after(() => bastion.close());
+    const dom0Keys = parseKnownHosts(knownHostsLine(dom0.host, dom0.port, dom0.hostKeyType, dom0.hostKey, false), 'kh');
+    const through = await SshConnection.connect(
+      { host: dom0.host, port: dom0.port, user: dom0.user },
+      { kind: 'key', privateKey: readFileSync(dom0.clientKeyFile) },
+      { checkHostKey: knownHostsCheck(dom0.host, dom0.port, { entries: dom0Keys.entries }), via: bastion },
+    );
+    t.after(() => through.close());
+    assert.equal((await through.exec(['echo', 'behind the bastion'], { timeoutMs: 10_000 })).stdout, 'behind the bastion\n');
+
+    const strict = await startSshd({ config: ['AllowTcpForwarding no'] });
+    t.after(() => strict.stop());
+    const strictKeys = parseKnownHosts(knownHostsLine(strict.host, strict.port, strict.hostKeyType, strict.hostKey, false), 'kh');
+    const noJump = await SshConnection.connect({ host: strict.host, port: strict.port, user: strict.user }, { kind: 'key', privateKey: readFileSync(strict.clientKeyFile) }, {
+      checkHostKey: knownHostsCheck(strict.host, strict.port, { entries: strictKeys.entries }),
+    });
+    t.after(() => noJump.close());
+    const err = await refusal(SshConnection.connect({ host: dom0.host, port: dom0.port, user: dom0.user }, { kind: 'key', privateKey: readFileSync(dom0.clientKeyFile) }, {
+      checkHostKey: knownHostsCheck(dom0.host, dom0.port, { entries: dom0Keys.entries }), via: noJump,
+    }));
+    assert.equal(err.kind, 'network');
+    assert.match(err.message, /could not open a TCP forward to 127\.0\.0\.2:\d+/);
+  });
+
+  test('streamlocal forwarding reaches a unix socket on the host (what a QEMU monitor needs)', async (t) => {
+    const socketPath = path.join(sshd.dir, 'echo.sock');
+    const server = net.createServer((s) => s.pipe(s));
+    await new Promise<void>((r) => server.listen(socketPath, r));
+    t.after(() => server.close());
+    const c = await connect();
+    t.after(() => c.close());
+    const stream = await c.openUnixSocket(socketPath);
+    const echoed = new Promise<string>((resolve) => stream.once('data', (d: Buffer) => resolve(d.toString())));
+    stream.write('{"execute":"qmp_capabilities"}\n');
+    assert.equal(await echoed, '{"execute":"qmp_capabilities"}\n');
+    stream.end();
+    await assert.rejects(c.openUnixSocket(path.join(sshd.dir, 'missing.sock')), /could not open the unix socket/);
   });
 
   test('a command that never returns times out; one can be cancelled; output past the bound stops it', async (t) => {

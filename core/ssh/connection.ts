@@ -5,6 +5,7 @@
 // Every failure is an SshError whose `kind` says what went wrong and whether trying again can help: a changed or
 // unknown host key and a refused login are never retried (DESIGN.md; issue 8 §1).
 
+import type { Duplex } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { shellCommand } from './shell-quote.js';
 
@@ -51,6 +52,8 @@ export interface ConnectOptions {
   /** Keepalive every this many ms; the connection is dropped after `keepaliveCountMax` unanswered. Default 10 s, 3. */
   keepaliveMs?: number;
   keepaliveCountMax?: number;
+  /** A jump host (ProxyJump): the connection is made through a TCP forward from it. */
+  via?: SshConnection;
 }
 
 export interface ExecOptions {
@@ -84,7 +87,12 @@ export class SshConnection {
     client.on('error', (err) => this.closed(networkError(target, err)));
   }
 
-  static connect(target: SshTarget, auth: SshAuth, options: ConnectOptions): Promise<SshConnection> {
+  static async connect(target: SshTarget, auth: SshAuth, options: ConnectOptions): Promise<SshConnection> {
+    const sock = options.via === undefined ? undefined : await options.via.forwardTcp(target.host, target.port);
+    return SshConnection.handshake(target, auth, options, sock);
+  }
+
+  private static handshake(target: SshTarget, auth: SshAuth, options: ConnectOptions, sock: Duplex | undefined): Promise<SshConnection> {
     return new Promise((resolve, reject) => {
       const client = new Client();
       let refused: SshError | undefined;
@@ -102,6 +110,7 @@ export class SshConnection {
         readyTimeout: options.readyTimeoutMs ?? 15_000,
         keepaliveInterval: options.keepaliveMs ?? 10_000,
         keepaliveCountMax: options.keepaliveCountMax ?? 3,
+        ...(sock === undefined ? {} : { sock }),
         hostVerifier: (key: Buffer) => {
           refused = options.checkHostKey(keyTypeOf(key), key);
           return refused === undefined;
@@ -206,8 +215,28 @@ export class SshConnection {
     });
   }
 
+  /** A TCP connection from the host to host:port (what ProxyJump rides on). */
+  forwardTcp(host: string, port: number): Promise<ClientChannel> {
+    return this.channel(`a TCP forward to ${host}:${port}`, (cb) => this.client.forwardOut('127.0.0.1', 0, host, port, cb));
+  }
+
+  /** A stream to a unix socket on the host (OpenSSH streamlocal forwarding): a QEMU monitor, say. */
+  openUnixSocket(socketPath: string): Promise<ClientChannel> {
+    return this.channel(`the unix socket ${socketPath}`, (cb) => this.client.openssh_forwardOutStreamLocal(socketPath, cb));
+  }
+
   close(): void {
     this.client.end();
+  }
+
+  private channel(what: string, open: (cb: (err: Error | undefined, ch: ClientChannel) => void) => void): Promise<ClientChannel> {
+    if (this.closedWith !== null) return Promise.reject(this.closedWith);
+    return new Promise((resolve, reject) => {
+      open((err, ch) => {
+        if (err) reject(new SshError('network', `${describe(this.target)} could not open ${what}: ${err.message}`));
+        else resolve(ch);
+      });
+    });
   }
 
   private closed(err: SshError): void {
