@@ -20,11 +20,18 @@ export interface Sshd {
   /** A client key that the server accepts: its private key file (unencrypted) and its public line. */
   clientKeyFile: string;
   log(): string;
-  stop(): Promise<void>;
+  /** Kills the per-connection processes: every client sees its connection drop, the listener stays. */
+  dropConnections(): void;
+  /** Ends the server; `keepDir` keeps its keys for a restart with `dir`. */
+  stop(keepDir?: boolean): Promise<void>;
 }
 
 export interface SshdOptions {
   host?: string;
+  /** Listen on this port (a restart on the same address); default: a free one. */
+  port?: number;
+  /** Reuse this directory's keys (a restarted host keeps its identity). */
+  dir?: string;
   /** Extra sshd_config lines (ForceCommand, SetEnv, MaxStartups…). */
   config?: string[];
 }
@@ -46,14 +53,16 @@ export function sshdUnavailable(): string | null {
 
 export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   const host = options.host ?? '127.0.0.1';
-  const dir = mkdtempSync(path.join(tmpdir(), 'colo-sshd-'));
+  const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'colo-sshd-'));
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const hostKeyFile = path.join(dir, 'host_ed25519');
   const clientKeyFile = path.join(dir, 'client_ed25519');
-  for (const f of [hostKeyFile, clientKeyFile]) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', f]);
+  if (options.dir === undefined) {
+    for (const f of [hostKeyFile, clientKeyFile]) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', f]);
+  }
   const authorized = path.join(dir, 'authorized_keys');
   writeFileSync(authorized, readFileSync(`${clientKeyFile}.pub`));
-  const port = await freePort(host);
+  const port = options.port ?? await freePort(host);
   const config = path.join(dir, 'sshd_config');
   writeFileSync(config, [
     `ListenAddress ${host}:${port}`,
@@ -84,6 +93,13 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+  const dropConnections = (): void => {
+    try {
+      execFileSync('pkill', ['-KILL', '-P', String(child.pid)], { stdio: 'ignore' });
+    } catch {
+      // No connection to drop.
+    }
+  };
   const [hostKeyType, hostKeyB64] = readFileSync(`${hostKeyFile}.pub`, 'utf8').trim().split(' ');
   return {
     host,
@@ -94,12 +110,14 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     hostKey: Buffer.from(hostKeyB64!, 'base64'),
     clientKeyFile,
     log: () => log,
-    async stop() {
+    dropConnections,
+    async stop(keepDir = false) {
+      dropConnections();
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
       await exited;
       clearTimeout(timer);
-      rmSync(dir, { recursive: true, force: true });
+      if (!keepDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
