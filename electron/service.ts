@@ -20,6 +20,8 @@ export interface ServiceSettings {
   readonly version: string;
   /** Faults inside the service that no caller is waiting for. */
   readonly onError: (err: unknown, where: string) => void;
+  /** What the admin must know about how the app runs (its sandbox off, say); app.info reports them. */
+  readonly warnings?: readonly string[];
 }
 
 /** Opens the service's files under `dataDir` and starts it. */
@@ -37,7 +39,7 @@ export async function startConsoleService(settings: ServiceSettings): Promise<Ru
     throw err;
   }
   return {
-    handlers: consoleHandlers(service, { transport: 'electron' }),
+    handlers: consoleHandlers(service, { transport: 'electron', warnings: settings.warnings ?? [] }),
     close: () => service.close(),
   };
 }
