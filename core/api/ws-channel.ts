@@ -7,8 +7,9 @@
 //     in the socket (and counted in bufferedAmount) before the next call is even looked at;
 //   - past `maxBufferedBytes` unsent, or with too much received but not yet handed on, the socket is paused (the
 //     kernel's buffers fill and the peer's own writes block) and resumed once both have drained below half;
-//   - past `hardLimitBytes` unsent (replies of calls that were already running when reading stopped), the
-//     connection is closed with 1008 and a reason saying so, and cut if the peer does not answer the close.
+//   - staying past `hardLimitBytes` unsent (replies of calls that were already running when reading stopped) for
+//     longer than a grace period, the connection is closed with 1008 and a reason saying so, and cut if the peer
+//     does not answer the close. The grace lets a reading peer take a burst of large replies (two exports at once).
 
 import type { RawData, WebSocket } from 'ws';
 import type { RpcChannel } from './protocol.js';
@@ -24,6 +25,8 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 export const DEFAULT_HARD_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Received bytes held for the RPC server before reading stops: about one socket read's worth of small calls. */
 export const MAX_INBOX_BYTES = 256 * 1024;
+/** How long unsent bytes may stay over the hard bound before the connection is closed. */
+export const DEFAULT_HARD_LIMIT_GRACE_MS = 5000;
 /** How long a peer closed for not reading gets to answer the close frame before the socket is cut. */
 export const CLOSE_GRACE_MS = 2000;
 export const OVERFLOW_CLOSE_CODE = 1008;
@@ -31,8 +34,9 @@ export const OVERFLOW_CLOSE_CODE = 1008;
 export interface WsChannelLimits {
   /** Soft bound: above it, event batches are held back and the socket is not read. */
   maxBufferedBytes?: number;
-  /** Hard bound: above it, the connection is closed. */
+  /** Hard bound: above it for longer than `hardLimitGraceMs`, the connection is closed. */
   hardLimitBytes?: number;
+  hardLimitGraceMs?: number;
   /** Told why a connection was closed for not reading, for the server's log. */
   onOverflow?: (reason: string) => void;
 }
@@ -47,6 +51,7 @@ export function wsChannel(ws: WebSocket, limits: WsChannelLimits = {}): WsChanne
   let delivering = false;
   let paused = false;
   let closed = false;
+  let overTimer: ReturnType<typeof setTimeout> | null = null;
 
   const congested = (): boolean => ws.bufferedAmount > maxBuffered || inboxBytes > MAX_INBOX_BYTES;
   const drained = (): boolean => ws.bufferedAmount <= maxBuffered / 2 && inboxBytes <= MAX_INBOX_BYTES / 2;
@@ -55,8 +60,13 @@ export function wsChannel(ws: WebSocket, limits: WsChannelLimits = {}): WsChanne
   const regulate = (): void => {
     if (closed || ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > hardLimit) {
-      overflow();
-      return;
+      overTimer ??= setTimeout(() => {
+        overTimer = null;
+        if (ws.bufferedAmount > hardLimit) overflow();
+      }, limits.hardLimitGraceMs ?? DEFAULT_HARD_LIMIT_GRACE_MS);
+    } else if (overTimer !== null) {
+      clearTimeout(overTimer);
+      overTimer = null;
     }
     if (!paused && congested()) {
       paused = true;
@@ -84,6 +94,7 @@ export function wsChannel(ws: WebSocket, limits: WsChannelLimits = {}): WsChanne
   };
 
   const overflow = (): void => {
+    if (closed || ws.readyState !== ws.OPEN) return;
     const reason = `client is not reading its replies (${(ws.bufferedAmount / 1024 / 1024).toFixed(1)} MiB unsent)`;
     inbox.length = 0;
     inboxBytes = 0;
@@ -102,6 +113,7 @@ export function wsChannel(ws: WebSocket, limits: WsChannelLimits = {}): WsChanne
   });
   ws.once('close', () => {
     closed = true;
+    if (overTimer !== null) clearTimeout(overTimer);
     inbox.length = 0;
     inboxBytes = 0;
     for (const cb of [...closeListeners]) cb();

@@ -335,7 +335,7 @@ describe('websocket', () => {
 
 describe('a client that sends calls but does not read the replies', () => {
   /** A server of its own, with small bounds, and a raw client that has stopped reading its socket. */
-  async function nonReader(limits: { maxBufferedBytes: number; hardLimitBytes?: number }) {
+  async function nonReader(limits: { maxBufferedBytes: number; hardLimitBytes?: number; hardLimitGraceMs?: number }) {
     const errors: unknown[] = [];
     let probe: ReturnType<typeof fixtureHandlers>['probe'] | undefined;
     const server = await startBrowserServer({
@@ -402,9 +402,9 @@ describe('a client that sends calls but does not read the replies', () => {
     }
   });
 
-  test('past the hard bound the connection is closed with 1008, the reason is logged, and other clients carry on', async () => {
+  test('staying past the hard bound closes the connection with 1008, the reason is logged, and other clients carry on', async () => {
     const hardLimitBytes = 1024 * 1024;
-    const { server, ws, errors } = await nonReader({ maxBufferedBytes: 64 * 1024, hardLimitBytes });
+    const { server, ws, errors } = await nonReader({ maxBufferedBytes: 64 * 1024, hardLimitBytes, hardLimitGraceMs: 300 });
     try {
       const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
       // Each reply alone is over the hard bound: once the kernel's buffers are full, the next one cannot fit.
@@ -421,6 +421,28 @@ describe('a client that sends calls but does not read the replies', () => {
       fresh.close();
     } finally {
       ws.terminate();
+      await server.close();
+    }
+  });
+
+  test('a client that reads gets a burst of replies over the hard bound without being closed', async () => {
+    const hardLimitBytes = 1024 * 1024;
+    const server = await startBrowserServer({
+      staticDir: dir,
+      maxBufferedBytes: 64 * 1024,
+      hardLimitBytes,
+      hardLimitGraceMs: 2000,
+      onChannel: (channel) => serve(contract, fixtureHandlers().handlers, channel),
+    });
+    try {
+      const channel = await connectWebSocket(`ws://127.0.0.1:${server.port}/rpc`, browserLikeSocket(`http://127.0.0.1:${server.port}`), tokenProtocols(server.token));
+      const client = createClient(contract, channel, { timeoutMs: 20_000 });
+      // Four replies, each twice the hard bound, asked for at once: briefly far over it, and drained by a reader.
+      const replies = await Promise.all([1, 2, 3, 4].map(() => client.call('blob', { bytes: 2 * hardLimitBytes })));
+      assert.deepEqual(replies.map((r) => r.length), [1, 2, 3, 4].map(() => 2 * hardLimitBytes));
+      assert.deepEqual(await client.call('add', { a: 1, b: 1 }), { sum: 2 });
+      channel.close();
+    } finally {
       await server.close();
     }
   });

@@ -10,7 +10,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { createToken, hostAllowed, originAllowed, upgradeTokenValid } from './http-guard.js';
 import type { RpcChannel } from './protocol.js';
 import { resolveStaticFile, sendFile } from './static-files.js';
-import { DEFAULT_HARD_LIMIT_BYTES, DEFAULT_MAX_BUFFERED_BYTES, wsChannel } from './ws-channel.js';
+import { DEFAULT_HARD_LIMIT_BYTES, DEFAULT_HARD_LIMIT_GRACE_MS, DEFAULT_MAX_BUFFERED_BYTES, wsChannel } from './ws-channel.js';
 import { WS_PROTOCOL, pageUrl } from './ws-token.js';
 
 export const LOOPBACK = '127.0.0.1';
@@ -43,8 +43,9 @@ export interface BrowserServerOptions {
   maxMessageBytes?: number;
   /** Unsent bytes per socket above which event batches are held back and the socket is not read (ws-channel.ts). */
   maxBufferedBytes?: number;
-  /** Unsent bytes per socket at which the connection is closed (1008). */
+  /** Unsent bytes per socket which, held longer than `hardLimitGraceMs`, close the connection (1008). */
   hardLimitBytes?: number;
+  hardLimitGraceMs?: number;
   maxConnections?: number;
   /** Faults that have no client to tell: socket errors, a throwing onChannel. */
   onError?: (err: unknown) => void;
@@ -77,6 +78,7 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   const limits = {
     maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
     hardLimitBytes: options.hardLimitBytes ?? DEFAULT_HARD_LIMIT_BYTES,
+    hardLimitGraceMs: options.hardLimitGraceMs ?? DEFAULT_HARD_LIMIT_GRACE_MS,
   };
   const report = (err: unknown): void => {
     try {
