@@ -95,6 +95,9 @@ test('a page opened without the token says where to find the right address', asy
     await expect(notice).toContainText('npm start');
     await expect(tab.getByText('Unauthorized')).toHaveCount(0);
     await expect(tab.getByTestId('nav-overview')).toHaveCount(0);
+    const shot = test.info().outputPath('missing-token.png');
+    await tab.screenshot({ path: shot, fullPage: true });
+    await test.info().attach('missing-token', { path: shot, contentType: 'image/png' });
 
     // The right address in that same tab (only the fragment changes, so no reload happens by itself) opens it.
     const token = await page.evaluate(() => sessionStorage.getItem('colo-console-token'));
