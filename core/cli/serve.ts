@@ -71,6 +71,8 @@ export async function serveCommand(argv: string[], out: (line: string) => void):
       onChannel: (channel) => {
         serve(consoleContract, handlers, channel);
       },
+      // A connection closed for not reading its replies, a message over the size limit: one line each, no stack.
+      onError: (err) => process.stderr.write(`colo-console: browser mode: ${err instanceof Error ? err.message : String(err)}\n`),
     });
   } catch (err) {
     await service.close();
