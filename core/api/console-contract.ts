@@ -235,7 +235,10 @@ export const runSummary = z.object({
   cycles: z.object({ committed: z.number().int().nonnegative(), failed: z.number().int().nonnegative(), aborted: z.number().int().nonnegative() }),
   /** Over every checkpoint of the run but the initial copy; null without checkpoints. */
   pausePrimary: z.object({ p50Ms: ms, p99Ms: ms, maxMs: ms }).nullable(),
-  /** How long the guest's output was held (simulated pairs), over every released packet; null if none recorded. */
+  /**
+   * How long the guest's output was held (simulated pairs), over every packet released while the pair was protected
+   * or degraded (before the first checkpoint output leaves unheld); null if none recorded.
+   */
   outputHeld: z.object({ packets: z.number().int().nonnegative(), p50Ms: ms, p99Ms: ms, maxMs: ms }).nullable(),
 });
 

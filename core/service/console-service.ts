@@ -52,6 +52,8 @@ const EXPORT_DEFAULT_WINDOW_MS = 86_400_000;
 const CLOSE_PAIR_MS = 15_000;
 /** States in which a pair's current run goes on (a settings change then lands in the middle of it). */
 const RUN_ACTIVE: ReadonlySet<string> = new Set(['starting', 'syncing', 'protected', 'degraded', 'failing-over']);
+/** States in which the guest's output goes through the replication (held until the copies agree or commit). */
+const REPLICATING: ReadonlySet<string> = new Set(['protected', 'degraded']);
 
 export interface ConsoleServiceOptions {
   /** Where registry.json, settings.json, history.sqlite and audit.sqlite live (created if missing). */
@@ -550,7 +552,11 @@ export class ConsoleService {
 
   private addController(pairId: string): void {
     const record = this.registry.pair(pairId)!;
-    const live = new RecordingPairLive((heldMs) => this.runOutput.add(pairId, heldMs));
+    // Only output released while the copies replicate counts for the run: before the first checkpoint (and after
+    // protection is lost) packets leave at once, and would make any mode look like it holds nothing.
+    const live = new RecordingPairLive((heldMs) => {
+      if (REPLICATING.has(this.controllers.get(pairId)?.state.state ?? 'unprotected')) this.runOutput.add(pairId, heldMs);
+    });
     // The event buffer starts with the stored tail, so recent events read the same before and after a restart.
     for (const e of this.history.events(pairId, LIVE_EVENTS)) live.addEvent(stripData(e));
     this.lives.set(pairId, live);

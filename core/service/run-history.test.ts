@@ -48,6 +48,8 @@ void describe('run history', () => {
       assert.ok(r.outputHeld !== null && r.outputHeld.packets > 0, `run ${r.id} (${r.mode}) recorded held output`);
       assert.ok(r.outputHeld.p99Ms >= r.outputHeld.p50Ms && r.outputHeld.maxMs >= r.outputHeld.p99Ms);
     }
+    // Remus holds output until the next checkpoint commits; COLO releases it once the copies agree.
+    assert.ok(remus.outputHeld!.p50Ms > colo.outputHeld!.p50Ms, `held p50: Remus ${remus.outputHeld!.p50Ms} ms, COLO ${colo.outputHeld!.p50Ms} ms`);
     // The runs' stored figures agree with their stored cycles.
     const db = new History(dir, { report: () => {}, now: Date.now() });
     t.after(() => db.close());
