@@ -340,6 +340,8 @@ export class History {
       this.db.prepare(`DELETE FROM cycles WHERE id IN (SELECT id FROM cycles WHERE started_at < ? LIMIT ${DELETE_CHUNK_ROWS})`),
       this.db.prepare(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ? LIMIT ${DELETE_CHUNK_ROWS})`),
       this.db.prepare(`DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE started_at < ? AND NOT EXISTS (SELECT 1 FROM cycles WHERE cycles.run_id = runs.id) LIMIT ${DELETE_CHUNK_ROWS})`),
+      // The held-output summaries of the runs just deleted (drills are kept: a few rows, and the record of a test).
+      this.db.prepare(`DELETE FROM run_output WHERE run_id IN (SELECT run_id FROM run_output WHERE updated_at < ? AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = run_output.run_id) LIMIT ${DELETE_CHUNK_ROWS})`),
     ];
     for (const stmt of steps) {
       for (;;) {

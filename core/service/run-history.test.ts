@@ -121,6 +121,26 @@ void describe('run history', () => {
     assert.ok(Number.isNaN(new HeldHistogram().quantile(0.5)));
   });
 
+  void test('retention deletes the held-output summaries of deleted runs and keeps drills', async (t) => {
+    const dir = tempDir(t);
+    const h = new History(dir, { report: () => {}, now: Date.now() });
+    t.after(() => h.close());
+    const DAY = 86_400_000;
+    const now = 100 * DAY;
+    const old = h.beginRun('demo', now - 10 * DAY, 'remus');
+    const recent = h.beginRun('demo', now - DAY, 'colo');
+    const held = new HeldHistogram();
+    held.add(5);
+    h.saveRunOutput(old, held, now - 10 * DAY);
+    h.saveRunOutput(recent, held, now - DAY);
+    h.addDrill({ pairId: 'demo', at: now - 10 * DAY, mode: 'remus', ok: true, guestDowntimeMs: 3, timeToReprotectMs: 900 });
+    await h.prune(now, 7);
+    assert.deepEqual(h.runs('demo', 10).map((r) => [r.id, r.outputHeld?.packets ?? null]), [[recent, 1]]);
+    const rows = h.database.prepare('SELECT run_id FROM run_output').all() as { run_id: number }[];
+    assert.deepEqual(rows.map((r) => r.run_id), [recent]);
+    assert.equal(h.drills('demo', 10).length, 1);
+  });
+
   void test('a run stored without settings (as before schema 2) reopens and lists with settings null', (t) => {
     const dir = tempDir(t);
     const h = new History(dir, { report: () => {}, now: Date.now() });
