@@ -6,6 +6,7 @@ import { useEffect } from 'react';
 import type { PairInfo } from '../../../core/api/console-contract.js';
 import { CycleCharts } from '../components/CycleCharts';
 import { DemoPanel } from '../components/DemoPanel';
+import { DemoResults } from '../components/DemoResults';
 import { EventLog } from '../components/EventLog';
 import { ExportButtons } from '../components/ExportButtons';
 import { FailoverPanel } from '../components/FailoverPanel';
@@ -143,6 +144,9 @@ export function PairView({ id }: { id: string }) {
           <OutputCompare pair={pair} />
         </div>
       )}
+      <div style={{ marginTop: '1rem' }}>
+        <DemoResults pair={pair} />
+      </div>
       <div className="grid-2">
         <FailoverPanel pair={pair} />
         <EventLog pairId={pair.id} />
