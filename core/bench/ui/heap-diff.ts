@@ -124,7 +124,7 @@ export function className(s: Snapshot, i: number): string {
     case 'bigint':
       return `(${type})`;
     default:
-      return `(${type}) ${name}`;
+      return name === '' ? `(${type})` : `(${type}) ${name}`;
   }
 }
 

@@ -397,6 +397,12 @@ async function run(args: Args, dataDir: string, cleanup: (fn: () => Promise<void
   if (snapshotDir !== null) mkdirSync(snapshotDir, { recursive: true, mode: 0o700 });
   const snapshots: string[] = [];
   const pendingSnapshots = [...args.snapshotsAtMs];
+  const takeSnapshot = async (at: number): Promise<void> => {
+    const file = path.join(snapshotDir!, `heap-${String(Math.round(at / 1000)).padStart(5, '0')}s.heapsnapshot`);
+    await withPageStopped(() => writeHeapSnapshot(cdp, file));
+    snapshots.push(file);
+    progress(`heap snapshot at ${at / 1000} s: ${file}`);
+  };
 
   // The page stops while V8 collects or snapshots: the probe leaves that stop out of its figures.
   const withPageStopped = async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -444,13 +450,10 @@ async function run(args: Args, dataDir: string, cleanup: (fn: () => Promise<void
         gcWindowStart = Date.now();
       }
     }
-    // The last iteration ends at or past the duration, so a snapshot asked for at the very end is taken too.
-    while (snapshotDir !== null && pendingSnapshots.length > 0 && Date.now() - t0 >= pendingSnapshots[0]!) {
-      const at = pendingSnapshots.shift()!;
-      const file = path.join(snapshotDir, `heap-${String(Math.round(at / 1000)).padStart(5, '0')}s.heapsnapshot`);
-      await withPageStopped(() => writeHeapSnapshot(cdp, file));
-      snapshots.push(file);
-      progress(`heap snapshot at ${at / 1000} s: ${file}`);
+    // A snapshot leaves a few hundred KB behind in the page for a while: one due at the end waits until the end
+    // figures are read.
+    while (pendingSnapshots.length > 0 && Date.now() - t0 >= pendingSnapshots[0]! && Date.now() - t0 < args.durationMs) {
+      await takeSnapshot(pendingSnapshots.shift()!);
     }
     if (Date.now() - lastReport >= 10_000) {
       lastReport = Date.now();
@@ -474,6 +477,7 @@ async function run(args: Args, dataDir: string, cleanup: (fn: () => Promise<void
   })()`);
   const elapsedS = (Date.now() - t0) / 1000;
   const heapEnd = await heapAfterGc(cdp);
+  for (const at of pendingSnapshots) await takeSnapshot(at);
   const soak = soakWindow(elapsedS * 1000);
   const soakPoints = gcTrend.filter((p) => p.atMin >= soak.fromMin);
   const soakSlope = soakPoints.length >= 2 ? slope(soakPoints.map((p) => p.atMin), soakPoints.map((p) => p.heapMB)) : null;
@@ -538,7 +542,7 @@ function table(r: UiBenchResult): string {
   const ok = (b: boolean): string => (b ? 'PASS' : 'FAIL');
   // A long run has hundreds of points: the table shows their range, the JSON all of them.
   const series = (xs: readonly number[], unit: string): string =>
-    xs.length <= 12 ? `${xs.join(', ')} ${unit}` : `${Math.min(...xs)}–${Math.max(...xs)} ${unit} over ${xs.length} points (--json lists them)`;
+    xs.length === 0 ? 'n/a' : xs.length <= 12 ? `${xs.join(', ')} ${unit}` : `${Math.min(...xs)}–${Math.max(...xs)} ${unit} over ${xs.length} points (--json lists them)`;
   const trend = (t: CounterTrend | null): string => (t === null ? 'n/a' : `${t.start} → ${t.end} (min ${t.min}, max ${t.max})`);
   const rows: [string, string, string, string][] = [
     ['Load (cycles produced)', `${r.producedPerSec} /s`, `≥ ${TARGET.cyclesPerPairPerSec}/s per pair`, ok(r.pass.load)],
