@@ -104,7 +104,7 @@ export async function demoCommand(argv: string[], out: (line: string) => void, o
   const partialPath = recordPath ? `${recordPath}.partial-${process.pid}` : undefined;
   const recordFd = partialPath ? openSync(partialPath, 'wx') : undefined;
   const say = (line: string): void => {
-    process.stderr.write(`${line}\n`);
+    process.stderr.write(`${escapeControls(line)}\n`);
   };
 
   const pair = new SimPair({ name: 'demo-vm', preset, mode, link, remusIntervalMs: intervalMs, recordFd });
