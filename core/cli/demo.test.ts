@@ -445,9 +445,7 @@ void describe('colo-console demo --fault', () => {
 
 void describe('colo-console demo --fault stall-secondary', () => {
   // The issue's case, shortened: a secondary that stops answering holds the primary paused until the run ends.
-  void test('stall-secondary@2s: one degraded line, the frozen alarm, the open pause in the summary, exit status 4', {
-    todo: 'needs the engine to report checkpointStarted and its aborted cycle (the lead\'s engine commit, not yet on main)',
-  }, async () => {
+  void test('stall-secondary@2s: one degraded line, the frozen alarm, the open pause in the summary, exit status 4', async () => {
     const r = await runCli(['demo', '--fault', 'stall-secondary@2s', '--duration', '9s']);
     assertOk(r, r.code ?? -1);
     const lines = r.stdout.split('\n');
@@ -473,7 +471,8 @@ void describe('colo-console demo --fault stall-secondary', () => {
     // still open, said so. The max must not read a few hundred ms ("max 104 ms" in the issue).
     const pause = /^ {2}primary pause \(steady state, every cycle that started\): p50 \S+ ms, p99 \S+ ms, max (\d+) ms(.*)$/m.exec(r.stdout);
     assert.ok(pause, show(r));
-    assert.ok(Number(pause[1]) >= pausedS * 1000 - 1, `max ${pause[1]} ms, but the guest was paused ${pausedS} s: ${show(r)}`);
+    // (the engine times the pause from the suspend itself, the alarm from the checkpoint's start: a few ms apart)
+    assert.ok(Number(pause[1]) >= 5000 && Number(pause[1]) >= pausedS * 1000 - 250, `max ${pause[1]} ms, but the guest was paused ${pausedS} s: ${show(r)}`);
     assert.match(pause[2]!, new RegExp(`^ \\(#${alarm[1]}, (aborted|failed|still open at the end: its pause so far)\\)`), show(r));
     const title = /^Summary: (\d+) cycles .*; committed (\d+), failed (\d+), aborted (\d+)$/m.exec(r.stdout);
     assert.ok(title, show(r));
