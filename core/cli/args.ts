@@ -77,3 +77,26 @@ export function parseChoice<T extends string>(option: string, text: string, choi
   if ((choices as readonly string[]).includes(text)) return text as T;
   throw new UsageError(`--${option}: '${text}' is not one of ${choices.join(', ')}`);
 }
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1, b: 1,
+  k: 1024, kib: 1024, kb: 1000,
+  m: 1024 ** 2, mib: 1024 ** 2, mb: 1e6,
+  g: 1024 ** 3, gib: 1024 ** 3, gb: 1e9,
+};
+
+/** "100MiB", "1.5GiB", "500k", "2GB" (K/M/G and KiB/MiB/GiB are binary, KB/MB/GB decimal, a bare number is bytes) → bytes. */
+export function parseSize(option: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new UsageError(`--${option}: '${text}' is not a size (examples: 100MiB, 1.5GiB, 500KiB)`);
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (bytes < 64 * 1024 || bytes > 2 ** 50) throw new UsageError(`--${option}: ${text} is out of range (64 KiB to 1 PiB)`);
+  return bytes;
+}
+
+/** Bytes as people read them in this project: MiB (binary), like the UI. */
+export function formatMiB(bytes: number): string {
+  const mib = bytes / 1024 ** 2;
+  return `${mib >= 100 ? mib.toFixed(0) : mib.toFixed(1)} MiB`;
+}

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 
+import { StreamBuilder, forwardStream } from '../stream/test-support/fixtures.js';
 import { RUN_TIMEOUT_MS, type Run, XL_MAGIC, checkEach, childEnv, repoRoot, runAll, runCli, show, stderrLines } from './test-support/run-cli.js';
 
 const STACK_LINE = /^\s+at /m;
@@ -371,5 +372,42 @@ void describe('stream inspect on a recorded stream', () => {
     assert.ok(stderrLines(r).length <= 1, `at most one line on stderr: ${show(r)}`);
     assert.doesNotMatch(r.stderr, STACK_LINE, `stack trace when stdout is closed early: ${show(r)}`);
     assert.doesNotMatch(r.stderr, /Unhandled 'error' event/, show(r));
+  });
+});
+
+void describe('stream inspect: text from the stream cannot drive the terminal', () => {
+  // A domain name that retitles the terminal (OSC 0 … BEL), clears it (CSI 2J), forges a line of our own with
+  // CR LF, and tries C1 CSI (U+009B) and DEL as well.
+  const NAME = 'vm\x1b]0;pwned\x07\x1b[2J\r\nxl stream, 0 bytes\u009b31m\x7f';
+  const config = JSON.stringify({ c_info: { type: 'hvm', name: NAME }, b_info: { max_memkb: 1024 } });
+  const bytes = (): Buffer => Buffer.concat([new StreamBuilder().xlHeader(config).bytes(), forwardStream({ mode: 'colo', cycles: 2, xl: false }).bytes()]);
+
+  void test('text output shows the control characters as escapes, on one line', async () => {
+    const file = writeCase(bytes(), 'hostile-name');
+    const r = await runCli(['stream', 'inspect', file]);
+    assert.equal(r.code, 0, show(r));
+    assert.equal(r.stderr, '', show(r));
+    // nothing below U+0020 but the line ends, no DEL, no C1
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(r.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, `raw control characters reached the terminal: ${JSON.stringify(r.stdout)}`);
+    const header = r.stdout.split('\n').find((l) => l.startsWith('xl save-file header'));
+    assert.match(header ?? '', /^xl save-file header: flags 0x3\/0x0, config \d+ bytes \(domain (.*)\)$/, show(r));
+    assert.equal(/\(domain (.*)\)$/.exec(header!)![1], 'vm\\x1b]0;pwned\\x07\\x1b[2J\\r\\nxl stream, 0 bytes\\u009b31m\\x7f',
+      `the domain name is shown escaped, in place: ${show(r)}`);
+    // the forged "xl stream, 0 bytes" never starts a line of its own: the real summary is the only one
+    assert.equal(r.stdout.split('\n').filter((l) => l.startsWith('xl stream, ')).length, 1, show(r));
+    assert.match(r.stdout, /^xl stream, \d+ bytes, \d+ records, 2 complete checkpoints/m, show(r));
+  });
+
+  void test('JSON output carries the name exactly, escaped by JSON', async () => {
+    const file = writeCase(bytes(), 'hostile-name-json');
+    const r = await runCli(['stream', 'inspect', '--json', file]);
+    assert.equal(r.code, 0, show(r));
+    // JSON escapes C0 itself; DEL and C1 are escaped as \u007f, \u009b too, as a terminal may act on C1
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(r.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, `raw control characters in the JSON: ${JSON.stringify(r.stdout)}`);
+    assert.ok(r.stdout.includes('\\u009b31m\\u007f'), `C1 and DEL escaped inside the config string: ${show(r)}`);
+    const header = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; header?: { config?: string } }).find((i) => i.kind === 'xl-header');
+    assert.equal((JSON.parse(header?.header?.config ?? '{}') as { c_info: { name: string } }).c_info.name, NAME, 'nothing is lost in JSON');
   });
 });

@@ -15,6 +15,7 @@ import {
   checkpointStateName,
 } from '../stream/index.js';
 import { UsageError, parse } from './args.js';
+import { escapeControls, jsonLine } from './terminal-text.js';
 
 export const INSPECT_HELP = `Usage: colo-console stream inspect [options] FILE
 
@@ -29,6 +30,14 @@ Options:
   --xen-418-dirty-list
                  back channel written by Xen >= 4.18 (8 extra bytes after the dirty-list header)
   -h, --help     show this help`;
+
+/** The options of `stream inspect`, exported so a test can hold the help to them. */
+export const INSPECT_OPTIONS = {
+  records: { type: 'boolean' },
+  json: { type: 'boolean' },
+  'xen-418-dirty-list': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 async function detectKind(path: string): Promise<StreamKind> {
   if ((await stat(path)).isDirectory()) throw new InspectError(`${path} is a directory, not a stream file`);
@@ -62,12 +71,7 @@ interface CheckpointSummary {
 }
 
 export async function inspectCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const { values, positionals } = parse('stream inspect', argv, {
-    records: { type: 'boolean' },
-    json: { type: 'boolean' },
-    'xen-418-dirty-list': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  }, 1);
+  const { values, positionals } = parse('stream inspect', argv, INSPECT_OPTIONS, 1);
   if (values.help) {
     out(INSPECT_HELP);
     return 0;
@@ -78,7 +82,8 @@ export async function inspectCommand(argv: string[], out: (line: string) => void
   const decoder = new StreamDecoder(kind, { dirtyPfnListHeader: values['xen-418-dirty-list'] ? 16 : 8 });
   const reader = new RecordReader(createReadStream(path, { highWaterMark: 256 * 1024 }), decoder);
   const json = values.json === true;
-  const emit = (text: string, obj: object): void => out(json ? JSON.stringify(obj) : text);
+  // Text read from the stream (a domain name) must not drive the terminal; JSON escapes it by itself.
+  const emit = (text: string, obj: object): void => out(json ? jsonLine(obj) : escapeControls(text));
 
   let current = newCheckpoint(0, 0);
   const totals = { records: 0, pages: 0, checkpoints: 0 };

@@ -7,6 +7,7 @@ import { InspectError, inspectCommand } from './inspect.js';
 import { StreamError } from '../stream/index.js';
 import { demoCommand } from './demo.js';
 import { serveCommand } from './serve.js';
+import { escapeControls } from './terminal-text.js';
 
 const HELP = `Usage: colo-console <command> [options]
 
@@ -69,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!command) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')}; see 'colo-console --help')`);
     return await command(rest, out);
   } catch (err) {
-    process.stderr.write(`colo-console: ${oneLine(err)}\n`);
+    process.stderr.write(`colo-console: ${escapeControls(oneLine(err))}\n`);
     return err instanceof UsageError ? 2 : 1;
   }
 }
@@ -89,7 +90,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`colo-console: internal error: ${oneLine(err)}\n`);
+    process.stderr.write(`colo-console: internal error: ${escapeControls(oneLine(err))}\n`);
     process.exitCode = 1;
   },
 );

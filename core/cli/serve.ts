@@ -24,6 +24,15 @@ Options:
   --no-demo         do not start protecting the demo pair
   -h, --help        show this help`;
 
+/** The options of `serve`, exported so a test can hold the help to them. */
+export const SERVE_OPTIONS = {
+  port: { type: 'string' },
+  open: { type: 'boolean' },
+  'data-dir': { type: 'string' },
+  'no-demo': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /** The built renderer: next to this file in a package (dist/), or out/renderer in a clone. */
 export function rendererDir(): string {
   const candidates = [
@@ -34,13 +43,7 @@ export function rendererDir(): string {
 }
 
 export async function serveCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const { values } = parse('serve', argv, {
-    port: { type: 'string' },
-    open: { type: 'boolean' },
-    'data-dir': { type: 'string' },
-    'no-demo': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values } = parse('serve', argv, SERVE_OPTIONS);
   if (values.help) {
     out(SERVE_HELP);
     return 0;

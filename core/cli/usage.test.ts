@@ -5,6 +5,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
+import { DEMO_OPTIONS, START_OPTIONS } from './demo.js';
+import { INSPECT_OPTIONS } from './inspect.js';
+import { SERVE_OPTIONS } from './serve.js';
 import { RUN_TIMEOUT_MS, type Run, checkEach, runAll as runAllAtOnce, runCli, showWith, stderrLines } from './test-support/run-cli.js';
 
 const show = showWith({ stdout: { max: 2000 }, stderrMax: 2000, timing: false });
@@ -68,6 +71,27 @@ void describe('colo-console --help', () => {
       // --help returns at once, it never runs the command (a demo would take its default 30 s)
       assert.ok(r.ms < 15_000, `--help took ${r.ms.toFixed(0)} ms: ${show(r)}`);
     });
+  });
+
+  void test('every subcommand\'s --help lists every option it accepts', async () => {
+    // The option tables are the ones the commands parse with, so an option added without help text fails here.
+    const cases: Array<{ args: string[]; options: Record<string, { type: string; short?: string }> }> = [
+      { args: ['demo', '--help'], options: DEMO_OPTIONS },
+      { args: ['start', '--help'], options: START_OPTIONS },
+      { args: ['serve', '--help'], options: SERVE_OPTIONS },
+      { args: ['stream', 'inspect', '--help'], options: INSPECT_OPTIONS },
+    ];
+    const runs = await runAll(cases.map((c) => c.args));
+    checkEach(cases, runs, (c, r) => {
+      assert.equal(r.code, 0, show(r));
+      const names = Object.keys(c.options);
+      assert.ok(names.length >= 2, `${c.args.join(' ')}: the table has options`);
+      for (const name of names) {
+        assert.match(r.stdout, new RegExp(`^ {2}(?:-${c.options[name]!.short ?? '_'}, )?--${name}\\b`, 'm'), `${c.args.join(' ')} --help should list --${name} as an option line: ${show(r)}`);
+      }
+    });
+    // start takes every demo option but --duration, and its help says so
+    assert.doesNotMatch(runs[1]!.stdout, /^ {2}--duration/m, show(runs[1]!));
   });
 
   void test('no command at all prints the usage and exits 2', async () => {
