@@ -147,6 +147,8 @@ export class ConsoleService {
   private readonly problemListeners: Listeners<[Problem]>;
   private readonly problemLastAt = new Map<string, number>();
   private lock: DataDirLock | undefined;
+  /** The last audit append failed: until one succeeds, every action writes its intent first (audit or refuse). */
+  private auditFailing = false;
 
   constructor(opts: ConsoleServiceOptions) {
     this.opts = opts;
@@ -508,6 +510,8 @@ export class ConsoleService {
    * Runs one admin action and audits its outcome, whatever it is. A destructive one first writes its intent
    * (`<action>.requested`) and is refused, undone, if that entry cannot be written: nothing destructive happens
    * unaudited. The outcome entry follows; if that one fails the intent is on record and the failure is a problem.
+   * A non-destructive action whose outcome cannot be recorded tells its caller so, and from then on every action
+   * writes its intent first until the log can be written again.
    */
   private async act<T>(
     actor: string,
@@ -519,37 +523,53 @@ export class ConsoleService {
   ): Promise<T> {
     if (this.state !== 'running') throw new RpcError('invalid-state', 'the console service is not running');
     let target = `pair ${pairId.slice(0, 128)}`;
+    const destructive = isDestructive(action, action === 'sim.inject' ? request?.split(' ')[0] : undefined);
+    let value: T;
     try {
       const c = this.controller(pairId);
       target = `pair ${pairId} (${c.record.name})`;
-      if (isDestructive(action, action === 'sim.inject' ? request?.split(' ')[0] : undefined)) {
+      // While the log is known to be failing, every action proves it can be audited before it runs.
+      if (destructive || this.auditFailing) {
         try {
           this.audit.append({ actor, action: `${action}.requested`, target, result: 'ok', ...(request ? { detail: request } : {}) });
+          this.auditFailing = false;
         } catch (err) {
-          this.writeFailed(path.join(this.dataDir, AUDIT_FILE), 'The audit log could not be written; destructive actions are refused until it can be', err);
-          throw new RpcError('invalid-state', `Not done: the audit log cannot be written (${errnoOf(err)}), and a destructive action is never performed unaudited. Free space in the data directory, then try again.`);
+          this.auditFailing = true;
+          this.writeFailed(path.join(this.dataDir, AUDIT_FILE), 'The audit log could not be written; actions are refused until it can be', err);
+          throw new RpcError('invalid-state', `Not done: the audit log cannot be written (${errnoOf(err)}), and ${destructive ? 'a destructive action is never performed unaudited' : 'no action is performed unaudited'}. Free space in the data directory, then try again.`);
         }
       }
-      const value = await fn(c);
-      const detail = [request, okDetail?.(value)].filter(Boolean).join('; ');
-      this.record({ actor, action, target, result: 'ok', ...(detail ? { detail } : {}) });
-      return value;
+      value = await fn(c);
     } catch (err) {
       this.record({ actor, action, target, result: 'error', detail: [request, messageOf(err)].filter(Boolean).join('; ') });
       throw err;
     }
+    const detail = [request, okDetail?.(value)].filter(Boolean).join('; ');
+    const failure = this.record({ actor, action, target, result: 'ok', ...(detail ? { detail } : {}) });
+    if (failure !== null && !destructive) {
+      // Done, but not on record: said to the caller, not only to the log (a destructive one has its intent entry).
+      throw new RpcError('invalid-state', `${action} was done, but its audit entry could not be written (${errnoOf(failure)}); actions are refused until the audit log can be written.`);
+    }
+    return value;
   }
 
   /**
    * Appends to the audit log. The action has happened by now, so a failing append (disk full, the service closing
    * under a long action) must not turn its result into an error: it becomes a problem the UI shows, never silence.
    */
-  private record(input: AuditInput): void {
+  private record(input: AuditInput): unknown {
     try {
       this.audit.append(input);
+      this.auditFailing = false;
+      return null;
     } catch (err) {
-      if (this.state === 'running') this.writeFailed(path.join(this.dataDir, AUDIT_FILE), `The audit log could not record ${input.action}`, err);
-      else this.log(err, `audit ${input.action}`);
+      if (this.state === 'running') {
+        this.auditFailing = true;
+        this.writeFailed(path.join(this.dataDir, AUDIT_FILE), `The audit log could not record ${input.action}`, err);
+      } else {
+        this.log(err, `audit ${input.action}`);
+      }
+      return err ?? new Error('audit append failed');
     }
   }
 

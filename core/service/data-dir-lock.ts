@@ -15,6 +15,7 @@
 import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { DataFileIoError } from './files.js';
 
 export const LOCK_FILE = 'console.lock';
 const TAKEOVER_FILE = 'console.lock.takeover';
@@ -52,7 +53,14 @@ export function acquireDataDirLock(dir: string, what: string, now: number = Date
   const me: LockOwner = { pid: process.pid, startedAt: now, what, host: hostname() };
   const text = `${JSON.stringify(me)}\n`;
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (tryCreate(file, text)) return held(file, text);
+    let created: boolean;
+    try {
+      created = tryCreate(file, text);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+      throw new DataFileIoError(file, code, (err as Error).message);
+    }
+    if (created) return held(file, text);
     const owner = readOwner(file);
     if (owner === 'gone') continue;
     if (owner !== null && isAlive(owner)) throw new DataDirLockedError(dir, owner, file);
@@ -90,9 +98,13 @@ function tryCreate(file: string, text: string): boolean {
   }
   try {
     writeSync(fd, text);
-  } finally {
+  } catch (err) {
+    // A full disk: leave no empty lock behind that would look like a crashed owner to the next start.
     closeSync(fd);
+    rmSync(file, { force: true });
+    throw err;
   }
+  closeSync(fd);
   return true;
 }
 
