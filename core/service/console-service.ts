@@ -219,7 +219,9 @@ export class ConsoleService {
       if (verdict.ok || verdict.reason === audit.startFinding?.reason) return;
       this.addProblem({ at: this.clock(), file: path.join(this.dataDir, AUDIT_FILE), message: `The audit log failed its integrity check at entry ${verdict.firstBadSeq}: ${verdict.reason}` });
     }, (err: unknown) => {
-      if (this.state === 'running') this.log(err, 'audit verify');
+      if (this.state !== 'running') return;
+      // A damaged page (SQLITE_CORRUPT) read by the walk: the start skipped the O(N) integrity check for this.
+      this.addProblem({ at: this.clock(), file: path.join(this.dataDir, AUDIT_FILE), message: `The audit log could not be verified: ${messageOf(err)}` });
     });
 
     for (const record of this.registry.pairs()) this.addController(record.id);

@@ -282,6 +282,24 @@ void describe('the console\'s own data survives', () => {
       });
     }
 
+    void test('damaged pages in the middle of the log: the start does not walk them, the background walk reports them, the file stays', async (t) => {
+      const dir = tempDir(t);
+      buildAuditLog(dir, 20_000);
+      const file = path.join(dir, AUDIT_FILE);
+      const size = statSync(file).size;
+      const fd = openSync(file, 'r+');
+      writeSync(fd, Buffer.alloc(3 * 4096, 0xa5), 0, 3 * 4096, Math.floor(size / 2 / 4096) * 4096);
+      closeSync(fd);
+      const { service } = await startService(dir, { autoStartDemo: false });
+      await waitFor(() => service.problems.some((p) => p.file === file), 30_000, () => `a problem for the audit log (got ${JSON.stringify(service.problems)})`);
+      const p = service.problems.find((x) => x.file === file)!;
+      assert.match(p.message, /^The audit log (could not be verified: database disk image is malformed|failed its integrity check at entry \d+)/);
+      assert.equal(p.movedTo, undefined, 'evidence is never moved aside by the walk');
+      assert.deepEqual(corruptNames(dir), []);
+      await service.close();
+      assert.equal(existsSync(file), true, 'the damaged log is still where it was');
+    });
+
     void test('an intact log with its anchor verifies, before and after a restart; a rewritten newest entry is detected', async (t) => {
       const dir = tempDir(t);
       const first = await startService(dir, { autoStartDemo: false });
