@@ -23,23 +23,34 @@ export const MAX_JSON_FILE_BYTES = 8 * 1024 * 1024;
  */
 export function writeFileAtomic(file: string, text: string): void {
   const tmp = `${file}${TEMP_INFIX}${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fd = openSync(tmp, 'wx', 0o600);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', 0o600);
+  } catch (err) {
+    throw asIoError(file, err);
+  }
   try {
     writeSync(fd, text);
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     rmSync(tmp, { force: true });
-    throw err;
+    throw asIoError(file, err);
   }
   closeSync(fd);
   try {
     renameSync(tmp, file);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw err;
+    throw asIoError(file, err);
   }
   fsyncDirectory(path.dirname(file));
+}
+
+/** A write's errno error (ENOSPC from writeSync names no file) as one that names the file it was for. */
+function asIoError(file: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === 'string' ? new DataFileIoError(file, code, (err as Error).message) : err;
 }
 
 function fsyncDirectory(dir: string): void {
