@@ -41,8 +41,10 @@ test('a reload keeps the state, the history and the audit trail', async ({ page,
   await expect(integrity).toHaveAttribute('data-ok', 'true', { timeout: T.load });
   await expect(integrity).toContainText(/Chain intact: \d+ entries verified/);
   const table = page.getByTestId('audit-table');
-  const stopRow = table.getByRole('row').filter({ hasText: 'pairs.stop' });
+  // A destructive action writes its intent first (it is refused if that cannot be written), then its outcome.
+  const stopRow = table.getByRole('row').filter({ hasText: /pairs\.stop(?!\.requested)/ });
   await expect(stopRow).toHaveCount(1);
+  await expect(table.getByRole('row').filter({ hasText: 'pairs.stop.requested' })).toHaveCount(1);
   await expect(stopRow).toContainText(`pair ${DEMO.id} (${DEMO.name})`);
   await expect(stopRow.getByRole('cell').nth(5)).toHaveText('ok');
   const startRow = table.getByRole('row').filter({ hasText: 'pairs.start' });
@@ -52,7 +54,7 @@ test('a reload keeps the state, the history and the audit trail', async ({ page,
   await consoleApp.reload();
   await expect(page.getByRole('heading', { level: 1, name: 'Audit log' })).toBeVisible({ timeout: T.load });
   await expect(integrity).toHaveAttribute('data-ok', 'true', { timeout: T.load });
-  await expect(table.getByRole('row').filter({ hasText: 'pairs.stop' })).toHaveCount(1);
+  await expect(table.getByRole('row').filter({ hasText: /pairs\.stop(?!\.requested)/ })).toHaveCount(1);
   await ui.go('overview');
   await ui.expectState('Not protected: stopped by admin', 'stopped', T.state, ui.pairRow());
 });

@@ -169,7 +169,11 @@ function run(): void {
       });
       service = await servicePromise;
     } catch (err) {
-      dialog.showErrorBox(PRODUCT_NAME, `The console service could not start:\n${err instanceof Error ? err.message : String(err)}`);
+      // Among the reasons: `colo-console serve` holds the data directory (the message names it and its pid), or a
+      // data file cannot be reached (the message names the file and the errno). Said once, then the app exits.
+      const message = err instanceof Error ? err.message : String(err);
+      log(`the console service could not start: ${message}`);
+      dialog.showErrorBox(PRODUCT_NAME, `The console service could not start:\n${message}`);
       shutdown = 'done';
       app.exit(1);
       return;

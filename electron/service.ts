@@ -33,6 +33,8 @@ export async function startConsoleService(settings: ServiceSettings): Promise<Ru
     autoStartDemo: settings.demo,
     version: settings.version,
     onError: settings.onError,
+    // What `serve` on the same directory is told holds it.
+    owner: 'the COLO Console desktop app',
   });
   try {
     await service.start();

@@ -278,7 +278,7 @@ export const consoleContract = defineContract({
         warnings: z.array(z.string().max(1000)).max(10).optional(),
       }),
     },
-    /** Corrupt data files found when the service started; the UI shows each until dismissed. */
+    /** Problems with the console's own data: corrupt files found at start, failed writes since; the UI shows each until dismissed. */
     'app.problems': { request: z.object({}), response: z.array(dataFileProblem) },
     'hosts.list': { request: z.object({}), response: z.array(hostInfo) },
     'pairs.list': { request: z.object({}), response: z.array(pairInfo) },
@@ -319,6 +319,8 @@ export const consoleContract = defineContract({
     /** How long the guest's output was held, per pair, as a gauge (simulated pairs). */
     output: { event: z.object({ pairId: id, heldP50Ms: ms.nullable(), heldP99Ms: ms.nullable(), packetsPerSecond: z.number().nonnegative() }), policy: 'latest' },
     audit: { event: auditEntry, policy: 'reliable' },
+    /** Problems with the console's own data as they are found (a write failing, a broken audit chain); app.problems first. */
+    problems: { event: dataFileProblem, policy: 'reliable', queueLimit: 500 },
   },
 });
 

@@ -46,6 +46,11 @@ export type TopicSource<C extends AnyContract, K extends TopicName<C>> = (
 export interface Handlers<C extends AnyContract> {
   readonly methods: { readonly [K in MethodName<C>]: MethodHandler<C, K> };
   readonly topics: { readonly [K in TopicName<C>]: TopicSource<C, K> };
+  /**
+   * Told of every call refused because its request failed the contract's schema, before any handler ran: a service
+   * that must keep a record of refused calls (the audit log's destructive actions) keeps it here.
+   */
+  readonly onInvalidRequest?: (method: MethodName<C>, rawRequest: unknown, message: string) => void;
 }
 
 export const MIN_FLUSH_MS = 16;
@@ -91,6 +96,7 @@ export function serve<C extends AnyContract>(
     maxSubscriptions: options.maxSubscriptions ?? 256,
     maxPendingCalls: options.maxPendingCalls ?? 256,
     onError: options.onError,
+    onInvalidRequest: handlers.onInvalidRequest,
   });
 }
 
@@ -110,6 +116,7 @@ interface Settings {
   readonly maxSubscriptions: number;
   readonly maxPendingCalls: number;
   readonly onError: ServeOptions['onError'];
+  readonly onInvalidRequest: ((method: string, rawRequest: unknown, message: string) => void) | undefined;
 }
 
 class Connection implements RpcServer {
@@ -176,7 +183,15 @@ class Connection implements RpcServer {
     const handler = own(this.methods, method);
     if (spec === undefined || handler === undefined) return this.fail(id, new RpcError('not-found', `no method ${method}`));
     const req = spec.request.safeParse(rawReq);
-    if (!req.success) return this.fail(id, new RpcError('bad-request', `invalid request: ${describeIssues(req.error)}`));
+    if (!req.success) {
+      const error = new RpcError('bad-request', `invalid request: ${describeIssues(req.error)}`);
+      try {
+        this.settings.onInvalidRequest?.(method, rawReq, error.message);
+      } catch (err) {
+        this.report(err, `method ${method} (refused request hook)`);
+      }
+      return this.fail(id, error);
+    }
     const ac = new AbortController();
     this.calls.set(id, ac);
     void this.run(id, method, spec, handler, req.data, ac);

@@ -3,7 +3,7 @@
 // benchmark ran, whether or not it met its target: this is a report. It is 1 only when a benchmark crashed, 2 on
 // bad arguments.
 //
-//   npm run bench                              all four benchmarks (about 50 s on 2 cores), table on stdout
+//   npm run bench                              all benchmarks (a few minutes on 2 cores), table on stdout
 //   npm run bench -- --quick                   shorter runs for CI smoke use (about 10 s)
 //   npm run -s bench -- --json > bench.json    one JSON object on stdout (-s keeps npm's banner out of it);
 //                                              progress always goes to stderr
@@ -20,17 +20,19 @@
 //   engine-idle   COLO checkpoints/s, no dirty pages, loopback TCP vs raw 2-round-trip ping-pong         target ≥ 0.5×
 //   engine-dirty  mean cycle time with 1,000 dirty pages vs raw transfer of the same bytes, same RTTs    target ≤ 1.5×
 //   memory        RSS over 100,000 checkpoints (20,000 with --quick) after a 2,000-checkpoint warm-up     growth < 10 %
+//   audit         console start with a 1,000,000-entry audit log (100,000 with --quick); verify's loop waits  start < 2 s
 
 import { fork } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { auditLog } from './audit-log.js';
 import { codec } from './codec.js';
 import { engineDirty } from './engine-dirty.js';
 import { engineIdle } from './engine-idle.js';
 import { type BenchResult, type Benchmark, gcExposed, now, round } from './harness.js';
 import { memory } from './memory.js';
 
-const BENCHMARKS: readonly Benchmark[] = [codec, engineIdle, engineDirty, memory];
+const BENCHMARKS: readonly Benchmark[] = [codec, engineIdle, engineDirty, memory, auditLog];
 
 const HELP = `Usage: npm run bench -- [--quick] [--json] [--only NAME[,NAME…]] [--in-process]
 

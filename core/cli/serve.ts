@@ -61,6 +61,8 @@ export async function serveCommand(argv: string[], out: (line: string) => void):
   const service = new ConsoleService({
     dataDir,
     autoStartDemo: values['no-demo'] !== true,
+    // What a second console on this directory is told holds it (a DataDirLockedError: one line, exit status 1).
+    owner: 'colo-console serve',
     onError: (err, where) => process.stderr.write(`colo-console: ${where}: ${err instanceof Error ? err.message : String(err)}\n`),
   });
   await service.start();

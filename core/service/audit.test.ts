@@ -32,7 +32,7 @@ function tamper(dir: string, sql: string): void {
 }
 
 void describe('AuditLog', () => {
-  void test('entries chain from the genesis hash; each hash is sha256(prevHash + canonical JSON)', (t) => {
+  void test('entries chain from the genesis hash; each hash is sha256(prevHash + canonical JSON)', async (t) => {
     const dir = tempDir(t);
     const log = openLog(dir);
     t.after(() => log.close());
@@ -44,10 +44,10 @@ void describe('AuditLog', () => {
     assert.equal(first.hash, createHash('sha256').update(GENESIS_HASH + canonicalJson(body)).digest('hex'));
     assert.equal(second.prevHash, first.hash);
     for (const e of [first, second]) assert.ok(auditEntry.safeParse(e).success);
-    assert.deepEqual(log.verify(), { ok: true, entries: 2 });
+    assert.deepEqual(await log.verify(), { ok: true, entries: 2 });
   });
 
-  void test('the chain continues across a reopen, and lists page backwards from the newest', (t) => {
+  void test('the chain continues across a reopen, and lists page backwards from the newest', async (t) => {
     const dir = tempDir(t);
     const log = openLog(dir);
     fill(log, 5);
@@ -56,7 +56,7 @@ void describe('AuditLog', () => {
     t.after(() => again.close());
     const sixth = again.append({ actor: 'bob', action: 'settings.set', target: 'settings', result: 'ok' });
     assert.equal(sixth.seq, 6);
-    assert.deepEqual(again.verify(), { ok: true, entries: 6 });
+    assert.deepEqual(await again.verify(), { ok: true, entries: 6 });
     assert.deepEqual(again.list(3).map((e) => e.seq), [6, 5, 4]);
     assert.deepEqual(again.list(10, 4).map((e) => e.seq), [3, 2, 1]);
     assert.equal(again.list(1)[0]?.hash, sixth.hash);
@@ -73,7 +73,7 @@ void describe('AuditLog', () => {
     assert.throws(() => db.prepare('DELETE FROM audit WHERE seq = 1').run(), /append-only/);
   });
 
-  void test('an edited entry is detected at its own seq', (t) => {
+  void test('an edited entry is detected at its own seq', async (t) => {
     const dir = tempDir(t);
     const log = openLog(dir);
     fill(log, 10);
@@ -81,13 +81,13 @@ void describe('AuditLog', () => {
     tamper(dir, "UPDATE audit SET result = 'ok', detail = 'nothing to see' WHERE seq = 4");
     const again = openLog(dir);
     t.after(() => again.close());
-    const v = again.verify();
+    const v = await again.verify();
     assert.equal(v.ok, false);
     assert.equal(v.firstBadSeq, 4);
     assert.match(v.reason ?? '', /entry 4 was altered/);
   });
 
-  void test('an edited entry whose hash was recomputed breaks the link to the next entry', (t) => {
+  void test('an edited entry whose hash was recomputed breaks the link to the next entry', async (t) => {
     const dir = tempDir(t);
     const log = openLog(dir);
     fill(log, 10);
@@ -99,12 +99,12 @@ void describe('AuditLog', () => {
     tamper(dir, `UPDATE audit SET actor = 'mallory', hash = '${hash}' WHERE seq = 7`);
     const again = openLog(dir);
     t.after(() => again.close());
-    const v = again.verify();
+    const v = await again.verify();
     assert.equal(v.firstBadSeq, 8);
     assert.match(v.reason ?? '', /does not link/);
   });
 
-  void test('a deleted entry is detected where the gap is', (t) => {
+  void test('a deleted entry is detected where the gap is', async (t) => {
     const dir = tempDir(t);
     const log = openLog(dir);
     fill(log, 10);
@@ -112,13 +112,13 @@ void describe('AuditLog', () => {
     tamper(dir, 'DELETE FROM audit WHERE seq = 5');
     const again = openLog(dir);
     t.after(() => again.close());
-    const v = again.verify();
+    const v = await again.verify();
     assert.equal(v.ok, false);
     assert.equal(v.firstBadSeq, 5);
     assert.match(v.reason ?? '', /missing/);
   });
 
-  void test('secrets in commands and details are masked before they are hashed and stored', (t) => {
+  void test('secrets in commands and details are masked before they are hashed and stored', async (t) => {
     const dir = tempDir(t);
     const log = openLog(dir);
     t.after(() => log.close());
@@ -134,7 +134,7 @@ void describe('AuditLog', () => {
       assert.ok(!JSON.stringify(log.list(10)).includes(secret), `${secret} is not stored`);
     }
     assert.equal(e.command, 'ssh -o Password=*** root@xen1 xl info');
-    assert.deepEqual(log.verify(), { ok: true, entries: 1 });
+    assert.deepEqual(await log.verify(), { ok: true, entries: 1 });
   });
 
   void test('redactSecrets masks credentials and leaves ordinary prose alone', () => {

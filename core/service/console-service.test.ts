@@ -106,9 +106,11 @@ void describe('ConsoleService', () => {
 
     const actions = service.auditList(100).reverse().filter((e) => e.action !== 'host.command').map((e) => `${e.actor} ${e.action} ${e.result}`);
     assert.deepEqual(actions, [
-      `${SYSTEM_ACTOR} pairs.start ok`, 'alice pairs.drill ok', 'alice pairs.failover ok', 'alice pairs.start ok', 'alice pairs.stop ok',
+      // Destructive actions write their intent first (audit or refuse), then their outcome.
+      `${SYSTEM_ACTOR} pairs.start ok`, 'alice pairs.drill.requested ok', 'alice pairs.drill ok', 'alice pairs.failover.requested ok',
+      'alice pairs.failover ok', 'alice pairs.start ok', 'alice pairs.stop.requested ok', 'alice pairs.stop ok',
     ]);
-    assert.deepEqual(service.auditVerify(), { ok: true, entries: service.auditList(1000).length });
+    assert.deepEqual(await service.auditVerify(), { ok: true, entries: service.auditList(1000).length });
     assert.deepEqual(errors, []);
   });
 
@@ -154,7 +156,7 @@ void describe('ConsoleService', () => {
     await rejectsWithCode(service.stopPair('nope', 'demo-vm', 'alice'), 'not-found');
     assert.deepEqual([service.auditList(1)[0]!.target, service.auditList(1)[0]!.result], ['pair nope', 'error']);
     assert.throws(() => service.pair('nope'), (e: unknown) => e instanceof RpcError && e.code === 'not-found');
-    assert.equal(service.auditVerify().ok, true);
+    assert.equal((await service.auditVerify()).ok, true);
   });
 
   void test('simulated faults: a stalled secondary blocks failover and drill but not stop; kill-primary fails over by itself', async (t) => {
@@ -214,8 +216,10 @@ void describe('ConsoleService', () => {
     await service.startPair('demo', 'alice');
     await waitFor(() => modes.length >= 3, 10_000, 'Remus checkpoints');
     assert.ok(modes.every((m) => m === 'remus'));
-    const simActions = service.auditList(100).filter((e) => e.action.startsWith('sim.')).map((e) => e.result);
+    const simActions = service.auditList(100).filter((e) => e.action === 'sim.inject' || e.action === 'sim.configure').map((e) => e.result);
     assert.deepEqual([simActions.filter((r) => r === 'ok').length, simActions.filter((r) => r === 'error').length], [7, 3]);
+    // Both kill-primary injections (the refused one too) wrote their intent before they ran.
+    assert.deepEqual(service.auditList(100).filter((e) => e.action === 'sim.inject.requested').map((e) => e.detail).reverse(), ['kill-primary off', 'kill-primary on']);
   });
 
   void test('hosts, pairs, settings, history, events and the audit log survive a restart', async (t) => {
@@ -242,14 +246,14 @@ void describe('ConsoleService', () => {
     assert.deepEqual(second.cycles('demo', { since: 0, limit: 100_000 }), before.cycles);
     assert.deepEqual(second.events('demo', 1000), before.events);
     assert.deepEqual(second.auditList(1000), before.audit);
-    assert.deepEqual(second.auditVerify(), { ok: true, entries: before.audit.length });
+    assert.deepEqual(await second.auditVerify(), { ok: true, entries: before.audit.length });
 
     // Numbering continues: new events and audit entries follow the old ones.
     await second.startPair('demo', 'bob');
     const lastEvent = before.events[before.events.length - 1]!;
     assert.ok(second.events('demo', 1)[0]!.seq > lastEvent.seq);
     assert.equal(second.auditList(1)[0]!.seq, before.audit[0]!.seq + 2, 'the command and the action');
-    assert.deepEqual(second.auditVerify(), { ok: true, entries: before.audit.length + 2 });
+    assert.deepEqual(await second.auditVerify(), { ok: true, entries: before.audit.length + 2 });
   });
 
   void test('corrupt registry, settings and history files are moved aside, reported and audited; the console still starts', async (t) => {

@@ -6,7 +6,7 @@
 // error, so a refused action (wrong confirmation, wrong state) is on record too. Commands the backends send to
 // hosts are audited as they happen, under the admin who caused them.
 
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,11 +28,12 @@ import type { Handlers } from '../api/server.js';
 import type { SimFault, SimPairOptions } from '../backends/sim/pair.js';
 import type { CycleRecord } from '../colo/types.js';
 import { appVersion } from './app-version.js';
-import { type AuditInput, AuditLog, type AuditVerdict } from './audit.js';
+import { AUDIT_FILE, type AuditInput, AuditLog, type AuditVerdict } from './audit.js';
 import type { BackendContext, BackendKind, ReplicationBackend } from './backend.js';
 import { type ExportFile, exportCsv, exportJson } from './export.js';
-import type { Problem } from './files.js';
-import { History, type StoredEvent } from './history.js';
+import { type DataDirLock, acquireDataDirLock } from './data-dir-lock.js';
+import { type Problem, removeStaleTempFiles } from './files.js';
+import { HISTORY_FILE, History, type StoredEvent } from './history.js';
 import { LIVE_EVENTS, type PairLive } from './live.js';
 import { PairController } from './pair-controller.js';
 import { RecordingPairLive, RunOutputRecorder, SAVE_EVERY_MS } from './run-output.js';
@@ -56,6 +57,20 @@ const ALARM_TICK_MS = 250;
 const RUN_ACTIVE: ReadonlySet<string> = new Set(['starting', 'syncing', 'protected', 'degraded', 'failing-over']);
 /** States in which the guest's output goes through the replication (held until the copies agree or commit). */
 const REPLICATING: ReadonlySet<string> = new Set(['protected', 'degraded']);
+/** The same write failure becomes a problem at most this often (a full disk fails every flush, 4 a second). */
+const PROBLEM_REPEAT_MS = 60_000;
+/** Problems kept for app.problems; the oldest go first. */
+const MAX_PROBLEMS = 500;
+
+/** Actions that destroy or stop something: each is performed only once its intent is in the audit log. */
+const DESTRUCTIVE_ACTIONS: ReadonlySet<string> = new Set(['pairs.stop', 'pairs.failover', 'pairs.drill', 'pairs.keep']);
+const DESTRUCTIVE_FAULTS: ReadonlySet<string> = new Set(['kill-primary', 'kill-secondary', 'cut-link']);
+
+/** Whether a call is destructive: `fault` is sim.inject's (absent or unreadable counts as destructive). */
+export function isDestructive(method: string, fault?: unknown): boolean {
+  if (DESTRUCTIVE_ACTIONS.has(method)) return true;
+  return method === 'sim.inject' && (typeof fault !== 'string' || DESTRUCTIVE_FAULTS.has(fault));
+}
 
 export interface ConsoleServiceOptions {
   /** Where registry.json, settings.json, history.sqlite and audit.sqlite live (created if missing). */
@@ -76,6 +91,8 @@ export interface ConsoleServiceOptions {
   actionTimeoutMs?: number;
   /** Longest a drill waits for the re-protected pair to be 'protected'; default 120 s. */
   reprotectTimeoutMs?: number;
+  /** What this process is, for the data directory's lock (a second console names it); default: its command line. */
+  owner?: string;
 }
 
 export interface OutputEvent {
@@ -139,6 +156,11 @@ export class ConsoleService {
   private readonly eventListeners: Listeners<[PairEvent]>;
   private readonly outputListeners: Listeners<[OutputEvent]>;
   private readonly auditListeners: Listeners<[AuditEntry]>;
+  private readonly problemListeners: Listeners<[Problem]>;
+  private readonly problemLastAt = new Map<string, number>();
+  private lock: DataDirLock | undefined;
+  /** The last audit append failed: until one succeeds, every action writes its intent first (audit or refuse). */
+  private auditFailing = false;
 
   constructor(opts: ConsoleServiceOptions) {
     this.opts = opts;
@@ -156,6 +178,7 @@ export class ConsoleService {
     this.eventListeners = new Listeners(onListenerError);
     this.outputListeners = new Listeners(onListenerError);
     this.auditListeners = new Listeners(onListenerError);
+    this.problemListeners = new Listeners(onListenerError);
   }
 
   /**
@@ -167,33 +190,52 @@ export class ConsoleService {
     this.state = 'starting';
     mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
     const now = this.clock();
-    const report = (p: Problem): void => {
-      this.problemList.push(p);
-    };
     try {
+      // First the lock: nothing in the directory is touched while another console may be writing it.
+      this.lock = acquireDataDirLock(this.dataDir, this.opts.owner ?? defaultOwner(), now);
+      if (process.platform !== 'win32') chmodSync(this.dataDir, 0o700);
+      removeStaleTempFiles(this.dataDir);
+      const report = (p: Problem): void => this.addProblem(p);
       this.settingsStore = SettingsStore.load(this.dataDir, report, now);
       this.registryStore = Registry.load(this.dataDir, report, now);
-      this.auditLog = new AuditLog(this.dataDir, { report, now, clock: this.clock });
-      this.historyDb = new History(this.dataDir, { report, now, onError: (err, where) => this.log(err, where) });
+      this.auditLog = new AuditLog(this.dataDir, {
+        report,
+        now,
+        clock: this.clock,
+        onAnchorError: (err) => this.writeFailed(path.join(this.dataDir, 'audit.anchor'), 'The audit log\'s anchor could not be updated', err),
+      });
+      const anchored = this.auditLog.anchoredEntries;
+      this.historyDb = new History(this.dataDir, {
+        report,
+        now,
+        onError: (err, where) => this.writeFailed(path.join(this.dataDir, HISTORY_FILE), `The metrics history could not be written (${where})`, err),
+        dataExisted: () => (anchored > 0 ? `the audit log records ${anchored} entries, so the console has stored history here before` : null),
+      });
     } catch (err) {
       this.historyDb?.close();
       this.auditLog?.close();
       this.historyDb = undefined;
       this.auditLog = undefined;
+      this.lock?.release();
       this.state = 'closed';
       throw err;
     }
     this.historyDb.describeRunsWith((pairId) => this.registry.pair(pairId)?.sim ?? null);
     const audit = this.auditLog;
-    const verdict = audit.verify();
-    if (!verdict.ok) {
-      // Evidence: the log is kept as it is, never moved aside or repaired.
-      report({ at: now, file: path.join(this.dataDir, 'audit.sqlite'), message: `The audit log failed its integrity check at entry ${verdict.firstBadSeq}: ${verdict.reason}` });
-    }
     for (const p of this.problemList) {
       audit.append({ actor: SYSTEM_ACTOR, action: 'file.recover', target: path.basename(p.file), result: 'error', detail: p.message });
     }
     audit.onAppend((e) => this.auditListeners.emit(e));
+    // The whole chain is walked in the background (slices; a million entries take seconds): the start only compared
+    // the head with its anchor. A break found here is a problem like any other; the log is evidence and stays as is.
+    void audit.verify().then((verdict) => {
+      if (verdict.ok || verdict.reason === audit.startFinding?.reason) return;
+      this.addProblem({ at: this.clock(), file: path.join(this.dataDir, AUDIT_FILE), message: `The audit log failed its integrity check at entry ${verdict.firstBadSeq}: ${verdict.reason}` });
+    }, (err: unknown) => {
+      if (this.state !== 'running') return;
+      // A damaged page (SQLITE_CORRUPT) read by the walk: the start skipped the O(N) integrity check for this.
+      this.addProblem({ at: this.clock(), file: path.join(this.dataDir, AUDIT_FILE), message: `The audit log could not be verified: ${messageOf(err)}` });
+    });
 
     for (const record of this.registry.pairs()) this.addController(record.id);
     this.startTimers();
@@ -255,13 +297,39 @@ export class ConsoleService {
     if (this.historyDb !== undefined) this.runOutput.save();
     this.historyDb?.close();
     this.auditLog?.close();
-    for (const l of [this.pairListeners, this.cycleListeners, this.eventListeners, this.outputListeners, this.auditListeners]) l.clear();
+    this.lock?.release();
+    for (const l of [this.pairListeners, this.cycleListeners, this.eventListeners, this.outputListeners, this.auditListeners, this.problemListeners]) l.clear();
     this.state = 'closed';
   }
 
-  /** Files that were corrupt and moved aside (or could not be), found at start; the UI should show them. */
+  /**
+   * Problems with the console's own data: files found corrupt at start (moved aside, or not), a broken audit chain,
+   * writes that failed while running. The UI shows each; onProblem() delivers them as they happen.
+   */
   get problems(): readonly Problem[] {
     return [...this.problemList];
+  }
+
+  onProblem(fn: (p: Problem) => void): () => void {
+    return this.problemListeners.add(fn);
+  }
+
+  private addProblem(p: Problem): void {
+    this.problemList.push(p);
+    if (this.problemList.length > MAX_PROBLEMS) this.problemList.splice(0, this.problemList.length - MAX_PROBLEMS);
+    this.problemListeners.emit(p);
+  }
+
+  /** A write that failed while running: logged each time, a problem at most once a minute per kind. */
+  private writeFailed(file: string, what: string, err: unknown): void {
+    this.log(err, what);
+    const message = `${what}: ${messageOf(err)}`.slice(0, 4000);
+    const key = `${file}\0${what}\0${errnoOf(err)}`;
+    const now = this.clock();
+    const last = this.problemLastAt.get(key);
+    if (last !== undefined && now - last < PROBLEM_REPEAT_MS) return;
+    this.problemLastAt.set(key, now);
+    this.addProblem({ at: now, file, message });
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -334,7 +402,8 @@ export class ConsoleService {
     return this.audit.list(limit, beforeSeq);
   }
 
-  auditVerify(): AuditVerdict {
+  /** Walks the chain without blocking the service (AuditLog.verify yields between slices). */
+  auditVerify(): Promise<AuditVerdict> {
     return this.audit.verify();
   }
 
@@ -447,7 +516,10 @@ export class ConsoleService {
       return next;
     } catch (err) {
       this.record({ actor, action: 'settings.set', target: 'settings', result: 'error', detail: `${detail}: ${messageOf(err)}` });
-      throw err instanceof RpcError ? err : new RpcError('bad-request', `invalid settings: ${err instanceof z.ZodError ? z.prettifyError(err) : messageOf(err)}`);
+      if (err instanceof RpcError) throw err;
+      if (err instanceof z.ZodError) throw new RpcError('bad-request', `invalid settings: ${z.prettifyError(err)}`);
+      // The store changes its value only after the file is written, so nothing changed.
+      throw new RpcError('invalid-state', `Settings not changed: they could not be saved (${errnoOf(err)}).`);
     }
   }
 
@@ -512,7 +584,13 @@ export class ConsoleService {
     return c;
   }
 
-  /** Runs one admin action and audits its outcome, whatever it is. */
+  /**
+   * Runs one admin action and audits its outcome, whatever it is. A destructive one first writes its intent
+   * (`<action>.requested`) and is refused, undone, if that entry cannot be written: nothing destructive happens
+   * unaudited. The outcome entry follows; if that one fails the intent is on record and the failure is a problem.
+   * A non-destructive action whose outcome cannot be recorded tells its caller so, and from then on every action
+   * writes its intent first until the log can be written again.
+   */
   private async act<T>(
     actor: string,
     action: string,
@@ -523,29 +601,63 @@ export class ConsoleService {
   ): Promise<T> {
     if (this.state !== 'running') throw new RpcError('invalid-state', 'the console service is not running');
     let target = `pair ${pairId.slice(0, 128)}`;
+    const destructive = isDestructive(action, action === 'sim.inject' ? request?.split(' ')[0] : undefined);
+    let value: T;
     try {
       const c = this.controller(pairId);
       target = `pair ${pairId} (${c.record.name})`;
-      const value = await fn(c);
-      const detail = [request, okDetail?.(value)].filter(Boolean).join('; ');
-      this.record({ actor, action, target, result: 'ok', ...(detail ? { detail } : {}) });
-      return value;
+      // While the log is known to be failing, every action proves it can be audited before it runs.
+      if (destructive || this.auditFailing) {
+        try {
+          this.audit.append({ actor, action: `${action}.requested`, target, result: 'ok', ...(request ? { detail: request } : {}) });
+          this.auditFailing = false;
+        } catch (err) {
+          this.auditFailing = true;
+          this.writeFailed(path.join(this.dataDir, AUDIT_FILE), 'The audit log could not be written; actions are refused until it can be', err);
+          throw new RpcError('invalid-state', `Not done: the audit log cannot be written (${errnoOf(err)}), and ${destructive ? 'a destructive action is never performed unaudited' : 'no action is performed unaudited'}. Free space in the data directory, then try again.`);
+        }
+      }
+      value = await fn(c);
     } catch (err) {
       this.record({ actor, action, target, result: 'error', detail: [request, messageOf(err)].filter(Boolean).join('; ') });
       throw err;
     }
+    const detail = [request, okDetail?.(value)].filter(Boolean).join('; ');
+    const failure = this.record({ actor, action, target, result: 'ok', ...(detail ? { detail } : {}) });
+    if (failure !== null && !destructive) {
+      // Done, but not on record: said to the caller, not only to the log (a destructive one has its intent entry).
+      throw new RpcError('invalid-state', `${action} was done, but its audit entry could not be written (${errnoOf(failure)}); actions are refused until the audit log can be written.`);
+    }
+    return value;
   }
 
   /**
    * Appends to the audit log. The action has happened by now, so a failing append (disk full, the service closing
-   * under a long action) must not turn its result into an error: it is reported through onError instead.
+   * under a long action) must not turn its result into an error: it becomes a problem the UI shows, never silence.
    */
-  private record(input: AuditInput): void {
+  private record(input: AuditInput): unknown {
     try {
       this.audit.append(input);
+      this.auditFailing = false;
+      return null;
     } catch (err) {
-      this.log(err, `audit ${input.action}`);
+      if (this.state === 'running') {
+        this.auditFailing = true;
+        this.writeFailed(path.join(this.dataDir, AUDIT_FILE), `The audit log could not record ${input.action}`, err);
+      } else {
+        this.log(err, `audit ${input.action}`);
+      }
+      return err ?? new Error('audit append failed');
     }
+  }
+
+  /** Audits a destructive call the RPC layer refused before any handler ran (bad or missing fields). */
+  recordRejected(actor: string, method: string, rawReq: unknown, message: string): void {
+    if (this.state !== 'running') return;
+    const raw = (typeof rawReq === 'object' && rawReq !== null ? rawReq : {}) as Record<string, unknown>;
+    if (!isDestructive(method, raw.fault)) return;
+    const pairId = typeof raw.pairId === 'string' ? raw.pairId.slice(0, 128) : '?';
+    this.record({ actor, action: method, target: `pair ${pairId}`, result: 'error', detail: `refused: ${message}` });
   }
 
   /** A backend context whose host commands are audited under `actor`. */
@@ -703,6 +815,18 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** The errno (or SQLite code) of a failed write, for a message that must not carry paths. */
+function errnoOf(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  if (code === 'SQLITE_FULL') return 'ENOSPC: the disk is full';
+  return typeof code === 'string' ? code : messageOf(err).slice(0, 200);
+}
+
+/** What the data directory's lock names this process by when the caller gave nothing better. */
+function defaultOwner(): string {
+  return ['node', ...process.argv.slice(1).map((a) => path.basename(a))].join(' ').slice(0, 200);
+}
+
 /** Who the audit log names for actions arriving over a transport: the local OS user, and how they came. */
 export function localActor(transport: 'electron' | 'browser'): string {
   let user = 'local-user';
@@ -775,6 +899,13 @@ export function consoleHandlers(service: ConsoleService, options: HandlerOptions
       },
       output: (sink) => service.onOutput((e) => sink.emit(e)),
       audit: (sink) => service.onAudit((e) => sink.emit(e)),
+      problems: (sink) => {
+        const off = service.onProblem((p) => sink.emit(p));
+        // Like pairs: the current list first (the UI shows each once, by file, time and message), then new ones.
+        for (const p of service.problems) sink.emit(p);
+        return off;
+      },
     },
+    onInvalidRequest: (method, rawReq, message) => service.recordRejected(actor, method, rawReq, message),
   };
 }

@@ -3,7 +3,7 @@
 // the admin learns that (say) their pairs were reset and can still recover the old file by hand (DESIGN.md:
 // "files are untrusted ... nothing written half"; the issue: "reported and moved aside, never silently reset").
 
-import { closeSync, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, openSync, readSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { DataFileProblem } from '../api/console-contract.js';
@@ -22,24 +22,35 @@ export const MAX_JSON_FILE_BYTES = 8 * 1024 * 1024;
  * same directory, fsync, rename over the target, then fsync the directory so the rename itself is durable.
  */
 export function writeFileAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fd = openSync(tmp, 'wx', 0o600);
+  const tmp = `${file}${TEMP_INFIX}${process.pid}-${randomBytes(4).toString('hex')}`;
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', 0o600);
+  } catch (err) {
+    throw asIoError(file, err);
+  }
   try {
     writeSync(fd, text);
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     rmSync(tmp, { force: true });
-    throw err;
+    throw asIoError(file, err);
   }
   closeSync(fd);
   try {
     renameSync(tmp, file);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw err;
+    throw asIoError(file, err);
   }
   fsyncDirectory(path.dirname(file));
+}
+
+/** A write's errno error (ENOSPC from writeSync names no file) as one that names the file it was for. */
+function asIoError(file: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === 'string' ? new DataFileIoError(file, code, (err as Error).message) : err;
 }
 
 function fsyncDirectory(dir: string): void {
@@ -51,6 +62,48 @@ function fsyncDirectory(dir: string): void {
     // Windows cannot open or fsync a directory; the rename is still atomic there, just not yet durable.
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** What writeFileAtomic puts between a file's name and the writer's pid in its temp file's name. */
+const TEMP_INFIX = '.tmp-';
+const TEMP_NAME = /\.tmp-\d+-[0-9a-f]{8}$/;
+
+/**
+ * Deletes the temp files a crash left behind in `dir` (writeFileAtomic's, never anything else) and returns their
+ * names. Only safe while this process holds the data directory's lock: then no other writer can own one.
+ */
+export function removeStaleTempFiles(dir: string): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!TEMP_NAME.test(name)) continue;
+    rmSync(path.join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+/** Owner-only modes: the directory 0700, `files` (those that exist) 0600, whatever the umask made of them. */
+export function restrictModes(dir: string, files: readonly string[]): void {
+  if (process.platform === 'win32') return;
+  chmodSync(dir, 0o700);
+  for (const f of files) {
+    try {
+      chmodSync(f, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+}
+
+/**
+ * An error reaching a data file (full disk, read-only mount, no permission): not a fault of the file, so the file
+ * is left exactly as it is and the start stops with one line naming the file and the errno.
+ */
+export class DataFileIoError extends Error {
+  override readonly name = 'DataFileIoError';
+  constructor(readonly file: string, readonly code: string, detail: string) {
+    super(`cannot use ${file}: ${code} (${detail}); nothing was changed`);
   }
 }
 
@@ -80,7 +133,10 @@ export type JsonRead =
   | { kind: 'ok'; value: unknown }
   | { kind: 'bad'; message: string };
 
-/** Reads and parses a JSON file without trusting it: bounded size, parse errors returned rather than thrown. */
+/**
+ * Reads and parses a JSON file without trusting it: bounded size, parse errors returned rather than thrown. An error
+ * reading it (EACCES, EIO…) throws a DataFileIoError: that says nothing about the content.
+ */
 export function readJsonFile(file: string): JsonRead {
   let text: string;
   try {
@@ -100,8 +156,10 @@ export function readJsonFile(file: string): JsonRead {
       closeSync(fd);
     }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    return { kind: 'bad', message: `unreadable: ${(err as Error).message}` };
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { kind: 'missing' };
+    // Permission, I/O, a directory in its place: the file may be fine, so it is not ours to move aside.
+    throw new DataFileIoError(file, code ?? 'EIO', (err as Error).message);
   }
   try {
     return { kind: 'ok', value: JSON.parse(text) as unknown };

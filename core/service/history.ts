@@ -16,7 +16,7 @@ import type { CycleRecord, FailoverEvent, PhaseTiming } from '../colo/types.js';
 import type { ProblemSink } from './files.js';
 import type { HeldHistogram } from './held-histogram.js';
 import { type DrillInput, RUNS_AND_DRILLS_MIGRATION, RunHistory } from './run-history.js';
-import { type Migration, type SqliteDatabase, openDatabase } from './sqlite-file.js';
+import { type Migration, type SqliteDatabase, isIoError, openDatabase } from './sqlite-file.js';
 
 export const HISTORY_FILE = 'history.sqlite';
 export const FLUSH_MS = 250;
@@ -94,7 +94,10 @@ export interface CycleQuery {
 export interface HistoryOptions {
   report: ProblemSink;
   now: number;
+  /** Write failures (each flush that fails, rows skipped): the service makes them problems the UI shows. */
   onError?: (err: unknown, where: string) => void;
+  /** Why a 0-byte history file means data was lost, or null when it is a first start (sqlite-file.ts). */
+  dataExisted?: () => string | null;
 }
 
 interface CycleRow {
@@ -121,6 +124,7 @@ export class History {
   private pendingEvents: StoredEvent[] = [];
   private timer: NodeJS.Timeout | null = null;
   private droppedRows = 0;
+  private skippedRows = 0;
   private closed = false;
   private readonly insertCycle;
   private readonly insertEvent;
@@ -136,6 +140,7 @@ export class History {
       report: opts.report,
       now: opts.now,
       synchronous: 'NORMAL',
+      ...(opts.dataExisted === undefined ? {} : { dataExisted: opts.dataExisted }),
     });
     this.onError = opts.onError ?? (() => {});
     this.insertCycle = this.db.prepare(`INSERT INTO cycles (pair_id, run_id, ${CYCLE_COLUMNS})
@@ -218,7 +223,11 @@ export class History {
     this.afterAdd();
   }
 
-  /** Writes everything queued in one transaction. On failure the rows stay queued for the next attempt. */
+  /**
+   * Writes what is queued, one transaction per table. A failed batch is retried row by row: a row the database
+   * refuses for itself (a corrupt page under it, a constraint) is skipped and counted, so one bad spot cannot stop
+   * every later row; rows refused because the disk is full, read-only or failing stay queued for the next attempt.
+   */
   flush(): void {
     if (this.timer !== null) {
       clearTimeout(this.timer);
@@ -227,20 +236,59 @@ export class History {
     if (this.pendingCycles.length === 0 && this.pendingEvents.length === 0) return;
     const cycles = this.pendingCycles;
     const events = this.pendingEvents;
-    try {
-      this.db.transaction(() => {
-        for (const c of cycles) this.insertCycle.run(cycleParams(c));
-        for (const e of events) {
-          this.insertEvent.run(e.pairId, e.seq, e.at, e.kind, e.message, e.data === undefined ? null : JSON.stringify(e.data));
-        }
-      })();
-      this.pendingCycles = [];
-      this.pendingEvents = [];
-    } catch (err) {
-      this.onError(err, 'history flush');
+    this.pendingCycles = [];
+    this.pendingEvents = [];
+    this.pendingCycles = this.writeRows('cycles', cycles, (c) => this.insertCycle.run(cycleParams(c)));
+    this.pendingEvents = this.writeRows('events', events, (e) => {
+      this.insertEvent.run(e.pairId, e.seq, e.at, e.kind, e.message, e.data === undefined ? null : JSON.stringify(e.data));
+    });
+    if (this.pendingCycles.length + this.pendingEvents.length > 0) {
       this.trimPending();
       this.schedule();
     }
+  }
+
+  /** Rows skipped because the database refused them (never silent: reported through onError as well). */
+  get skipped(): number {
+    return this.skippedRows;
+  }
+
+  /** Writes `rows` into `table`; returns those to try again later. */
+  private writeRows<T>(table: string, rows: T[], insert: (row: T) => void): T[] {
+    if (rows.length === 0) return rows;
+    try {
+      this.db.transaction(() => {
+        for (const r of rows) insert(r);
+      })();
+      return [];
+    } catch (err) {
+      if (isIoError(err)) {
+        this.onError(err, `history flush (${table})`);
+        return rows;
+      }
+    }
+    // The batch failed on its content: find the rows that cannot be written, keep the rest.
+    const retry: T[] = [];
+    let skipped = 0;
+    let lastError: unknown;
+    for (let i = 0; i < rows.length; i++) {
+      try {
+        insert(rows[i]!);
+      } catch (err) {
+        if (isIoError(err)) {
+          this.onError(err, `history flush (${table})`);
+          retry.push(...rows.slice(i));
+          break;
+        }
+        skipped++;
+        lastError = err;
+      }
+    }
+    if (skipped > 0) {
+      this.skippedRows += skipped;
+      this.onError(new Error(`${skipped} ${table} row${skipped === 1 ? '' : 's'} could not be stored and were skipped (${(lastError as Error).message}); ${this.skippedRows} skipped in all`, { cause: lastError }), `history flush (${table})`);
+    }
+    return retry;
   }
 
   /**

@@ -48,16 +48,23 @@ export class SettingsStore {
     return { ...this.current };
   }
 
-  /** Applies a validated partial change and persists it; throws a ZodError on an invalid value. */
+  /**
+   * Applies a validated partial change and persists it; throws a ZodError on an invalid value, or the write's error
+   * (ENOSPC, EROFS…). Memory changes only once the file holds the new value, so a failed write changes nothing.
+   */
   set(change: Partial<SettingsValue>): SettingsValue {
     const next = settingsSchema.parse({ ...this.current, ...stripUndefined(change) });
+    this.write(next);
     this.current = next;
-    this.save();
     return this.get();
   }
 
   private save(): void {
-    writeFileAtomic(this.file, `${JSON.stringify(this.current, null, 2)}\n`);
+    this.write(this.current);
+  }
+
+  private write(value: SettingsValue): void {
+    writeFileAtomic(this.file, `${JSON.stringify(value, null, 2)}\n`);
   }
 }
 

@@ -36,6 +36,9 @@ export function startSync(): void {
     for (const p of pairs) queuePair(p);
     syncPairSubscriptions(pairs.map((p) => p.id), false);
   });
+  // Problems with the console's own data as they happen (a write failing on a full disk, a broken audit chain); the
+  // subscription starts with the current list, shown once each like those fetched at load.
+  api.subscribe('problems', undefined, showDataProblems);
   api.subscribe('output', undefined, (gauges) => {
     const now = Date.now();
     const pairs = useConsole.getState().pairs;
@@ -102,10 +105,13 @@ const shownProblems = new Set<string>();
 
 function showDataProblems(problems: readonly DataFileProblem[]): void {
   for (const p of problems) {
-    const key = `${p.file}@${p.at}`;
+    const key = `${p.file}@${p.at}@${p.message}`;
     if (shownProblems.has(key)) continue;
     shownProblems.add(key);
-    pushNotice('error', `A data file could not be read when the console started: ${p.file}: ${p.message}.`);
+    // A file moved aside was found at start; anything else is the data going wrong now (a write failing).
+    pushNotice('error', p.movedTo === undefined
+      ? `A problem with the console's data: ${p.file}: ${p.message}.`
+      : `A data file could not be read when the console started: ${p.file}: ${p.message}.`);
   }
 }
 
