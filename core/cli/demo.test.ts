@@ -141,7 +141,7 @@ function head(file: string, n: number): Buffer {
   }
 }
 
-const CYCLE_LINE = /^#(\d+)\s+([a-z]+)\s+pause\s+([\d.]+) ms(?: \(secondary [\d.]+\))? {2}((?:[a-z-]+ [\d.]+)(?: \| [a-z-]+ [\d.]+)*) {2}dirty \d+(?:\+\d+)? → (\d+) pages, [\d.]+ MB(?: {2}(FAILED|ABORTED))?$/;
+const CYCLE_LINE = /^#(\d+)\s+([a-z]+)\s+pause\s+([\d.]+) ms(?: \(secondary [\d.]+\))? {2}((?:[a-z-]+ [\d.]+)(?: \| [a-z-]+ [\d.]+)*) {2}dirty \d+(?:\+\d+)? → (\d+) pages, [\d.]+ MiB(?: {2}(FAILED|ABORTED))?$/;
 
 void describe('colo-console demo', () => {
   // 3 s rather than the 2 s of the issue: the initial copy takes about half a second on an idle 2-core machine but
@@ -178,7 +178,7 @@ void describe('colo-console demo', () => {
     const rest = lines.slice(summaryAt + 1).join('\n');
     assert.equal(Number(title[3]) + Number(title[4]) + Number(title[5]), cycleLines.length, 'every cycle has one outcome');
     assert.match(rest, /^ {2}primary pause \(steady state, every cycle that started\): p50 \S+ ms, p99 \S+ ms, max \S+ ms/m, show(r));
-    const sent = /^ {2}sent: (\d+) pages, [\d.]+ MB$/m.exec(rest);
+    const sent = /^ {2}sent: (\d+) pages, [\d.]+ MiB$/m.exec(rest);
     assert.ok(sent, show(r));
     assert.equal(Number(sent[1]), pages, 'pages sent is the sum over the cycle lines');
     assert.match(rest, /^ {2}final state: stopped/m, show(r));

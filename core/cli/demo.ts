@@ -234,14 +234,13 @@ async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promi
 }
 
 const ms = (v: number): string => (Number.isNaN(v) ? 'n/a' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-const mb = (bytes: number): string => (bytes / 1e6).toFixed(bytes >= 1e7 ? 0 : 2);
 
 export function formatCycle(r: CycleRecord): string {
   const phases = r.phases.map((p) => `${p.name} ${ms(p.durationMs)}`).join(' | ');
   const svm = r.secondaryPauseMs === undefined ? '' : ` (secondary ${ms(r.secondaryPauseMs)})`;
   const dirty = r.secondaryDirtyPages === undefined ? `${r.dirtyPages}` : `${r.dirtyPages}+${r.secondaryDirtyPages}`;
   const outcome = r.outcome === 'committed' ? '' : `  ${r.outcome.toUpperCase()}`;
-  return `#${String(r.seq).padEnd(5)} ${r.trigger.padEnd(10)} pause ${ms(r.primaryPauseMs).padStart(6)} ms${svm}  ${phases}  dirty ${dirty} → ${r.pagesSent} pages, ${mb(r.bytesSent)} MB${outcome}`;
+  return `#${String(r.seq).padEnd(5)} ${r.trigger.padEnd(10)} pause ${ms(r.primaryPauseMs).padStart(6)} ms${svm}  ${phases}  dirty ${dirty} → ${r.pagesSent} pages, ${formatMiB(r.bytesSent)}${outcome}`;
 }
 
 export function formatState(s: ProtectionState): string {
@@ -278,7 +277,7 @@ function formatSummary(s: DemoSummary, why: string): string {
     why ? `\n${why}` : '',
     `Summary: ${s.cycles} cycles (${triggers || 'none'}); committed ${o.committed}, failed ${o.failed}, aborted ${o.aborted}`,
     `  primary pause (steady state, every cycle that started): p50 ${ms(p.p50)} ms, p99 ${ms(p.p99)} ms, max ${ms(p.max)} ms${which}${open}`,
-    `  sent: ${s.pagesSent} pages, ${mb(s.bytesSent)} MB`,
+    `  sent: ${s.pagesSent} pages, ${formatMiB(s.bytesSent)}`,
     `  guest output held: p50 ${ms(s.outputLatencyMs.p50)} ms, p99 ${ms(s.outputLatencyMs.p99)} ms over ${s.outputLatencyMs.packets} packets`,
     `  final state: ${s.finalState.state}${s.finalState.reason ? ` (${escapeControls(s.finalState.reason)})` : ''}`,
     `  ended: ${ENDING_TEXT[s.ending]}${frozen} (exit status ${s.exitCode})`,
