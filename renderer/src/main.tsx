@@ -3,6 +3,7 @@ import './styles/app.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
+import { startAlerts } from './store/alerts';
 import { startSync } from './store/sync';
 import { initTheme } from './theme';
 
@@ -14,6 +15,7 @@ if (new URLSearchParams(location.search).has('token')) {
 
 initTheme();
 startSync();
+startAlerts();
 
 const root = document.getElementById('root');
 if (root === null) throw new Error('no #root element');

@@ -3,7 +3,7 @@
 // so a chart refreshing at 5 Hz allocates only its output rows.
 
 import type { CycleRecord } from '../../../core/colo/types.js';
-import { type CycleRing, PROVENANCE_DERIVED, TRIGGERS } from '../store/ring';
+import { type CycleRing, OUTCOME_ABORTED, OUTCOME_FAILED, PROVENANCE_DERIVED, TRIGGERS } from '../store/ring';
 import { type Row, decimateMinMax } from './decimate';
 import { EMPTY_SUMMARY, Summariser, type Summary, countCodes } from './stats';
 
@@ -19,8 +19,11 @@ export interface WindowColumns {
   secondaryDirty: Float64Array;
   bytes: Float64Array;
   trigger: Float64Array;
+  /** 0 committed, 1 failed, 2 aborted (ring.ts OUTCOME_*). */
+  outcome: Uint8Array;
   derived: number;
   failed: number;
+  aborted: number;
   /** How many of the n came from history rather than the live ring. */
   fromHistory: number;
 }
@@ -36,8 +39,10 @@ function alloc(cap: number): WindowColumns {
     secondaryDirty: new Float64Array(cap),
     bytes: new Float64Array(cap),
     trigger: new Float64Array(cap),
+    outcome: new Uint8Array(cap),
     derived: 0,
     failed: 0,
+    aborted: 0,
     fromHistory: 0,
   };
 }
@@ -59,10 +64,11 @@ export function gatherWindow(ring: CycleRing | undefined, history: readonly Cycl
   w.n = 0;
   w.derived = 0;
   w.failed = 0;
+  w.aborted = 0;
   w.fromHistory = 0;
   let prevSeq = NaN;
   let prevAt = NaN;
-  const add = (at: number, seq: number, primary: number, secondary: number, dirty: number, secDirty: number, bytes: number, trig: number, derived: boolean, failed: boolean): void => {
+  const add = (at: number, seq: number, primary: number, secondary: number, dirty: number, secDirty: number, bytes: number, trig: number, derived: boolean, outcome: number): void => {
     const i = w.n++;
     w.x[i] = at;
     w.primary[i] = primary;
@@ -73,14 +79,16 @@ export function gatherWindow(ring: CycleRing | undefined, history: readonly Cycl
     w.bytes[i] = bytes;
     w.trigger[i] = trig;
     if (derived) w.derived++;
-    if (failed) w.failed++;
+    w.outcome[i] = outcome;
+    if (outcome === OUTCOME_FAILED) w.failed++;
+    else if (outcome === OUTCOME_ABORTED) w.aborted++;
     prevSeq = seq;
     prevAt = at;
   };
   if (history !== null) {
     for (const c of history) {
       if (c.startedAt < t0 || c.startedAt > t1 || c.startedAt >= ringStart) continue;
-      add(c.startedAt, c.seq, c.primaryPauseMs, c.secondaryPauseMs ?? NaN, c.dirtyPages, c.secondaryDirtyPages ?? NaN, c.bytesSent, TRIGGER_CODES[c.trigger] ?? 4, c.provenance === 'derived', c.outcome === 'failed');
+      add(c.startedAt, c.seq, c.primaryPauseMs, c.secondaryPauseMs ?? NaN, c.dirtyPages, c.secondaryDirtyPages ?? NaN, c.bytesSent, TRIGGER_CODES[c.trigger] ?? 4, c.provenance === 'derived', c.outcome === 'failed' ? OUTCOME_FAILED : c.outcome === 'aborted' ? OUTCOME_ABORTED : 0);
       w.fromHistory++;
     }
   }
@@ -89,7 +97,7 @@ export function gatherWindow(ring: CycleRing | undefined, history: readonly Cycl
       const s = ring.slot(i);
       const at = ring.startedAt[s]!;
       if (at > t1) break;
-      add(at, ring.seq[s]!, ring.primaryPause[s]!, ring.secondaryPause[s]!, ring.dirtyPages[s]!, ring.secondaryDirtyPages[s]!, ring.bytesSent[s]!, ring.trigger[s]!, ring.provenance[s] === PROVENANCE_DERIVED, ring.outcome[s] === 1);
+      add(at, ring.seq[s]!, ring.primaryPause[s]!, ring.secondaryPause[s]!, ring.dirtyPages[s]!, ring.secondaryDirtyPages[s]!, ring.bytesSent[s]!, ring.trigger[s]!, ring.provenance[s] === PROVENANCE_DERIVED, ring.outcome[s]!);
     }
   }
   return w;

@@ -1,0 +1,100 @@
+// Alerts that reach the admin wherever they are (issue 7 §4) and the "disconnected" truth (§3): watches the main
+// store, raises a notice when a pair leaves Protected (or carries an alarm), clears it when the pair is protected
+// again or the admin dismisses it, and raises a desktop notification through the web Notification API once
+// allowed. A store of its own so the main store's slices stay as they are.
+
+import { create } from 'zustand';
+import { type PairAlert, nextAlerts } from '../lib/alarm';
+import { hrefFor } from '../lib/route';
+import { useConsole } from './store';
+import { refreshHosts } from './sync';
+
+export type NotifyPermission = 'unsupported' | 'default' | 'granted' | 'denied';
+
+export interface AlertsState {
+  /** Pairs needing attention, oldest first. */
+  alerts: readonly PairAlert[];
+  /** Set when the connection to the service dropped; cleared once fresh data arrived again. */
+  disconnectedSince: number | null;
+  notifyPermission: NotifyPermission;
+}
+
+function currentPermission(): NotifyPermission {
+  return typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
+}
+
+export const useAlerts = create<AlertsState>()(() => ({ alerts: [], disconnectedSince: null, notifyPermission: currentPermission() }));
+
+/** Alerts the admin dismissed, by pair, with the key they dismissed: a different fault raises the pair again. */
+const dismissed = new Map<string, string>();
+
+export function dismissAlert(pairId: string): void {
+  const a = useAlerts.getState().alerts.find((x) => x.pairId === pairId);
+  if (a !== undefined) dismissed.set(pairId, a.key);
+  useAlerts.setState((s) => ({ alerts: s.alerts.filter((x) => x.pairId !== pairId) }));
+}
+
+/** Asks the user to allow desktop notifications (must run from a click). */
+export async function enableDesktopAlerts(): Promise<void> {
+  if (typeof Notification === 'undefined') return;
+  const result = await Notification.requestPermission();
+  useAlerts.setState({ notifyPermission: result });
+}
+
+/**
+ * A desktop notification. In browser mode this is the browser's Notification API after the user allowed it; in
+ * Electron the renderer's `Notification` is the same web API, which Electron shows as a native notification
+ * (permission is granted there by default), so one code path serves both shells.
+ */
+function notifyDesktop(alert: PairAlert): void {
+  if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+  try {
+    const n = new Notification(alert.title, { body: alert.body, tag: `colo-pair-${alert.pairId}` });
+    n.onclick = () => {
+      window.focus();
+      location.hash = hrefFor({ name: 'pair', id: alert.pairId });
+      n.close();
+    };
+  } catch (err) {
+    // Some shells only allow notifications from a service worker; the in-page notice still shows.
+    console.warn('desktop notification failed:', err);
+  }
+}
+
+let started = false;
+let hostsTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** Host status changes with the pairs' faults (a killed primary is 'down'); the service has no hosts topic. */
+function refreshHostsSoon(): void {
+  if (hostsTimer !== null) return;
+  hostsTimer = setTimeout(() => {
+    hostsTimer = null;
+    refreshHosts().catch(() => undefined);
+  }, 300);
+}
+
+export function startAlerts(): void {
+  if (started) return;
+  started = true;
+  useConsole.subscribe((s, prev) => {
+    if (s.connection.phase !== 'open' && prev.connection.phase === 'open') {
+      useAlerts.setState({ disconnectedSince: Date.now() });
+    }
+    // Data flows again: the first set of pairs after the connection reopened (a fresh pairs.list).
+    if (s.connection.phase === 'open' && s.pairs !== prev.pairs && useAlerts.getState().disconnectedSince !== null) {
+      useAlerts.setState({ disconnectedSince: null });
+    }
+    if (s.pairs === prev.pairs) return;
+    let stateChanged = false;
+    for (const id of Object.keys(s.pairs)) {
+      const a = s.pairs[id]!.state;
+      const b = prev.pairs[id]?.state;
+      if (b === undefined || a.state !== b.state || a.reasonCode !== b.reasonCode) stateChanged = true;
+    }
+    if (stateChanged && prev.pairsLoaded) refreshHostsSoon();
+    const { alerts, raised, cleared } = nextAlerts(useAlerts.getState().alerts, prev.pairs, s.pairs, s.hosts, (id) => dismissed.get(id));
+    for (const id of cleared) dismissed.delete(id);
+    if (alerts !== useAlerts.getState().alerts) useAlerts.setState({ alerts });
+    for (const a of raised) notifyDesktop(a);
+  });
+}
