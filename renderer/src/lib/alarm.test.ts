@@ -92,6 +92,9 @@ test('alerts: raised on leaving Protected, kept while out, cleared when protecte
   const cut = pair({ state: { state: 'degraded', since: at + 1, reasonCode: 'link-broken' } });
   assert.equal(raisesAlert(undefined, cut), false);
   assert.equal(raisesAlert(protectedP, cut), true);
+  // What the admin asked for raises nothing.
+  assert.equal(raisesAlert(protectedP, pair({ state: { state: 'stopped', since: at, reasonCode: 'stopped-by-admin' } })), false);
+  assert.equal(raisesAlert(protectedP, pair({ state: { state: 'failed-over', since: at, reasonCode: 'failover-by-admin' } })), false);
   const one = nextAlerts([], { demo: protectedP }, { demo: cut }, hosts, () => undefined);
   assert.equal(one.alerts.length, 1);
   assert.equal(one.raised.length, 1);

@@ -154,9 +154,17 @@ export function pairAlert(pair: PairInfo, hosts: readonly HostInfo[]): PairAlert
   };
 }
 
-/** Raise a notice: the pair left Protected (was protected, now is not), or it carries an alarm. */
+/** States an admin asked for (stop, failover, a drill's failover): the admin who asked knows; no alert for them. */
+const REQUESTED: ReadonlySet<string> = new Set(['stopped-by-admin', 'failover-by-admin']);
+
+function requestedByAdmin(p: Pick<PairInfo, 'state'>): boolean {
+  return p.state.state === 'stopped' || REQUESTED.has(p.state.reasonCode ?? '');
+}
+
+/** Raise a notice: the pair left Protected (was protected, now is not) by a fault, or it carries an alarm. */
 export function raisesAlert(prev: Pick<PairInfo, 'state'> | undefined, next: Pick<PairInfo, 'state' | 'alarm'>): boolean {
   if (next.alarm !== null) return true;
+  if (requestedByAdmin(next)) return false;
   return prev !== undefined && prev.state.state === 'protected' && next.state.state !== 'protected';
 }
 
@@ -175,7 +183,7 @@ function upsert(alerts: readonly PairAlert[], next: PairAlert): readonly PairAle
 
 /**
  * The pairs' changes folded into the alert list: raised when a pair leaves Protected or carries an alarm, updated
- * while it stays out, cleared when it is protected again (`cleared`: pairs whose dismissal no longer applies).
+ * while it stays out, cleared when it is protected again or the admin stopped it (`cleared`: pairs whose dismissal no longer applies).
  * `raised`: alerts new or with a different fault, for a desktop notification. `dismissedKey`: the key the admin
  * dismissed for that pair, if any; the same fault stays dismissed, a different one is raised again.
  */
@@ -192,7 +200,8 @@ export function nextAlerts(
   for (const id of Object.keys(pairs)) {
     const p = pairs[id]!;
     const existing = out.find((a) => a.pairId === id);
-    if (p.state.state === 'protected' && p.alarm === null) {
+    // Protected again, or put by the admin in a state they asked for (stopped a frozen guest, for one): cleared.
+    if (p.alarm === null && (p.state.state === 'protected' || requestedByAdmin(p))) {
       if (existing !== undefined) out = out.filter((a) => a.pairId !== id);
       if (dismissedKey(id) !== undefined) cleared.push(id);
       continue;
