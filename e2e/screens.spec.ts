@@ -65,12 +65,12 @@ test('export CSV: a header row and the cycles', async ({ page, ui, consoleApp })
   await test.info().attach('export.csv', { path, contentType: 'text/csv' });
 
   const lines = (await readFile(path, 'utf8')).split(/\r?\n/).filter((l) => l !== '');
-  expect(lines[0]).toMatch(/^seq,startedAt,startedAtIso,mode,trigger,outcome,provenance,primaryPauseMs/);
+  expect(lines[0]).toMatch(/^run,seq,startedAt,startedAtIso,mode,trigger,outcome,provenance,primaryPauseMs/);
   expect(lines.length).toBeGreaterThanOrEqual(2);
   const header = lines[0]!.split(',');
   const row = lines[1]!.split(',');
   expect(row).toHaveLength(header.length);
   expect(row[0]).toMatch(/^\d+$/);
-  expect(row[3]).toBe('colo');
+  expect(row[4]).toBe('colo');
   await expect(page.getByRole('status').filter({ hasText: `Saved ${file.suggestedFilename()}.` })).toBeVisible();
 });

@@ -100,6 +100,7 @@ describe('main process', () => {
           if (service.fail !== null) return Promise.reject(service.fail);
           return Promise.resolve({
             handlers: stubHandlers(),
+            watchPairs: () => () => undefined,
             close: async () => {
               service.closed++;
               await closing;

@@ -10,6 +10,7 @@ import path from 'node:path';
 import {
   BrowserWindow,
   Menu,
+  Notification,
   type WebContents,
   app,
   dialog,
@@ -24,6 +25,7 @@ import { resolveAppRequest } from './app-protocol.js';
 import { APP_ENTRY_URL, APP_SCHEME, IPC_HELLO, IPC_RPC, PRODUCT_NAME } from './constants.js';
 import { type RendererPort, createIpcEndpoint } from './ipc-endpoint.js';
 import { buildMenuTemplate } from './menu.js';
+import { startPairNotifier } from './pair-notifier.js';
 import { type SenderFacts, navigationAllowed, permissionAllowed } from './security.js';
 import { type RunningService, startConsoleService } from './service.js';
 
@@ -168,6 +170,19 @@ function run(): void {
     }
     if (shutdown !== 'running') return;
     win = createWindow();
+    // Native notifications come from here, not from the page: they must reach the admin with the window minimised.
+    const running = service;
+    startPairNotifier({
+      watch: (fn) => running.watchPairs(fn),
+      create: (alert) => (Notification.isSupported() ? new Notification({ title: alert.title, body: alert.body }) : null),
+      open: (pairId) => {
+        if (win === null || win.isDestroyed()) win = createWindow();
+        if (win.isMinimized()) win.restore();
+        win.focus();
+        // Only the fragment changes: an in-page navigation to the pair view, no reload.
+        win.loadURL(`${APP_ENTRY_URL}#/pair/${encodeURIComponent(pairId)}`).catch((err: unknown) => log(`could not show the pair: ${err instanceof Error ? err.message : String(err)}`));
+      },
+    });
     app.on('activate', () => {
       if ((win === null || win.isDestroyed()) && shutdown === 'running') win = createWindow();
     });

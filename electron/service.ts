@@ -1,12 +1,14 @@
 // The one place the desktop app touches core/service. Everything else in electron/ sees only RunningService.
 
 import type { Handlers } from '../core/api/server.js';
-import type { ConsoleContract } from '../core/api/console-contract.js';
+import type { ConsoleContract, HostInfo, PairInfo } from '../core/api/console-contract.js';
 import { ConsoleService, consoleHandlers } from '../core/service/console-service.js';
 
 export interface RunningService {
   /** What serve() runs the console contract with, once per page session. */
   readonly handlers: Handlers<ConsoleContract>;
+  /** Every pair's summary as it changes, with the hosts (for their names); returns the unsubscribe function. */
+  watchPairs(fn: (pair: PairInfo, hosts: readonly HostInfo[]) => void): () => void;
   /** Stops the simulated pairs, flushes history and closes the files; resolves when everything is on disk. */
   close(): Promise<void>;
 }
@@ -38,6 +40,7 @@ export async function startConsoleService(settings: ServiceSettings): Promise<Ru
   }
   return {
     handlers: consoleHandlers(service, { transport: 'electron' }),
+    watchPairs: (fn) => service.onPair((pair) => fn(pair, service.hosts())),
     close: () => service.close(),
   };
 }

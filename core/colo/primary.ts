@@ -31,6 +31,7 @@ import type {
   CheckpointTrigger,
   CycleRecord,
   FailoverEvent,
+  OpenCheckpoint,
   ProtectionReasonCode,
   ProtectionState,
   ProtectionStateName,
@@ -48,6 +49,8 @@ const SMALL_CHECKPOINT_PAGES = 16;
 const NO_PFNS = new Uint32Array(0);
 
 export interface PrimaryEvents {
+  /** The guest was paused for checkpoint `seq`; a cycle() follows, committed, failed or aborted. */
+  checkpointStarted?(open: OpenCheckpoint): void;
   cycle?(record: CycleRecord): void;
   state?(state: ProtectionState): void;
   failover?(event: FailoverEvent): void;
@@ -87,6 +90,18 @@ export type PrimaryExit =
 
 class Stopped extends Error {}
 
+/** xl's words when the primary gives up on its secondary (xen-colo.md §2.8); kept for the failover's detail. */
+export const XL_BACKUP_FAILED = 'Backup failed? resuming domain at primary';
+
+/** The checkpoint in progress: from the guest's suspend until its record is reported. */
+interface OpenCycle {
+  timer: CycleTimer;
+  trigger: CheckpointTrigger;
+  dirtyPages: number;
+  pagesSent: number;
+  bytesSent: number;
+}
+
 export class ColoPrimary {
   private readonly writer: StreamWriter;
   private readonly reader: RecordReader;
@@ -101,11 +116,18 @@ export class ColoPrimary {
   /** What a checkpoint is waiting for, as the stall message words it, and since when. */
   private waiting: { stall: string; since: number } | undefined;
   private readonly recentPauses: number[] = [];
+  private open: OpenCycle | undefined;
 
   constructor(private readonly o: PrimaryOptions) {
     this.writer = new StreamWriter(o.forward, o.recordFd);
     this.reader = new RecordReader(o.back, new StreamDecoder('back', o.decoder));
     this.dirty = new DirtySet(o.domain.pageCount);
+    // Between checkpoints nothing reads the back channel, so a secondary that vanished would go unnoticed until
+    // the next trigger (COLO: up to 5 s). The socket closing is news at once: protection is already broken.
+    o.back.once('close', () => {
+      if (this.stopRequested || this.stateName === 'unprotected' || this.stateName === 'stopped') return;
+      this.setState('degraded', 'link-broken', 'The replication link to the secondary closed; the next checkpoint will fail and the guest will run on the primary, unprotected.');
+    });
   }
 
   get lastCommittedSeq(): number {
@@ -144,19 +166,26 @@ export class ColoPrimary {
 
   private teardown(err: unknown): PrimaryExit {
     const lastSeq = this.lastCommitted;
-    if (this.stopRequested === 'kill') return { kind: 'killed', lastSeq };
+    if (this.stopRequested === 'kill') {
+      // The guest died paused: that checkpoint failed, and its pause lasted until the host went.
+      this.closeOpenCycle('failed', this.suspendedAt === undefined ? this.primaryPause : now() - this.suspendedAt);
+      return { kind: 'killed', lastSeq };
+    }
     const pausedFor = this.suspendedAt === undefined ? 0 : now() - this.suspendedAt;
     if (this.suspendedAt !== undefined) this.resumeGuest();
     if (this.stopRequested === 'stop') {
+      this.closeOpenCycle('aborted', this.open !== undefined && pausedFor === 0 ? this.primaryPause : pausedFor);
       this.setState('stopped', 'stopped-by-admin', 'Protection stopped; the guest runs on the primary only.');
       return { kind: 'stopped', lastSeq };
     }
+    this.closeOpenCycle('failed', this.open !== undefined && pausedFor === 0 ? this.primaryPause : pausedFor);
     // As `xl remus` exiting does: the channels close, so a secondary still waiting learns it is on its own.
     this.o.forward.destroy();
     this.o.back.destroy();
     const reason = describeError(err);
     const code: ProtectionReasonCode = err instanceof ProtocolError || err instanceof Error && err.name === 'StreamError' ? 'stream-error' : 'secondary-lost';
-    this.setState('unprotected', code, `Backup failed? resuming domain at primary: ${reason}`);
+    const what = code === 'stream-error' ? 'The replication stream broke' : 'The secondary was lost';
+    this.setState('unprotected', code, `${what} (${reason}); the guest runs on at the primary, unprotected.`);
     this.o.events?.failover?.({
       detectedBy: 'primary',
       cause: reason,
@@ -164,8 +193,37 @@ export class ColoPrimary {
       survivor: 'primary',
       lastCheckpointSeq: lastSeq,
       guestDowntimeMs: pausedFor,
+      detail: `${XL_BACKUP_FAILED}: ${reason}`,
     });
     return { kind: 'secondary-lost', reason, lastSeq };
+  }
+
+  /** Reports the checkpoint that was in progress when the run ended, with the pause it really caused. */
+  private closeOpenCycle(outcome: 'failed' | 'aborted', pauseMs: number): void {
+    const open = this.open;
+    if (open === undefined) return;
+    this.open = undefined;
+    this.o.events?.cycle?.({
+      seq: this.seq,
+      mode: this.o.mode,
+      trigger: open.trigger,
+      startedAt: open.timer.startedAt,
+      phases: open.timer.finish(),
+      primaryPauseMs: pauseMs,
+      dirtyPages: open.dirtyPages,
+      pagesSent: open.pagesSent,
+      bytesSent: open.bytesSent,
+      outcome,
+      provenance: 'measured',
+    });
+    this.seq++;
+  }
+
+  /** The guest is paused for checkpoint `seq`: from here on a record is owed, whatever happens. */
+  private openCycle(timer: CycleTimer, trigger: CheckpointTrigger): OpenCycle {
+    this.open = { timer, trigger, dirtyPages: 0, pagesSent: 0, bytesSent: 0 };
+    this.o.events?.checkpointStarted?.({ seq: this.seq, trigger, startedAt: Date.now() });
+    return this.open;
   }
 
   private setState(state: ProtectionStateName, reasonCode?: ProtectionReasonCode, reason?: string, progress?: SyncProgress): void {
@@ -260,6 +318,8 @@ export class ColoPrimary {
     const paused = this.suspendedAt === undefined ? 0 : now() - this.suspendedAt;
     this.o.domain.resume();
     this.suspendedAt = undefined;
+    // Kept at once, not when the cycle completes: a cycle that fails after the resume still reports this pause.
+    this.primaryPause = paused;
     return paused;
   }
 
@@ -287,16 +347,21 @@ export class ColoPrimary {
       if (pfns.length <= TARGET_DIRTY_COUNT || iteration >= MAX_LIVE_ITERATIONS) break;
     }
     timer.phase('suspend');
+    const open = this.openCycle(timer, 'initial');
     await this.suspendGuest();
     timer.phase('transfer');
     const final = domain.takeDirtyPfns();
     const last = this.dirty.union(pfns, final);
     const dirtyPages = last.length;
+    open.dirtyPages = dirtyPages;
     bytes += this.send(pageDataRecords(domain, last));
     bytes += this.send(endOfCheckpointRecords(domain.getCpuContext()));
     pagesSent += last.length;
+    open.pagesSent = pagesSent;
+    open.bytesSent = bytes;
     timer.phase('device');
     bytes += this.send(deviceRecords(domain));
+    open.bytesSent = bytes;
     this.primaryPause = await this.commitAndResume(timer, 0);
     this.finishCycle(timer, 'initial', { dirtyPages, pagesSent, bytesSent: bytes });
   }
@@ -347,6 +412,7 @@ export class ColoPrimary {
     trigger: CheckpointTrigger,
     counts: { dirtyPages: number; pagesSent: number; bytesSent: number; secondaryDirtyPages?: number },
   ): void {
+    this.open = undefined;
     const phases = timer.finish();
     const record: CycleRecord = {
       seq: this.seq,
@@ -393,6 +459,8 @@ export class ColoPrimary {
     let bytes = 0;
     if (colo) bytes += this.send([CHECKPOINT_NEW]);
     timer.phase('suspend');
+    const open = this.openCycle(timer, trigger);
+    open.bytesSent = bytes;
     await this.suspendGuest();
     let secondaryDirty: ArrayLike<number> = NO_PFNS;
     if (colo) {
@@ -404,6 +472,8 @@ export class ColoPrimary {
     }
     const own = domain.takeDirtyPfns();
     const pfns = this.dirty.union(own, secondaryDirty);
+    open.dirtyPages = own.length;
+    open.pagesSent = pfns.length;
     if (colo) {
       // Phases end when their bytes have left, not when they were queued, so `transfer` shows the wire time. A
       // small checkpoint leaves in one write with the device state: a syscall costs more than the phase itself.

@@ -12,7 +12,7 @@ import { RpcError, createClient, serve } from '../api/rpc.js';
 import type { CycleRecord } from '../colo/types.js';
 import { SYSTEM_ACTOR, consoleHandlers } from './console-service.js';
 import { HISTORY_FILE, History } from './history.js';
-import { DEMO_PAIR, REGISTRY_FILE, SIM_HOST } from './registry.js';
+import { DEMO_PAIR, REGISTRY_FILE, SIM_HOSTS } from './registry.js';
 import { SETTINGS_FILE } from './settings.js';
 import { rejectsWithCode, startService, tempDir, untilState, waitFor } from './test-support/service-rig.js';
 
@@ -25,7 +25,7 @@ void describe('ConsoleService', () => {
     const { service, errors } = await startService(dir);
     service.onCycle((id, r) => cycles.push([id, r]));
     assert.deepEqual(service.problems, []);
-    assert.deepEqual(service.hosts().map((h) => [h.id, h.kind, h.hypervisor, h.status]), [['sim', 'sim', 'sim', 'connected']]);
+    assert.deepEqual(service.hosts().map((h) => [h.id, h.kind, h.hypervisor, h.status]), [['sim-a', 'sim', 'sim', 'connected'], ['sim-b', 'sim', 'sim', 'connected']]);
     const [demo] = service.pairs();
     assert.equal(demo?.id, 'demo');
     assert.equal(demo.name, 'demo-vm');
@@ -166,6 +166,8 @@ void describe('ConsoleService', () => {
     const stalled = await service.injectSim('demo', 'stall-secondary', true, 'alice');
     assert.deepEqual(stalled.sim?.faults, { slowLink: false, stallSecondary: true });
     await untilState(service, 'demo', 'degraded');
+    // The service may see the checkpoint overdue a moment before the engine names what it waits for.
+    await waitFor(() => service.pair('demo').state.reasonCode === 'checkpoint-stalled', 10_000, () => 'the engine to report the stall');
     const degraded = service.pair('demo');
     assert.equal(degraded.state.reasonCode, 'checkpoint-stalled');
     for (const a of ['failover', 'drill'] as const) {
@@ -316,7 +318,7 @@ void describe('ConsoleService', () => {
 
     assert.equal((await client.call('app.info', {})).transport, 'browser');
     assert.match((await client.call('app.info', {})).version, /^\d+\.\d+\.\d+/);
-    assert.deepEqual((await client.call('hosts.list', {})).map((h) => h.id), ['sim']);
+    assert.deepEqual((await client.call('hosts.list', {})).map((h) => h.id), ['sim-a', 'sim-b']);
     const pairs = await client.call('pairs.list', {});
     assert.deepEqual(pairs.map((p) => p.id), ['demo']);
 
@@ -356,7 +358,7 @@ void describe('ConsoleService', () => {
     const history = await client.call('pairs.cycles', { pairId: 'demo', since: 0, limit: 2 });
     assert.equal(history.length, 2);
     const csv = await client.call('pairs.export', { pairId: 'demo', format: 'csv' });
-    assert.match(csv.content, /^seq,startedAt,/);
+    assert.match(csv.content, /^run,seq,startedAt,/);
     assert.ok(csv.content.trimEnd().split('\r\n').length >= 4);
     const verdict = await client.call('audit.verify', {});
     assert.equal(verdict.ok, true);
@@ -373,7 +375,7 @@ void describe('ConsoleService', () => {
   void test('with two pairs, topic subscriptions filter by pairId and each pair gets its own output gauge', async (t) => {
     const dir = tempDir(t);
     const lab = { ...DEMO_PAIR, id: 'lab', name: 'lab-vm', mode: 'remus' as const, sim: { ...DEMO_PAIR.sim!, remusIntervalMs: 40 } };
-    writeFileSync(path.join(dir, REGISTRY_FILE), JSON.stringify({ version: 1, hosts: [SIM_HOST], pairs: [DEMO_PAIR, lab] }));
+    writeFileSync(path.join(dir, REGISTRY_FILE), JSON.stringify({ version: 1, hosts: SIM_HOSTS, pairs: [DEMO_PAIR, lab] }));
     const { service } = await startService(dir);
     assert.deepEqual(service.problems, []);
     const [clientEnd, serverEnd] = createMemoryChannelPair();

@@ -47,6 +47,8 @@ const RETENTION_EVERY_MS = 3_600_000;
 const EXPORT_MAX_CYCLES = 100_000;
 const EXPORT_DEFAULT_WINDOW_MS = 86_400_000;
 const CLOSE_PAIR_MS = 15_000;
+/** How often open checkpoints are judged against the overdue and frozen thresholds. */
+const ALARM_TICK_MS = 250;
 
 export interface ConsoleServiceOptions {
   /** Where registry.json, settings.json, history.sqlite and audit.sqlite live (created if missing). */
@@ -112,6 +114,8 @@ export class ConsoleService {
   private readonly controllers = new Map<string, PairController>();
   private readonly lives = new Map<string, PairLive>();
   private readonly lastStatsKey = new Map<string, string>();
+  /** Simulated hosts a kill fault took down, with why, until protection starts again. */
+  private readonly simHostsDown = new Map<string, string>();
   private readonly timers: NodeJS.Timeout[] = [];
   private settingsStore: SettingsStore | undefined;
   private registryStore: Registry | undefined;
@@ -285,7 +289,7 @@ export class ConsoleService {
     const c = this.controller(pairId);
     const now = this.clock();
     const from = since ?? now - EXPORT_DEFAULT_WINDOW_MS;
-    const rows = this.history.recentCycles(pairId, from, EXPORT_MAX_CYCLES + 1);
+    const rows = this.history.recentCyclesWithRun(pairId, from, EXPORT_MAX_CYCLES + 1);
     const truncated = rows.length > EXPORT_MAX_CYCLES;
     const record = c.record;
     const input = {
@@ -338,6 +342,14 @@ export class ConsoleService {
   async drill(pairId: string, confirmName: string, actor: string): Promise<DrillReport> {
     return this.act(actor, 'pairs.drill', pairId, (c) => c.drill(actor, confirmName), (r) =>
       `guest downtime ${r.guestDowntimeMs.toFixed(1)} ms, re-protected after ${r.timeToReprotectMs.toFixed(0)} ms`);
+  }
+
+  /** Ends split brain: keeps the copy on `keep`'s host and destroys the other (typed confirmation). */
+  async keepCopy(pairId: string, keep: 'primary' | 'secondary', confirmName: string, actor: string): Promise<PairInfo> {
+    return this.act(actor, 'pairs.keep', pairId, async (c) => {
+      await c.keep(actor, confirmName, keep);
+      return this.pairInfo(c);
+    }, undefined, `keep the ${keep}'s copy`);
   }
 
   async checkpoint(pairId: string, actor: string): Promise<PairInfo> {
@@ -503,6 +515,11 @@ export class ConsoleService {
       emitEvent: (e) => this.eventListeners.emit(e),
       changed: (id) => this.publishPair(id),
       log: (err, where) => this.log(err, where),
+      frozenThresholdMs: () => this.settingsStore!.get().frozenThresholdMs,
+      simHostDown: (hostId, why) => {
+        if (why === null) this.simHostsDown.delete(hostId);
+        else this.simHostsDown.set(hostId, why);
+      },
       actionTimeoutMs: this.opts.actionTimeoutMs ?? 30_000,
       reprotectTimeoutMs: this.opts.reprotectTimeoutMs ?? 120_000,
       lastEventSeq: this.history.lastEventSeq(pairId),
@@ -521,6 +538,7 @@ export class ConsoleService {
 
   private pairInfo(c: PairController): PairInfo {
     const r = c.record;
+    const now = this.clock();
     return {
       id: r.id,
       name: r.name,
@@ -529,12 +547,12 @@ export class ConsoleService {
       primaryHostId: r.primaryHostId,
       secondaryHostId: r.secondaryHostId,
       state: c.state,
-      stats: this.lives.get(r.id)!.stats(this.clock()),
+      stats: this.lives.get(r.id)!.stats(now, c.openSince),
       ...(r.sim === undefined ? {} : { sim: { ...r.sim, faults: c.faults } }),
       lastFailover: c.lastFailover,
-      alarm: null,
-      openCheckpoint: null,
-      runningOn: null,
+      alarm: c.alarm(),
+      openCheckpoint: c.openCheckpoint(now),
+      runningOn: c.runningOn(),
       actions: c.actions(),
     };
   }
@@ -549,7 +567,10 @@ export class ConsoleService {
       ...(h.port === undefined ? {} : { port: h.port }),
       ...(h.user === undefined ? {} : { user: h.user }),
     };
-    if (h.kind === 'sim') return { ...base, version: 'embedded simulator', status: 'connected' };
+    if (h.kind === 'sim') {
+      const down = this.simHostsDown.get(h.id);
+      return { ...base, version: 'embedded simulator', ...(down === undefined ? { status: 'connected' } : { status: 'down', statusReason: down }) };
+    }
     if (!this.backends.has(h.hypervisor)) {
       return { ...base, status: 'disconnected', statusReason: `No ${h.hypervisor} backend is available in this build.` };
     }
@@ -586,7 +607,11 @@ export class ConsoleService {
     const retention = setInterval(() => {
       this.pruning = this.prune();
     }, RETENTION_EVERY_MS);
-    for (const t of [stats, output, retention]) {
+    const alarms = setInterval(() => {
+      const now = this.clock();
+      for (const c of this.controllers.values()) c.tick(now);
+    }, ALARM_TICK_MS);
+    for (const t of [stats, output, retention, alarms]) {
       t.unref();
       this.timers.push(t);
     }
@@ -644,9 +669,7 @@ export function consoleHandlers(service: ConsoleService, options: HandlerOptions
       'pairs.failover': ({ pairId, confirmName }) => service.failover(pairId, confirmName, actor),
       'pairs.drill': ({ pairId, confirmName }) => service.drill(pairId, confirmName, actor),
       'pairs.checkpoint': ({ pairId }) => service.checkpoint(pairId, actor),
-      'pairs.keep': () => {
-        throw new RpcError('invalid-state', 'Not available yet.');
-      },
+      'pairs.keep': ({ pairId, keep, confirmName }) => service.keepCopy(pairId, keep, confirmName, actor),
       'pairs.cycles': ({ pairId, since, until, limit }) => service.cycles(pairId, { since, limit, ...(until === undefined ? {} : { until }) }),
       'pairs.events': ({ pairId, limit }) => service.events(pairId, limit),
       'pairs.export': ({ pairId, format, since }) => service.exportPair(pairId, format, since),

@@ -13,7 +13,8 @@ export interface ExportFile {
 
 export interface ExportInput {
   pair: { id: string; name: string; backend: string; mode: string };
-  cycles: readonly CycleRecord[];
+  /** Each cycle with the protection run it belongs to: (run, seq) identifies a cycle, seq alone does not. */
+  cycles: readonly { run: number; cycle: CycleRecord }[];
   events: readonly PairEvent[];
   since: number;
   exportedAt: number;
@@ -21,21 +22,22 @@ export interface ExportInput {
   truncated: boolean;
 }
 
+// Times are ms rounded to the microsecond (what the clocks resolve); sizes are bytes and pages, exact.
 const CSV_COLUMNS = [
-  'seq', 'startedAt', 'startedAtIso', 'mode', 'trigger', 'outcome', 'provenance',
+  'run', 'seq', 'startedAt', 'startedAtIso', 'mode', 'trigger', 'outcome', 'provenance',
   'primaryPauseMs', 'secondaryPauseMs', 'dirtyPages', 'secondaryDirtyPages', 'pagesSent', 'bytesSent',
   ...PHASE_ORDER.map((p) => `${p}Ms`),
 ] as const;
 
 export function exportCsv(input: ExportInput): ExportFile {
   const lines = [CSV_COLUMNS.join(',')];
-  for (const c of input.cycles) {
+  for (const { run, cycle: c } of input.cycles) {
     const phase = new Map(c.phases.map((p) => [p.name, p.durationMs]));
     // A phase the backend did not see stays empty: it is unknown, not zero (DESIGN.md, measured vs derived).
     const row: (string | number | undefined)[] = [
-      c.seq, c.startedAt, new Date(c.startedAt).toISOString(), c.mode, c.trigger, c.outcome, c.provenance,
-      c.primaryPauseMs, c.secondaryPauseMs, c.dirtyPages, c.secondaryDirtyPages, c.pagesSent, c.bytesSent,
-      ...PHASE_ORDER.map((p) => phase.get(p)),
+      run, c.seq, micro(c.startedAt), new Date(c.startedAt).toISOString(), c.mode, c.trigger, c.outcome, c.provenance,
+      micro(c.primaryPauseMs), micro(c.secondaryPauseMs), c.dirtyPages, c.secondaryDirtyPages, c.pagesSent, c.bytesSent,
+      ...PHASE_ORDER.map((p) => micro(phase.get(p))),
     ];
     lines.push(row.map(csvField).join(','));
   }
@@ -49,12 +51,20 @@ export function exportCsv(input: ExportInput): ExportFile {
 export function exportJson(input: ExportInput): ExportFile {
   const doc = {
     format: 'colo-console-history',
-    version: 1,
+    // 2: cycles carry their run; times are rounded to the microsecond.
+    version: 2,
     pair: input.pair,
     exportedAt: input.exportedAt,
     since: input.since,
     truncated: input.truncated,
-    cycles: input.cycles,
+    cycles: input.cycles.map(({ run, cycle }) => ({
+      run,
+      ...cycle,
+      startedAt: micro(cycle.startedAt),
+      primaryPauseMs: micro(cycle.primaryPauseMs),
+      ...(cycle.secondaryPauseMs === undefined ? {} : { secondaryPauseMs: micro(cycle.secondaryPauseMs) }),
+      phases: cycle.phases.map((p) => ({ ...p, startMs: micro(p.startMs), durationMs: micro(p.durationMs) })),
+    })),
     events: input.events,
   };
   return {
@@ -62,6 +72,11 @@ export function exportJson(input: ExportInput): ExportFile {
     mediaType: 'application/json',
     content: `${JSON.stringify(doc, null, 1)}\n`,
   };
+}
+
+/** Milliseconds to the microsecond: finer digits are float noise, not measurement. */
+function micro<T extends number | undefined>(ms: T): T {
+  return (ms === undefined ? ms : Math.round(ms * 1000) / 1000) as T;
 }
 
 /** RFC 4180 quoting; text that a spreadsheet would run as a formula is prefixed with a quote. */

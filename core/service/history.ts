@@ -243,6 +243,20 @@ export class History {
     return rows.map(rowToCycle).filter((r): r is CycleRecord => r !== null);
   }
 
+  /** Like recentCycles, with the protection run each cycle belongs to (exports: seq restarts with every run). */
+  recentCyclesWithRun(pairId: string, since: number, limit: number): { run: number; cycle: CycleRecord }[] {
+    this.flush();
+    const rows = this.db
+      .prepare(`SELECT * FROM (SELECT id, run_id, ${CYCLE_COLUMNS} FROM cycles WHERE pair_id = ? AND started_at >= ? ORDER BY started_at DESC, id DESC LIMIT ?) ORDER BY started_at, id`)
+      .all(pairId, since, limit) as (CycleRow & { run_id: number })[];
+    const out: { run: number; cycle: CycleRecord }[] = [];
+    for (const row of rows) {
+      const cycle = rowToCycle(row);
+      if (cycle !== null) out.push({ run: row.run_id, cycle });
+    }
+    return out;
+  }
+
   /** The most recent `limit` events of a pair, oldest first. */
   events(pairId: string, limit: number): StoredEvent[] {
     this.flush();

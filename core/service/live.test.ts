@@ -97,15 +97,22 @@ void describe('exports', () => {
   };
 
   void test('CSV: a header row, one row per cycle, a column per phase, unknown values left empty', () => {
-    const cycles = [cycle(1, NOW, 2.5, { secondaryPauseMs: 1.25 }), cycle(2, NOW + 500, 3, { phases: [{ name: 'transfer', startMs: 0, durationMs: 3 }] })];
+    const cycles = [
+      { run: 7, cycle: cycle(1, NOW, 2.5, { secondaryPauseMs: 1.25 }) },
+      { run: 7, cycle: cycle(2, NOW + 500, 3.123456789, { phases: [{ name: 'transfer', startMs: 0, durationMs: 3.000_000_4 }] }) },
+      { run: 8, cycle: cycle(1, NOW + 900, 2) },
+    ];
     const f = exportCsv({ ...base, cycles });
     assert.equal(f.filename, 'demo_vm_1-cycles-2025-01-31T12-00-00-000Z.csv');
     assert.match(f.mediaType, /^text\/csv/);
     const rows = f.content.trimEnd().split('\r\n').map((l) => l.split(','));
     const header = rows[0]!;
     assert.deepEqual(header.slice(-6), ['waitMs', 'suspendMs', 'transferMs', 'deviceMs', 'svm-loadMs', 'resumeMs']);
-    assert.equal(rows.length, 3);
+    assert.equal(rows.length, 4);
     const col = (row: string[], name: string): string => row[header.indexOf(name)]!;
+    // seq restarts with each run: (run, seq) tells the cycles apart.
+    assert.deepEqual(rows.slice(1).map((r) => `${col(r, 'run')}/${col(r, 'seq')}`), ['7/1', '7/2', '8/1']);
+    assert.equal(col(rows[2]!, 'primaryPauseMs'), '3.123', 'times rounded to the microsecond');
     assert.equal(col(rows[1]!, 'seq'), '1');
     assert.equal(col(rows[1]!, 'waitMs'), '100');
     assert.equal(col(rows[1]!, 'suspendMs'), '2.5');
@@ -117,12 +124,13 @@ void describe('exports', () => {
   });
 
   void test('JSON: the pair, the cycles and the events, as the API serves them', () => {
-    const cycles = [cycle(1, NOW, 2)];
+    const cycles = [{ run: 3, cycle: cycle(1, NOW, 2.0004) }];
     const f = exportJson({ ...base, cycles });
     assert.equal(f.mediaType, 'application/json');
     const doc = JSON.parse(f.content) as { pair: unknown; cycles: unknown; events: unknown; truncated: boolean };
     assert.deepEqual(doc.pair, base.pair);
-    assert.deepEqual(doc.cycles, cycles);
+    const rounded = { ...cycles[0]!.cycle, primaryPauseMs: 2, phases: [{ name: 'wait', startMs: 0, durationMs: 100 }, { name: 'suspend', startMs: 100, durationMs: 2 }] };
+    assert.deepEqual(doc.cycles, [{ run: 3, ...rounded }]);
     assert.deepEqual(doc.events, base.events);
     assert.equal(doc.truncated, false);
   });

@@ -6,11 +6,19 @@
 // pair that was stopped or replaced) are ignored, so they can never overwrite the state of its successor.
 
 import { performance } from 'node:perf_hooks';
-import { type DrillReport, PAIR_ACTIONS, type PairAction, type PairEvent, type SimSettings } from '../api/console-contract.js';
+import {
+  type DrillReport,
+  type OpenCheckpointInfo,
+  PAIR_ACTIONS,
+  type PairAction,
+  type PairAlarm,
+  type PairEvent,
+  type SimSettings,
+} from '../api/console-contract.js';
 import { RpcError } from '../api/errors.js';
 import type { SimFault } from '../backends/sim/pair.js';
 import { PRESETS } from '../backends/sim/presets.js';
-import type { CycleRecord, FailoverEvent, ProtectionState, ProtectionStateName } from '../colo/types.js';
+import type { CycleRecord, FailoverEvent, OpenCheckpoint, ProtectionState, ProtectionStateName, Side } from '../colo/types.js';
 import type { BackendContext, PairEvents, PairHandle, PairSpec, ReplicationBackend } from './backend.js';
 import type { History } from './history.js';
 import type { PairLive } from './live.js';
@@ -21,6 +29,11 @@ const ACTIVE: readonly ProtectionStateName[] = ['starting', 'syncing', 'protecte
 // The contract's bounds on event messages, state reasons and action reasons.
 const MAX_MESSAGE = 2000;
 const MAX_REASON = 500;
+/** A checkpoint open this long (or 3× the recent p99, if longer) is overdue: protection is no longer assured. */
+const OVERDUE_MIN_MS = 1000;
+const OVERDUE_P99_FACTOR = 3;
+/** The frozen threshold is never below this many times the recent p99 pause (the issue's rule). */
+const FROZEN_P99_FACTOR = 10;
 
 export interface ActionVerdict {
   allowed: boolean;
@@ -45,6 +58,10 @@ export interface ControllerDeps {
   readonly actionTimeoutMs: number;
   /** How long a drill waits for the re-protected pair to reach 'protected'. */
   readonly reprotectTimeoutMs: number;
+  /** The admin's Guest-frozen threshold (settings.frozenThresholdMs). */
+  frozenThresholdMs(): number;
+  /** A simulated host went down (a kill fault) or came back (null). */
+  simHostDown(hostId: string, why: string | null): void;
   readonly lastEventSeq: number | null;
   readonly lastFailover: FailoverEvent | null;
 }
@@ -54,11 +71,22 @@ interface StateWaiter {
 }
 
 export class PairController {
+  /** What the pair shows: the backend's state, overridden while a checkpoint is overdue or the guest frozen. */
   private current: ProtectionState;
+  /** What the backend last reported. */
+  private reported: ProtectionState;
   private handle: PairHandle | null = null;
+  /** A run that ended in split brain: both copies still run, and this handle can destroy either. */
+  private splitHandle: PairHandle | null = null;
+  /** The checkpoint in progress on the current run, if any. */
+  private open: OpenCheckpoint | null = null;
+  /** The generation whose takeover already moved the guest in the registry. */
+  private swappedGeneration = -1;
+  /** The highest cycle seq stored for the current run. */
+  private lastStoredSeq = -1;
   private generation = 0;
   private runId = 0;
-  private busy: 'start' | 'stop' | 'failover' | 'drill' | null = null;
+  private busy: 'start' | 'stop' | 'failover' | 'drill' | 'keep' | null = null;
   private eventSeq: number;
   private failoverEvent: FailoverEvent | null;
   private activeFaults = { slowLink: false, stallSecondary: false };
@@ -66,10 +94,12 @@ export class PairController {
 
   constructor(readonly id: string, private readonly deps: ControllerDeps) {
     this.current = { state: 'unprotected', since: deps.clock(), reasonCode: 'not-started', reason: 'Protection has not been started.' };
+    this.reported = this.current;
     this.eventSeq = deps.lastEventSeq ?? -1;
     this.failoverEvent = deps.lastFailover;
     if (deps.backend === undefined) {
       this.current = { ...this.current, reason: `No ${this.record.backend} backend is available in this build.` };
+      this.reported = this.current;
     }
   }
 
@@ -85,6 +115,62 @@ export class PairController {
 
   get lastFailover(): FailoverEvent | null {
     return this.failoverEvent;
+  }
+
+  /** Start of the checkpoint in progress (wall clock), for stats that must not hide an open pause. */
+  get openSince(): number | undefined {
+    return this.open?.startedAt;
+  }
+
+  openCheckpoint(now: number): OpenCheckpointInfo | null {
+    const o = this.open;
+    return o === null ? null : { ...o, pausedMs: Math.max(0, now - o.startedAt) };
+  }
+
+  /** The loudest thing about the pair now: split brain, then a frozen guest. */
+  alarm(): PairAlarm | null {
+    const s = this.current;
+    const r = this.record;
+    const name = r.name;
+    if (s.reasonCode === 'split-brain') {
+      const seq = this.failoverEvent?.lastCheckpointSeq;
+      const since = seq === undefined ? 'the split' : `checkpoint ${seq}`;
+      return {
+        kind: 'split-brain',
+        since: s.since,
+        headline: bound(`Split brain: ${name} is running on both ${this.hostName(r.primaryHostId)} and ${this.hostName(r.secondaryHostId)}.`, MAX_REASON),
+        detail: bound(`Each copy has taken its own writes since ${since}. Keep one copy: the other is destroyed, and its writes since ${since} are lost. ${s.reason ?? ''}`.trim()),
+      };
+    }
+    if (s.reasonCode === 'guest-frozen' && this.open !== null) {
+      return {
+        kind: 'guest-frozen',
+        since: s.since,
+        headline: bound(`Guest frozen: ${name} has been paused on ${this.hostName(r.primaryHostId)} since checkpoint ${this.open.seq} began, and it has not completed.`, MAX_REASON),
+        detail: bound(`Stop protection to end it: the copy on ${this.hostName(r.secondaryHostId)} is destroyed and ${name} resumes on ${this.hostName(r.primaryHostId)}, unprotected.${this.reported.reason ? ` The replication engine says: ${this.reported.reason}` : ''}`),
+      };
+    }
+    return null;
+  }
+
+  /** Hosts on which the guest runs now (two in split brain, none when it is down); null when not known. */
+  runningOn(): string[] | null {
+    const s = this.current;
+    const r = this.record;
+    if (s.reasonCode === 'split-brain') return this.splitHandle === null ? null : [r.primaryHostId, r.secondaryHostId];
+    if (s.state === 'failing-over') return null;
+    if (s.state === 'error' && s.reasonCode === 'primary-lost') return [];
+    if (s.state === 'error') return null;
+    return [r.primaryHostId];
+  }
+
+  /**
+   * Re-judges the open checkpoint against the overdue and frozen thresholds (the service calls this a few times
+   * a second); publishes when the verdict changes.
+   */
+  tick(now: number): void {
+    const next = this.effective(this.reported, now);
+    if (next.state !== this.current.state || next.reasonCode !== this.current.reasonCode) this.show(next);
   }
 
   get faults(): SimSettings['faults'] {
@@ -161,7 +247,7 @@ export class PairController {
     this.deps.changed(this.id);
     const name = this.record.name;
     try {
-      this.event('drill', `Drill started by ${actor}: failing ${name} over to ${this.record.secondaryHostId}, then re-protecting it in the other direction.`);
+      this.event('drill', `Drill started by ${actor}: failing ${name} over to ${this.hostName(this.record.secondaryHostId)}, then re-protecting it in the other direction.`);
       const lostAt = performance.now();
       const failover = await this.failOver(actor);
       if (failover === null) throw new RpcError('invalid-state', `Drill stopped: the backend reported no takeover for ${name}; protection was not restarted.`);
@@ -183,6 +269,37 @@ export class PairController {
     } catch (err) {
       this.event('drill', `Drill failed: ${err instanceof Error ? err.message : String(err)}`);
       throw err;
+    } finally {
+      this.busy = null;
+      this.deps.changed(this.id);
+    }
+  }
+
+  /**
+   * Ends split brain by keeping the copy on one side: the other copy is destroyed, and what it wrote since the split
+   * is lost. Keeping the secondary's copy makes its host the pair's primary.
+   */
+  async keep(actor: string, confirmName: string, side: Side): Promise<void> {
+    const r = this.record;
+    const keptHost = this.hostName(side === 'primary' ? r.primaryHostId : r.secondaryHostId);
+    const lostHost = this.hostName(side === 'primary' ? r.secondaryHostId : r.primaryHostId);
+    this.confirm(confirmName, `keep the copy on ${keptHost}`);
+    this.require(side === 'primary' ? 'keep-primary' : 'keep-secondary');
+    const handle = this.splitHandle!;
+    this.busy = 'keep';
+    this.deps.changed(this.id);
+    try {
+      this.event('action', `Keep requested by ${actor}: keeping the copy of ${r.name} on ${keptHost}, destroying the copy on ${lostHost}.`);
+      const final = await withTimeout(handle.keep!(side, this.deps.context(actor)), this.deps.actionTimeoutMs, `the copy on ${lostHost} to be destroyed`);
+      this.splitHandle = null;
+      if (side === 'secondary') this.swapHosts();
+      this.reported = final;
+      this.show(final);
+      try {
+        await handle.detach(this.deps.context(SYSTEM));
+      } catch (err) {
+        this.deps.log(err, `pair ${this.id} detach`);
+      }
     } finally {
       this.busy = null;
       this.deps.changed(this.id);
@@ -257,6 +374,10 @@ export class PairController {
       throw new RpcError('invalid-state', `${record.name} is not being protected: there is no running pair to inject a fault into.`);
     }
     this.applyFault(sim, fault, on, this.deps.context(actor));
+    if (fault === 'kill-primary' || fault === 'kill-secondary') {
+      const hostId = fault === 'kill-primary' ? record.primaryHostId : record.secondaryHostId;
+      this.deps.simHostDown(hostId, `Its copy of ${record.name} was killed by the ${fault} fault at ${new Date(this.deps.clock()).toISOString()}; starting protection again brings the simulated host back.`);
+    }
     this.event('fault', `${on ? 'Fault injected' : 'Fault cleared'} by ${actor}: ${fault}.`);
     this.deps.changed(this.id);
   }
@@ -264,10 +385,14 @@ export class PairController {
   /** Stops watching the current run (service shutdown); for the simulator that ends it. */
   async detach(ctx: BackendContext): Promise<void> {
     const handle = this.handle;
+    const split = this.splitHandle;
     this.handle = null;
+    this.splitHandle = null;
     this.generation++;
+    this.recordUnfinished();
     for (const w of [...this.waiters]) w.done(this.current);
     if (handle !== null) await handle.detach(ctx);
+    if (split !== null) await split.detach(ctx);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -281,6 +406,7 @@ export class PairController {
     switch (action) {
       case 'start':
         if (s.state === 'failing-over') return { allowed: false, reason: 'A failover is in progress.' };
+        if (this.splitHandle !== null) return { allowed: false, reason: 'Two copies of the guest are running (split brain): keep one of them first.' };
         if (this.handle !== null || ACTIVE.includes(s.state)) {
           return { allowed: false, reason: `Protection is already running (${s.state}).` };
         }
@@ -293,7 +419,10 @@ export class PairController {
           return { allowed: false, reason: 'The initial copy has not finished: the secondary holds no consistent copy of the guest to take over from.' };
         }
         if (!running) return { allowed: false, reason: s.state === 'failing-over' ? 'A failover is in progress.' : `${notRunning} There is no secondary to fail over to.` };
-        if (s.state === 'degraded' && s.reasonCode === 'checkpoint-stalled') {
+        if (s.state === 'degraded' && s.reasonCode === 'guest-frozen') {
+          return { allowed: false, reason: 'The guest is frozen in a checkpoint the secondary has not completed: a takeover would wait on it. Stop protection instead.' };
+        }
+        if (s.state === 'degraded' && (s.reasonCode === 'checkpoint-stalled' || s.reasonCode === 'checkpoint-overdue')) {
           return { allowed: false, reason: `The secondary is not responding${s.reason ? ` (${s.reason})` : ''}: a takeover would wait on it. Stop protection instead, or wait for it to recover.` };
         }
         if (action === 'drill' && s.state !== 'protected') {
@@ -303,8 +432,9 @@ export class PairController {
       }
       case 'keep-primary':
       case 'keep-secondary':
-        if (s.reasonCode !== 'split-brain') return { allowed: false, reason: 'Only split brain (two running copies) needs a copy chosen.' };
-        return { allowed: false, reason: 'Not available yet.' };
+        if (s.reasonCode !== 'split-brain' || this.splitHandle === null) return { allowed: false, reason: 'Only split brain (two running copies) needs a copy chosen.' };
+        if (this.splitHandle.keep === undefined) return { allowed: false, reason: `The ${this.record.backend} backend cannot destroy a copy for you: destroy one on its host.` };
+        return { allowed: true };
       case 'checkpoint':
         if (!this.deps.backend.capabilities.manualCheckpoint) {
           return { allowed: false, reason: 'The hypervisor decides when checkpoints happen; this backend cannot request one.' };
@@ -322,6 +452,7 @@ export class PairController {
       case 'stop': return 'Protection is stopping.';
       case 'failover': return 'A failover is in progress.';
       case 'drill': return 'A failover drill is in progress.';
+      case 'keep': return 'One copy is being destroyed to end split brain.';
       default: return '';
     }
   }
@@ -333,7 +464,8 @@ export class PairController {
 
   private confirm(confirmName: string, what: string): void {
     const name = this.record.name;
-    if (confirmName !== name) {
+    // What the admin typed and what is stored may be composed differently (é as one code point or two).
+    if (confirmName.normalize('NFC') !== name.normalize('NFC')) {
       throw new RpcError('bad-request', `To ${what}, type the VM's name exactly as shown ("${name}"); "${confirmName.slice(0, 128)}" does not match.`);
     }
   }
@@ -352,6 +484,13 @@ export class PairController {
     }
     const gen = ++this.generation;
     this.activeFaults = { slowLink: false, stallSecondary: false };
+    this.open = null;
+    this.lastStoredSeq = -1;
+    if (this.record.backend === 'sim') {
+      // Starting again is the simulated hosts' restart.
+      this.deps.simHostDown(spec.primary.id, null);
+      this.deps.simHostDown(spec.secondary.id, null);
+    }
     this.runId = this.deps.history.beginRun(this.id, this.deps.clock(), spec.mode);
     this.setState({ state: 'starting', since: this.deps.clock(), reason: `Starting protection from ${spec.primary.name} to ${spec.secondary.name}.` });
     let handle: PairHandle;
@@ -392,11 +531,22 @@ export class PairController {
   private async retire(gen: number, handle: PairHandle, final: ProtectionState): Promise<void> {
     if (this.handle !== handle) return;
     this.handle = null;
-    if (gen === this.generation && final.state === 'failed-over') this.swapHosts();
+    this.recordUnfinished();
+    if (gen === this.generation && final.state === 'failed-over' && this.swappedGeneration !== gen) {
+      this.swappedGeneration = gen;
+      this.swapHosts();
+    }
+    if (gen === this.generation && final.reasonCode === 'split-brain' && handle.keep !== undefined) {
+      // Both copies still run: the handle stays, so that the admin can keep one and destroy the other.
+      this.splitHandle = handle;
+      this.show(this.effective(this.reported, this.deps.clock()));
+      for (const w of [...this.waiters]) w.done(this.current);
+      return;
+    }
     this.deps.changed(this.id);
     for (const w of [...this.waiters]) w.done(this.current);
     try {
-      await handle.detach(this.deps.context('colo-console'));
+      await handle.detach(this.deps.context(SYSTEM));
     } catch (err) {
       this.deps.log(err, `pair ${this.id} detach`);
     }
@@ -407,8 +557,74 @@ export class PairController {
     const before = this.record;
     const after = this.deps.registry.updatePair(this.id, (p) => ({ ...p, primaryHostId: p.secondaryHostId, secondaryHostId: p.primaryHostId }));
     if (before.primaryHostId !== before.secondaryHostId) {
-      this.event('action', `${after.name} now runs on ${after.primaryHostId}; the next start protects it from there to ${after.secondaryHostId}.`);
+      this.event('action', `${after.name} now runs on ${this.hostName(after.primaryHostId)}; the next start protects it from there to ${this.hostName(after.secondaryHostId)}.`);
     }
+  }
+
+  private hostName(hostId: string): string {
+    return this.deps.registry.host(hostId)?.name ?? hostId;
+  }
+
+  /** A checkpoint the run never reported an end for: recorded as aborted, with the pause it caused so far. */
+  private recordUnfinished(): void {
+    const o = this.open;
+    if (o === null) return;
+    this.open = null;
+    const record: CycleRecord = {
+      seq: o.seq,
+      mode: this.record.mode,
+      trigger: o.trigger,
+      startedAt: o.startedAt,
+      phases: [],
+      primaryPauseMs: Math.max(0, this.deps.clock() - o.startedAt),
+      dirtyPages: 0,
+      pagesSent: 0,
+      bytesSent: 0,
+      outcome: 'aborted',
+      // The backend never said how it ended: the pause is our clock's, from its start to the end of the run.
+      provenance: 'derived',
+    };
+    this.storeCycle(record);
+  }
+
+  private storeCycle(r: CycleRecord): void {
+    // (run, seq) names one cycle: a record for a seq already stored (say, one the service closed as aborted and
+    // the backend reported late) would be a second version of it.
+    if (r.seq <= this.lastStoredSeq) {
+      this.deps.log(new Error(`cycle ${r.seq} of run ${this.runId} of pair ${this.id} was reported again (${r.outcome}); the first record stands`), `pair ${this.id} cycle`);
+      return;
+    }
+    this.lastStoredSeq = r.seq;
+    this.deps.live.addCycle(r);
+    this.deps.history.addCycle(this.id, this.runId, r);
+    this.deps.emitCycle(this.id, r);
+  }
+
+  /** The state to show: the backend's, unless the checkpoint in progress is overdue or has frozen the guest. */
+  private effective(reported: ProtectionState, now: number): ProtectionState {
+    const o = this.open;
+    if (o === null || !ACTIVE.includes(reported.state) || reported.state === 'starting' || reported.state === 'syncing') return reported;
+    const paused = now - o.startedAt;
+    const p99 = this.deps.live.stats(now).pausePrimaryP99Ms ?? 0;
+    const frozenAfter = Math.max(this.deps.frozenThresholdMs(), FROZEN_P99_FACTOR * p99);
+    if (paused >= frozenAfter) {
+      return {
+        state: 'degraded',
+        since: o.startedAt + frozenAfter,
+        reasonCode: 'guest-frozen',
+        reason: `The guest has been paused for over ${(frozenAfter / 1000).toFixed(1)} s in checkpoint ${o.seq}, which has not completed.`,
+      };
+    }
+    const overdueAfter = Math.max(OVERDUE_MIN_MS, OVERDUE_P99_FACTOR * p99);
+    if (paused >= overdueAfter && reported.state === 'protected') {
+      return {
+        state: 'degraded',
+        since: o.startedAt + overdueAfter,
+        reasonCode: 'checkpoint-overdue',
+        reason: `Checkpoint ${o.seq} has not completed after ${(overdueAfter / 1000).toFixed(1)} s; the guest is paused until it does.`,
+      };
+    }
+    return reported;
   }
 
   private listener(gen: number): PairEvents {
@@ -416,11 +632,18 @@ export class PairController {
       state: (s) => {
         if (gen === this.generation) this.setState(s);
       },
+      checkpointStarted: (o) => {
+        if (gen !== this.generation) return;
+        // A start without its predecessor's end: that one will never be reported.
+        if (this.open !== null && this.open.seq !== o.seq) this.recordUnfinished();
+        this.open = { seq: o.seq, trigger: o.trigger, startedAt: o.startedAt };
+      },
       cycle: (r) => {
         if (gen !== this.generation) return;
-        this.deps.live.addCycle(r);
-        this.deps.history.addCycle(this.id, this.runId, r);
-        this.deps.emitCycle(this.id, r);
+        const wasOpen = this.open;
+        if (wasOpen !== null && r.seq >= wasOpen.seq) this.open = null;
+        this.storeCycle(r);
+        if (wasOpen !== null && this.open === null && this.current !== this.reported) this.show(this.effective(this.reported, this.deps.clock()));
       },
       failover: (e) => {
         if (gen !== this.generation) return;
@@ -434,9 +657,20 @@ export class PairController {
     };
   }
 
+  /** A state from the backend. */
   private setState(next: ProtectionState): void {
     // A backend's reason may quote a host's output at length; the contract allows 2000 characters.
     const s = next.reason !== undefined && next.reason.length > MAX_MESSAGE ? { ...next, reason: bound(next.reason) } : next;
+    this.reported = s;
+    if (s.state === 'failed-over' && this.swappedGeneration !== this.generation) {
+      // The guest runs on the old secondary from now on: every screen must say so at once, not after cleanup.
+      this.swappedGeneration = this.generation;
+      this.swapHosts();
+    }
+    this.show(this.effective(s, this.deps.clock()));
+  }
+
+  private show(s: ProtectionState): void {
     const prev = this.current;
     this.current = s;
     if (prev.state !== s.state || prev.reasonCode !== s.reasonCode) {
@@ -500,6 +734,9 @@ export class PairController {
     };
   }
 }
+
+/** Who the audit log names for what the console does by itself. */
+const SYSTEM = 'colo-console';
 
 const ACTION_WORDS: Record<PairAction, string> = {
   start: 'start protecting',

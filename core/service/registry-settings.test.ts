@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Problem } from './files.js';
-import { DEMO_PAIR, REGISTRY_FILE, Registry, SIM_HOST } from './registry.js';
+import { DEMO_PAIR, REGISTRY_FILE, Registry, SIM_HOSTS, SIM_HOST_A } from './registry.js';
 import { DEFAULT_SETTINGS, SETTINGS_FILE, SettingsStore } from './settings.js';
 import { tempDir } from './test-support/service-rig.js';
 
@@ -18,12 +18,12 @@ function collect(): { problems: Problem[]; report: (p: Problem) => void } {
 }
 
 void describe('Registry', () => {
-  void test('a first start creates the simulator host and the demo pair, and writes them out', (t) => {
+  void test('a first start creates the two simulated hosts and the demo pair, and writes them out', (t) => {
     const dir = tempDir(t);
     const { problems, report } = collect();
     const reg = Registry.load(dir, report, NOW);
     assert.deepEqual(problems, []);
-    assert.deepEqual(reg.hosts(), [SIM_HOST]);
+    assert.deepEqual(reg.hosts(), SIM_HOSTS);
     assert.deepEqual(reg.pairs(), [DEMO_PAIR]);
     const onDisk = JSON.parse(readFileSync(path.join(dir, REGISTRY_FILE), 'utf8')) as { version: number; pairs: { id: string }[] };
     assert.equal(onDisk.version, 1);
@@ -40,19 +40,31 @@ void describe('Registry', () => {
     assert.deepEqual(readdirSync(dir), [REGISTRY_FILE]);
   });
 
+  void test('a registry from before the two simulated hosts moves its simulated pairs onto them', (t) => {
+    const dir = tempDir(t);
+    const legacyHost = { id: 'sim', name: 'Embedded simulator', kind: 'sim', hypervisor: 'sim' };
+    const legacyPair = { ...DEMO_PAIR, primaryHostId: 'sim', secondaryHostId: 'sim' };
+    writeFileSync(path.join(dir, REGISTRY_FILE), JSON.stringify({ version: 1, hosts: [legacyHost], pairs: [legacyPair] }));
+    const reg = Registry.load(dir, () => assert.fail('no problem expected'), NOW);
+    assert.deepEqual(reg.hosts().map((h) => h.id), ['sim-a', 'sim-b']);
+    assert.deepEqual([reg.pair('demo')?.primaryHostId, reg.pair('demo')?.secondaryHostId], ['sim-a', 'sim-b']);
+    const onDisk = JSON.parse(readFileSync(path.join(dir, REGISTRY_FILE), 'utf8')) as { hosts: { id: string }[] };
+    assert.deepEqual(onDisk.hosts.map((h) => h.id), ['sim-a', 'sim-b']);
+  });
+
   void test('an invalid update is refused and nothing is written', (t) => {
     const dir = tempDir(t);
     const reg = Registry.load(dir, () => {}, NOW);
     const before = readFileSync(path.join(dir, REGISTRY_FILE), 'utf8');
     assert.throws(() => reg.updatePair('demo', (p) => ({ ...p, primaryHostId: 'nowhere' })));
     assert.equal(readFileSync(path.join(dir, REGISTRY_FILE), 'utf8'), before);
-    assert.equal(reg.pair('demo')?.primaryHostId, 'sim');
+    assert.equal(reg.pair('demo')?.primaryHostId, SIM_HOST_A.id);
   });
 
   for (const [what, content, expect] of [
     ['not JSON', '{"version": 1, "hosts": [', /not valid JSON/],
     ['the wrong shape', JSON.stringify({ version: 1, hosts: [{ id: 'sim' }], pairs: [] }), /invalid/],
-    ['a pair naming an unknown host', JSON.stringify({ version: 1, hosts: [SIM_HOST], pairs: [{ ...DEMO_PAIR, secondaryHostId: 'gone' }] }), /unknown host gone/],
+    ['a pair naming an unknown host', JSON.stringify({ version: 1, hosts: SIM_HOSTS, pairs: [{ ...DEMO_PAIR, secondaryHostId: 'gone' }] }), /unknown host gone/],
   ] as const) {
     void test(`a registry file with ${what} is moved aside and reported; the built-ins come back`, (t) => {
       const dir = tempDir(t);

@@ -81,19 +81,23 @@ export type HostRecord = z.output<typeof hostRecord>;
 export type PairRecord = z.output<typeof pairRecord>;
 export type StoredSimSettings = z.output<typeof storedSimSettings>;
 
-export const SIM_HOST_ID = 'sim';
 export const DEMO_PAIR_ID = 'demo';
 
-export const SIM_HOST: HostRecord = { id: SIM_HOST_ID, name: 'Embedded simulator', kind: 'sim', hypervisor: 'sim' };
+// The simulator plays two hosts, so that a demo shows sides the way real hosts have them: a failover moves the
+// guest from A to B, a killed host is down while the other runs on, split brain has a copy on each.
+export const SIM_HOST_A: HostRecord = { id: 'sim-a', name: 'Simulated host A', kind: 'sim', hypervisor: 'sim' };
+export const SIM_HOST_B: HostRecord = { id: 'sim-b', name: 'Simulated host B', kind: 'sim', hypervisor: 'sim' };
+export const SIM_HOSTS: readonly HostRecord[] = [SIM_HOST_A, SIM_HOST_B];
+/** Registries written before there were two simulated hosts name this one for both sides. */
+const LEGACY_SIM_HOST_ID = 'sim';
 
 export const DEMO_PAIR: PairRecord = {
   id: DEMO_PAIR_ID,
   name: 'demo-vm',
   backend: 'sim',
   mode: 'colo',
-  // The simulator is one host playing both sides, so a failover's swap leaves these equal.
-  primaryHostId: SIM_HOST_ID,
-  secondaryHostId: SIM_HOST_ID,
+  primaryHostId: SIM_HOST_A.id,
+  secondaryHostId: SIM_HOST_B.id,
   sim: {
     preset: 'web-server',
     link: '10gbe',
@@ -179,11 +183,22 @@ export class Registry {
     this.pairList = data.pairs;
   }
 
-  /** Re-adds the simulator host and the demo pair if missing; true if it changed anything. */
+  /**
+   * Re-adds the simulated hosts and the demo pair if missing, and moves simulated pairs off the single legacy
+   * simulator host; true if it changed anything.
+   */
   private ensureBuiltIns(): boolean {
     let changed = false;
-    if (!this.hostList.some((h) => h.id === SIM_HOST_ID)) {
-      this.hostList = [SIM_HOST, ...this.hostList];
+    const missing = SIM_HOSTS.filter((s) => !this.hostList.some((h) => h.id === s.id));
+    if (missing.length > 0) {
+      this.hostList = [...missing, ...this.hostList];
+      changed = true;
+    }
+    if (this.hostList.some((h) => h.id === LEGACY_SIM_HOST_ID && h.kind === 'sim')) {
+      this.pairList = this.pairList.map((p) => (p.primaryHostId === LEGACY_SIM_HOST_ID || p.secondaryHostId === LEGACY_SIM_HOST_ID
+        ? { ...p, primaryHostId: SIM_HOST_A.id, secondaryHostId: SIM_HOST_B.id }
+        : p));
+      this.hostList = this.hostList.filter((h) => h.id !== LEGACY_SIM_HOST_ID);
       changed = true;
     }
     if (!this.pairList.some((p) => p.id === DEMO_PAIR_ID)) {

@@ -9,7 +9,7 @@
 // unchanged. Commands to the simulator are audited like commands to a real host, named for what they do.
 
 import { SimPair, type SimPairOptions } from '../backends/sim/pair.js';
-import type { CycleRecord, FailoverEvent, ProtectionState } from '../colo/types.js';
+import type { CycleRecord, FailoverEvent, ProtectionState, Side } from '../colo/types.js';
 import type {
   BackendCapabilities,
   BackendContext,
@@ -85,6 +85,7 @@ export class SimBackend implements ReplicationBackend {
     const seen: { failover: FailoverEvent | null } = { failover: null };
     // Attached before start(): the engine reports 'starting' from inside it.
     pair.subscribe({
+      checkpointStarted: (open) => events.checkpointStarted?.(open),
       state: (s: ProtectionState) => events.state(s),
       cycle: (r: CycleRecord) => events.cycle(r),
       failover: (e: FailoverEvent) => {
@@ -169,6 +170,21 @@ class SimPairHandle implements PairHandle {
     const command = `simulator: destroy ${this.spec.domain} on ${this.spec.primary.id} (the secondary on ${this.spec.secondary.id} takes over)`;
     const outcome = await this.runAsync(ctx, this.spec.primary.id, command, () => this.pair.failover());
     return { state: outcome.state, event: this.seen.failover };
+  }
+
+  /** Split brain: destroy the other side's copy; the kept one runs on alone (xl destroy on that host). */
+  async keep(side: Side, ctx: BackendContext): Promise<ProtectionState> {
+    const lost: Side = side === 'primary' ? 'secondary' : 'primary';
+    const host = lost === 'primary' ? this.spec.primary : this.spec.secondary;
+    const keptHost = side === 'primary' ? this.spec.primary : this.spec.secondary;
+    const domain = lost === 'primary' ? this.spec.domain : `${this.spec.domain}--incoming`;
+    await this.runAsync(ctx, host.id, `simulator: destroy ${domain} on ${host.id} (split brain: keeping the copy on ${keptHost.id})`, () => this.pair.destroyCopy(lost));
+    return {
+      state: 'unprotected',
+      since: Date.now(),
+      reasonCode: 'stopped-by-admin',
+      reason: `Split brain ended: the copy on ${keptHost.name} was kept and the copy on ${host.name} destroyed. The guest runs on ${keptHost.name}, unprotected.`,
+    };
   }
 
   requestCheckpoint(ctx: BackendContext): void {

@@ -122,6 +122,8 @@ export interface FakeElectron {
   readonly ipcHandlers: Map<string, (event: unknown, payload: unknown) => void>;
   readonly session: FakeSession;
   readonly errorBoxes: string[];
+  /** Notifications shown, in order. */
+  readonly notifications: { title: string; body: string }[];
   menu: unknown;
   readonly module: Record<string, unknown>;
 }
@@ -169,6 +171,7 @@ export function createFakeElectron(): FakeElectron {
     ipcHandlers: new Map(),
     session: new FakeSession(),
     errorBoxes: [],
+    notifications: [],
     menu: null,
     module: {},
   };
@@ -189,6 +192,16 @@ export function createFakeElectron(): FakeElectron {
       setApplicationMenu: (menu: unknown) => {
         electron.menu = menu;
       },
+    },
+    Notification: class {
+      static isSupported(): boolean {
+        return true;
+      }
+      constructor(private readonly options: { title: string; body: string }) {}
+      on(): void {}
+      show(): void {
+        electron.notifications.push(this.options);
+      }
     },
     dialog: {
       showErrorBox: (title: string, content: string) => electron.errorBoxes.push(`${title}: ${content}`),

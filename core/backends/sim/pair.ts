@@ -12,6 +12,7 @@ import { type CheckpointTriggers, PeriodicTriggers, XEN_COLO_MAX_WAIT_MS, XL_REM
 import type {
   CycleRecord,
   FailoverEvent,
+  OpenCheckpoint,
   ProtectionReasonCode,
   ProtectionState,
   ProtectionStateName,
@@ -58,6 +59,8 @@ export interface SimPairOptions {
 }
 
 export interface SimPairListener {
+  /** The primary paused for a checkpoint; its cycle() follows (committed, failed or aborted). */
+  checkpointStarted?(open: OpenCheckpoint): void;
   cycle?(record: CycleRecord): void;
   state?(state: ProtectionState): void;
   failover?(event: FailoverEvent): void;
@@ -98,6 +101,9 @@ export class SimPair {
   private replicating = false;
   private secondaryTookOverAlready = false;
   private primaryLive = true;
+  /** The longest any packet waited, among those released when protection broke (for the failover report). */
+  private heldAtBreakMs: number | undefined;
+  private measuringRelease: { maxMs: number } | undefined;
   private finished: Promise<SimPairOutcome> | undefined;
   private settled = false;
 
@@ -201,10 +207,15 @@ export class SimPair {
         return cycle?.pauseMs;
       },
       events: {
+        checkpointStarted: (open) => this.emit((l) => l.checkpointStarted?.(open)),
         cycle: (r) => this.emit((l) => l.cycle?.(r)),
         state: (s) => this.primaryState(s),
-        // Seen from the primary it survived; if the secondary took over as well, the pair has two.
-        failover: (e) => this.emit((l) => l.failover?.(this.secondaryTookOverAlready ? { ...e, survivor: 'both' } : e)),
+        // Seen from the primary it survived; if the secondary took over as well, the pair has two. The primary
+        // kept the guest running: what its clients felt is how long their output was held.
+        failover: (e) => {
+          const held = this.heldAtBreakMs === undefined ? {} : { outputHeldMs: this.heldAtBreakMs };
+          this.emit((l) => l.failover?.(this.secondaryTookOverAlready ? { ...e, ...held, survivor: 'both' } : { ...e, ...held }));
+        },
       },
     });
     this.secondary = new ColoSecondary({
@@ -296,6 +307,22 @@ export class SimPair {
     }
   }
 
+  /**
+   * After split brain, destroys one side's copy (`xl destroy` there); the other runs on. Only once replication
+   * has ended: while it runs, stop() and failover() are the ways to end a side.
+   */
+  async destroyCopy(side: 'primary' | 'secondary'): Promise<void> {
+    if (!this.settled) throw new Error('replication is still running: stop or fail over instead');
+    if (side === 'primary') {
+      this.primaryLive = false;
+      this.primaryWorkload.stop();
+      await this.primaryDomain.suspend();
+    } else {
+      this.secondaryWorkload.stop();
+      await this.secondaryDomain.suspend();
+    }
+  }
+
   /** Ends everything: engines, workloads, sockets. Safe to call at any time. */
   async dispose(): Promise<void> {
     this.secondaryView.unstall();
@@ -335,6 +362,7 @@ export class SimPair {
   }
 
   private emitOutput(latencyMs: number): void {
+    if (this.measuringRelease !== undefined) this.measuringRelease.maxMs = Math.max(this.measuringRelease.maxMs, latencyMs);
     this.emit((l) => l.output?.(latencyMs));
   }
 
@@ -355,9 +383,16 @@ export class SimPair {
   }
 
   private releaseHeldOutput(): void {
+    const wasReplicating = this.replicating;
     this.replicating = false;
-    if (this.mode === 'colo') this.comparator.checkpointed();
-    else this.remusBuffer.releaseAll();
+    this.measuringRelease = { maxMs: 0 };
+    try {
+      if (this.mode === 'colo') this.comparator.checkpointed();
+      else this.remusBuffer.releaseAll();
+    } finally {
+      if (wasReplicating && this.heldAtBreakMs === undefined) this.heldAtBreakMs = this.measuringRelease.maxMs;
+      this.measuringRelease = undefined;
+    }
   }
 
   private settle(p: PrimaryExit, s: SecondaryExit): SimPairOutcome {

@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Browser, type CDPSession, type Page, chromium } from '@playwright/test';
 import { RENDERER_INDEX, startServer } from '../../cli/serve-process.js';
-import { type HostRecord, type PairRecord, REGISTRY_FILE, SIM_HOST, hostRecord, pairRecord } from '../../service/registry.js';
+import { type HostRecord, type PairRecord, REGISTRY_FILE, SIM_HOSTS, SIM_HOST_A, SIM_HOST_B, hostRecord, pairRecord } from '../../service/registry.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -93,14 +93,14 @@ async function withTimeout<T>(what: string, ms: number, p: Promise<T>): Promise<
 // ---- data dir and server -------------------------------------------------------------------------------------
 
 function writeRegistry(dataDir: string): void {
-  const hosts: HostRecord[] = [hostRecord.parse(SIM_HOST)];
+  const hosts: HostRecord[] = SIM_HOSTS.map((h) => hostRecord.parse(h));
   const pairs: PairRecord[] = PAIR_IDS.map((id) => pairRecord.parse({
     id,
     name: `${id}-vm`,
     backend: 'sim',
     mode: 'remus',
-    primaryHostId: SIM_HOST.id,
-    secondaryHostId: SIM_HOST.id,
+    primaryHostId: SIM_HOST_A.id,
+    secondaryHostId: SIM_HOST_B.id,
     sim: { preset: 'idle', link: 'unlimited', remusIntervalMs: INTERVAL_MS, stopCost: false, divergenceProbability: 0 },
   }));
   // The demo pair is left out: the registry re-adds it (stopped, with --no-demo) and rewrites the file.
