@@ -32,8 +32,8 @@ test('kill-primary: the secondary takes over; the report is the guest downtime, 
   await expect(ui.action('start')).toBeEnabled();
   await expect(ui.action('failover')).toBeDisabled();
   // Every screen says so.
-  await expect(ui.alert()).toContainText(`${DEMO.name}: Failed over`);
-  await expect(ui.alert()).toContainText(`Runs on ${HOST_B.name}, unprotected`);
+  await expect(ui.alert()).toContainText(`${DEMO.name} is failed over`);
+  await expect(ui.alert()).toContainText(`It runs on ${HOST_B.name}, unprotected.`);
   await ui.shot('fault-kill-primary');
 
   // The host that died is shown down, by name.
@@ -67,7 +67,8 @@ test('kill-secondary: leaves Protected at once, then the guest kept running on A
   await expect(ui.runsOn()).toHaveText(`Runs on ${HOST_A.name}, unprotected`);
   await expect(ui.action('start')).toBeEnabled();
   await expect(ui.action('failover')).toBeDisabled();
-  await expect(ui.alert()).toContainText(`${DEMO.name}: Not protected: secondary lost`);
+  await expect(ui.alert()).toContainText(`${DEMO.name} is not protected`);
+  await expect(ui.alert()).toContainText(`It runs on ${HOST_A.name}, unprotected.`);
   await ui.shot('fault-kill-secondary');
 
   const row = await ui.auditRow('sim.inject', 'kill-secondary on');
@@ -168,6 +169,8 @@ test('stall-secondary: Guest frozen, red, the pause growing everywhere; Stop pro
   await expect(ui.badge()).toHaveText(/^Not protected/);
   await expect(ui.runsOn()).toHaveText(`Runs on ${HOST_A.name}, unprotected`);
   await expect(page.getByTestId('header-pause')).toHaveCount(0);
+  // What the admin did on purpose needs no notice.
+  await expect(ui.alert()).toHaveCount(0);
 
   await expect(await ui.auditRow('sim.inject', 'stall-secondary on')).toContainText('ok');
   await expect(await ui.auditRow('pairs.stop', DEMO.name)).toContainText('ok');
@@ -176,7 +179,7 @@ test('stall-secondary: Guest frozen, red, the pause growing everywhere; Stop pro
 test('stall-secondary cleared: the frozen checkpoint completes and the pair is protected again', async ({ page, ui }) => {
   await ui.inject('stall-secondary');
   await expect(ui.badge()).toHaveText('Guest frozen', { timeout: T.detect });
-  await expect(ui.alert()).toContainText(`${DEMO.name}: Guest frozen`);
+  await expect(ui.alert()).toContainText(`Guest frozen: ${DEMO.name}`);
   await ui.inject('stall-secondary');
   await expect(ui.fault('stall-secondary')).toHaveAttribute('aria-pressed', 'false');
   await ui.expectState('Protected', 'protected', T.detect);

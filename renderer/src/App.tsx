@@ -73,10 +73,11 @@ function AlertBar() {
   );
 }
 
-/** Desktop notifications need the user's permission in a browser; Electron grants it (see store/alerts.ts). */
+/** Desktop notifications need the user's permission in a browser; the desktop app raises its own (store/alerts.ts). */
 function DesktopAlertsControl() {
   const permission = useAlerts((s) => s.notifyPermission);
-  if (permission === 'unsupported' || permission === 'granted') return null;
+  const electron = useConsole((s) => s.connection.transport === 'electron');
+  if (electron || permission === 'unsupported' || permission === 'granted') return null;
   if (permission === 'denied') return <span className="small muted">Desktop alerts blocked by the browser</span>;
   return (
     <button

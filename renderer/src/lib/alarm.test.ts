@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { HostInfo, PairInfo } from '../../../core/api/console-contract.js';
 import type { FailoverEvent } from '../../../core/colo/types.js';
-import { failoverReport, livePauseMs, nextAlerts, pairBadge, raisesAlert, splitCheckpoint, titleWithAlerts, visiblePauseMs, whereRuns } from './alarm';
+import { failoverReport, livePauseMs, nextAlerts, pairBadge, splitCheckpoint, titleWithAlerts, visiblePauseMs, whereRuns } from './alarm';
 
 const at = 1_700_000_000_000;
 const hosts: HostInfo[] = [
@@ -87,32 +87,33 @@ test('the split checkpoint: the failover’s last checkpoint, else the last one 
   assert.equal(splitCheckpoint(pair()), 41);
 });
 
-test('alerts: raised on leaving Protected, kept while out, cleared when protected again; dismissal holds per fault', () => {
+test('alerts: raised for a fault, updated as it changes, cleared when protected again; dismissal holds per situation', () => {
   const protectedP = pair();
   const cut = pair({ state: { state: 'degraded', since: at + 1, reasonCode: 'link-broken' } });
-  assert.equal(raisesAlert(undefined, cut), false);
-  assert.equal(raisesAlert(protectedP, cut), true);
-  // What the admin asked for raises nothing.
-  assert.equal(raisesAlert(protectedP, pair({ state: { state: 'stopped', since: at, reasonCode: 'stopped-by-admin' } })), false);
-  assert.equal(raisesAlert(protectedP, pair({ state: { state: 'failed-over', since: at, reasonCode: 'failover-by-admin' } })), false);
-  const one = nextAlerts([], { demo: protectedP }, { demo: cut }, hosts, () => undefined);
+  assert.deepEqual(nextAlerts([], [protectedP], hosts, () => undefined).alerts, []);
+  const one = nextAlerts([], [cut], hosts, () => undefined);
   assert.equal(one.alerts.length, 1);
   assert.equal(one.raised.length, 1);
-  assert.match(one.alerts[0]!.title, /^demo-vm: Degraded/);
-  assert.match(one.alerts[0]!.body, /Runs on Simulated host A/);
-  const split = pair({ state: { state: 'error', since: at + 2, reasonCode: 'split-brain' }, runningOn: ['sim-a', 'sim-b'], alarm: { kind: 'split-brain', since: at, headline: 'Two copies run', detail: '' } });
-  const two = nextAlerts(one.alerts, { demo: cut }, { demo: split }, hosts, () => undefined);
+  assert.equal(one.alerts[0]!.title, 'demo-vm is degraded');
+  assert.match(one.alerts[0]!.body, /It runs on Simulated host A\./);
+  // Nothing changed: the same list, nothing raised again.
+  const same = nextAlerts(one.alerts, [cut], hosts, () => undefined);
+  assert.equal(same.alerts, one.alerts);
+  assert.equal(same.raised.length, 0);
+  const split = pair({ state: { state: 'error', since: at + 2, reasonCode: 'split-brain' }, runningOn: ['sim-a', 'sim-b'], alarm: { kind: 'split-brain', since: at, headline: 'Split brain: demo-vm is running on both.', detail: '' } });
+  const two = nextAlerts(one.alerts, [split], hosts, () => undefined);
   assert.equal(two.alerts.length, 1);
-  assert.equal(two.raised.length, 1, 'a new fault notifies again');
-  assert.match(two.alerts[0]!.title, /Split brain/);
-  const back = nextAlerts(two.alerts, { demo: split }, { demo: protectedP }, hosts, () => undefined);
-  assert.equal(back.alerts.length, 0);
-  // Dismissed: the same fault stays quiet, a different one is raised.
+  assert.equal(two.raised.length, 1, 'a new situation notifies again');
+  assert.equal(two.alerts[0]!.title, 'Split brain: demo-vm');
+  assert.match(two.alerts[0]!.body, /runs on Simulated host A and Simulated host B/);
+  assert.equal(nextAlerts(two.alerts, [protectedP], hosts, () => undefined).alerts.length, 0);
+  // Dismissed: the same situation stays quiet, a different one is raised, protected again forgets the dismissal.
   const key = one.alerts[0]!.key;
-  assert.equal(nextAlerts([], { demo: protectedP }, { demo: cut }, hosts, () => key).alerts.length, 0);
-  assert.equal(nextAlerts([], { demo: cut }, { demo: split }, hosts, () => key).alerts.length, 1);
-  // A pair first seen with an alarm raises at once.
-  assert.equal(nextAlerts([], {}, { demo: split }, hosts, () => undefined).alerts.length, 1);
+  assert.equal(nextAlerts([], [cut], hosts, () => key).alerts.length, 0);
+  assert.equal(nextAlerts([], [split], hosts, () => key).alerts.length, 1);
+  assert.deepEqual(nextAlerts([], [protectedP], hosts, () => key).cleared, ['demo']);
+  // What the admin did on purpose is no alarm.
+  assert.equal(nextAlerts([], [pair({ state: { state: 'stopped', since: at, reasonCode: 'stopped-by-admin' } })], hosts, () => undefined).alerts.length, 0);
 });
 
 test('the page title carries the count', () => {

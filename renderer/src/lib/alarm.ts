@@ -1,9 +1,13 @@
 // What the console says about a pair in a fault, in one place: the badge that outranks the state (an alarm, or
 // "unknown" while the console is disconnected), where the guest runs now, the live pause of an open checkpoint,
-// the failover report's headline, and the notice raised when a pair leaves Protected. Pure, so the words are
+// the failover report's headline, and the notices for pairs that left Protected (their words and rule live in
+// core/api/pair-alert.ts, shared with the desktop app's native notifications). Pure, so the words are
 // unit-tested; host ids never reach the screen, only names.
 
 import type { HostInfo, OpenCheckpointInfo, PairInfo } from '../../../core/api/console-contract.js';
+import { type PairAlert, pairAlert } from '../../../core/api/pair-alert.js';
+
+export type { PairAlert };
 import type { FailoverEvent } from '../../../core/colo/types.js';
 import { formatClock, formatDowntime } from './format';
 import { type BadgeInfo, protectionBadge } from './protection';
@@ -132,90 +136,36 @@ export function splitCheckpoint(pair: Pick<PairInfo, 'lastFailover' | 'stats'>):
   return pair.lastFailover?.lastCheckpointSeq ?? pair.stats.lastSeq;
 }
 
-export interface PairAlert {
-  pairId: string;
-  /** Which VM and what happened. */
-  title: string;
-  /** Where it runs now. */
-  body: string;
-  /** Changes when what happened changes: a desktop notification is raised again only then. */
-  key: string;
-}
-
-/** The notice for a pair that is not protected: which VM, what happened, where it runs now. */
-export function pairAlert(pair: PairInfo, hosts: readonly HostInfo[]): PairAlert {
-  const b = pairBadge(pair, null);
-  const what = pair.alarm?.headline ?? b.detail;
-  return {
-    pairId: pair.id,
-    title: `${pair.name}: ${b.label}`,
-    body: `${what.replace(/\.?$/, '.')} ${whereRuns(pair, hosts)}.`,
-    key: `${pair.state.state}|${pair.state.reasonCode ?? ''}|${pair.alarm?.kind ?? ''}`,
-  };
-}
-
-/** States an admin asked for (stop, failover, a drill's failover): the admin who asked knows; no alert for them. */
-const REQUESTED: ReadonlySet<string> = new Set(['stopped-by-admin', 'failover-by-admin']);
-
-function requestedByAdmin(p: Pick<PairInfo, 'state'>): boolean {
-  return p.state.state === 'stopped' || REQUESTED.has(p.state.reasonCode ?? '');
-}
-
-/** Raise a notice: the pair left Protected (was protected, now is not) by a fault, or it carries an alarm. */
-export function raisesAlert(prev: Pick<PairInfo, 'state'> | undefined, next: Pick<PairInfo, 'state' | 'alarm'>): boolean {
-  if (next.alarm !== null) return true;
-  if (requestedByAdmin(next)) return false;
-  return prev !== undefined && prev.state.state === 'protected' && next.state.state !== 'protected';
-}
-
 /** "(2) ⚠ COLO Console" while pairs need attention. */
 export function titleWithAlerts(title: string, alerts: number): string {
   return alerts > 0 ? `(${alerts}) ⚠ ${title}` : title;
 }
 
-function upsert(alerts: readonly PairAlert[], next: PairAlert): readonly PairAlert[] {
-  const i = alerts.findIndex((a) => a.pairId === next.pairId);
-  if (i < 0) return [...alerts, next];
-  const copy = alerts.slice();
-  copy[i] = next;
-  return copy;
-}
-
 /**
- * The pairs' changes folded into the alert list: raised when a pair leaves Protected or carries an alarm, updated
- * while it stays out, cleared when it is protected again or the admin stopped it (`cleared`: pairs whose dismissal no longer applies).
- * `raised`: alerts new or with a different fault, for a desktop notification. `dismissedKey`: the key the admin
- * dismissed for that pair, if any; the same fault stays dismissed, a different one is raised again.
+ * The pairs folded into the alert list (words and the rule: core/api/pair-alert.ts, shared with the desktop app's
+ * native notifications). `raised`: alerts new or for a different situation, for a desktop notification; `cleared`:
+ * pairs that need nobody now, whose dismissal no longer applies. `dismissedKey`: the situation the admin dismissed
+ * for that pair, if any; the same one stays dismissed, a new one is raised again.
  */
 export function nextAlerts(
   alerts: readonly PairAlert[],
-  prev: Readonly<Record<string, PairInfo>>,
-  pairs: Readonly<Record<string, PairInfo>>,
+  pairs: readonly PairInfo[],
   hosts: readonly HostInfo[],
   dismissedKey: (pairId: string) => string | undefined,
 ): { alerts: readonly PairAlert[]; raised: PairAlert[]; cleared: string[] } {
-  let out = alerts;
+  const out: PairAlert[] = [];
   const raised: PairAlert[] = [];
   const cleared: string[] = [];
-  for (const id of Object.keys(pairs)) {
-    const p = pairs[id]!;
-    const existing = out.find((a) => a.pairId === id);
-    // Protected again, or put by the admin in a state they asked for (stopped a frozen guest, for one): cleared.
-    if (p.alarm === null && (p.state.state === 'protected' || requestedByAdmin(p))) {
-      if (existing !== undefined) out = out.filter((a) => a.pairId !== id);
-      if (dismissedKey(id) !== undefined) cleared.push(id);
+  for (const p of pairs) {
+    const a = pairAlert(p, hosts);
+    if (a === null) {
+      if (dismissedKey(p.id) !== undefined) cleared.push(p.id);
       continue;
     }
-    const before = prev[id];
-    const d = dismissedKey(id);
-    if (existing === undefined && d === undefined && !raisesAlert(before, p)) continue;
-    const a = pairAlert(p, hosts);
-    if (existing !== undefined && existing.key === a.key && existing.body === a.body) continue;
-    if (d === a.key) continue;
-    out = upsert(out, a);
-    if (existing?.key !== a.key) raised.push(a);
+    if (dismissedKey(p.id) === a.key) continue;
+    out.push(a);
+    if (alerts.find((x) => x.pairId === p.id)?.key !== a.key) raised.push(a);
   }
-  // A pair that went away takes its alert with it.
-  if (out.some((a) => pairs[a.pairId] === undefined)) out = out.filter((a) => pairs[a.pairId] !== undefined);
-  return { alerts: out, raised, cleared };
+  const same = out.length === alerts.length && out.every((a, i) => a.key === alerts[i]!.key && a.body === alerts[i]!.body && a.title === alerts[i]!.title);
+  return { alerts: same ? alerts : out, raised, cleared };
 }

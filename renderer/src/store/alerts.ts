@@ -1,7 +1,7 @@
 // Alerts that reach the admin wherever they are (issue 7 §4) and the "disconnected" truth (§3): watches the main
-// store, raises a notice when a pair leaves Protected (or carries an alarm), clears it when the pair is protected
-// again or the admin dismisses it, and raises a desktop notification through the web Notification API once
-// allowed. A store of its own so the main store's slices stay as they are.
+// store, raises a notice when a pair needs attention (core/api/pair-alert.ts decides and words it), clears it when
+// the pair is protected again or the admin dismisses it, and in browser mode raises a desktop notification through
+// the browser's Notification API once allowed. A store of its own so the main store's slices stay as they are.
 
 import { create } from 'zustand';
 import { type PairAlert, nextAlerts } from '../lib/alarm';
@@ -42,11 +42,12 @@ export async function enableDesktopAlerts(): Promise<void> {
 }
 
 /**
- * A desktop notification. In browser mode this is the browser's Notification API after the user allowed it; in
- * Electron the renderer's `Notification` is the same web API, which Electron shows as a native notification
- * (permission is granted there by default), so one code path serves both shells.
+ * A desktop notification, in browser mode: the browser's Notification API after the user allowed it. In Electron
+ * the renderer's `Notification` would map to a native one too, but the main process already raises those from the
+ * same words (electron/pair-notifier.ts), with or without a window open; the page does not add a second.
  */
 function notifyDesktop(alert: PairAlert): void {
+  if (useConsole.getState().connection.transport === 'electron') return;
   if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
   try {
     const n = new Notification(alert.title, { body: alert.body, tag: `colo-pair-${alert.pairId}` });
@@ -84,7 +85,7 @@ export function startAlerts(): void {
     if (s.connection.phase === 'open' && s.pairs !== prev.pairs && useAlerts.getState().disconnectedSince !== null) {
       useAlerts.setState({ disconnectedSince: null });
     }
-    if (s.pairs === prev.pairs) return;
+    if (s.pairs === prev.pairs && s.hosts === prev.hosts) return;
     let stateChanged = false;
     for (const id of Object.keys(s.pairs)) {
       const a = s.pairs[id]!.state;
@@ -92,7 +93,8 @@ export function startAlerts(): void {
       if (b === undefined || a.state !== b.state || a.reasonCode !== b.reasonCode) stateChanged = true;
     }
     if (stateChanged && prev.pairsLoaded) refreshHostsSoon();
-    const { alerts, raised, cleared } = nextAlerts(useAlerts.getState().alerts, prev.pairs, s.pairs, s.hosts, (id) => dismissed.get(id));
+    const pairs = s.pairOrder.map((id) => s.pairs[id]).filter((p) => p !== undefined);
+    const { alerts, raised, cleared } = nextAlerts(useAlerts.getState().alerts, pairs, s.hosts, (id) => dismissed.get(id));
     for (const id of cleared) dismissed.delete(id);
     if (alerts !== useAlerts.getState().alerts) useAlerts.setState({ alerts });
     for (const a of raised) notifyDesktop(a);
