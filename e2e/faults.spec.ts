@@ -46,14 +46,15 @@ test('kill-primary: the secondary takes over; the report is the guest downtime, 
   await expect(row).toContainText(DEMO.name);
 });
 
-test('kill-secondary: leaves Protected at once, then the guest kept running on A with its output held N ms', async ({ page, ui }) => {
+test('kill-secondary: out of Protected for good, the guest kept running on A with its output held N ms', async ({ page, ui }) => {
   const states = await ui.recordBadgeStates();
   await ui.inject('kill-secondary');
-  // The primary notices the dead secondary only after the COLO wait; the overdue checkpoint shows before that.
+  // The closed link is news at once (the service's own test bounds it); here: once out of Protected, the page
+  // never shows Protected again on the way to its end state.
   await ui.expectState('Not protected: secondary lost', /^(unprotected|error)$/, T.detect);
   const seen = await states();
-  expect(seen, `badge states seen: ${seen.join(' → ')}`).toContain('degraded');
-  expect(seen.indexOf('degraded')).toBeGreaterThan(seen.indexOf('protected'));
+  expect(seen[0], `badge states seen: ${seen.join(' → ')}`).toBe('protected');
+  expect(seen.slice(1), `badge states seen: ${seen.join(' → ')}`).not.toContain('protected');
 
   const panel = page.getByTestId('failover-panel');
   const headline = panel.getByTestId('failover-headline');
