@@ -72,6 +72,11 @@ test('kill-secondary: out of Protected for good, the guest kept running on A wit
   await expect(ui.alert()).toContainText(`It runs on ${HOST_A.name}, unprotected.`);
   await ui.shot('fault-kill-secondary');
 
+  // The dead secondary's host is down, by name.
+  await ui.go('hosts');
+  await expect(page.getByTestId(`host-row-${HOST_B.id}`).getByTestId('host-status')).toHaveAttribute('data-status', 'down', { timeout: T.state });
+  await expect(page.getByTestId(`host-row-${HOST_A.id}`).getByTestId('host-status')).toHaveAttribute('data-status', 'connected');
+
   const row = await ui.auditRow('sim.inject', 'kill-secondary on');
   await expect(row).toContainText('ok');
 });
@@ -87,7 +92,8 @@ test('cut-link: split brain at the top of the page, both hosts named, keep-A and
   await expect(banner.getByTestId('alarm-keep-primary')).toBeEnabled();
   await expect(banner.getByTestId('alarm-keep-secondary')).toHaveText(`Keep the copy on ${HOST_B.name}…`);
   await expect(banner.getByTestId('alarm-keep-secondary')).toBeEnabled();
-  await expect(banner).toContainText(/since checkpoint #\d+/);
+  // What is lost, from which checkpoint (the service's words).
+  await expect(banner).toContainText(/writes since checkpoint \d+ are lost/);
   // No stale action text beside it.
   await expect(page.getByTestId('action-status')).not.toContainText(/Protection is starting|Failover requested/);
   await ui.shot('fault-cut-link');
@@ -165,6 +171,9 @@ test('stall-secondary: Guest frozen, red, the pause growing everywhere; Stop pro
   await expect(dialog.getByRole('region', { name: 'Primary side' })).toContainText(/Resumes the paused guest .*unprotected/);
   await expect(dialog.getByRole('region', { name: 'Secondary side' })).toContainText('destroyed');
   await expect(dialog).toContainText(/paused for [\d.]+ s/);
+  // Each host's real status, by name.
+  await expect(dialog.getByRole('definition').filter({ hasText: `${HOST_A.name}: connected` })).toHaveCount(1);
+  await expect(dialog.getByRole('definition').filter({ hasText: `${HOST_B.name}: connected` })).toHaveCount(1);
   await ui.confirmWithName();
   await expect(ui.badge()).toHaveAttribute('data-state', /^(stopped|unprotected)$/, { timeout: T.state });
   await expect(ui.badge()).toHaveText(/^Not protected/);

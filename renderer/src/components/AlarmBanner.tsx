@@ -4,7 +4,7 @@
 
 import { useState } from 'react';
 import type { PairAction, PairInfo } from '../../../core/api/console-contract.js';
-import { failoverReport, livePauseMs, splitCheckpoint } from '../lib/alarm';
+import { failoverReport, livePauseMs } from '../lib/alarm';
 import { describeAction } from '../lib/confirm';
 import { formatClock, formatDowntime, formatMs } from '../lib/format';
 import { acceptPair } from '../store/sync';
@@ -78,15 +78,11 @@ export function AlarmBanner({ pair }: { pair: PairInfo }) {
   }
 
   if (alarm?.kind === 'split-brain') {
-    const n = splitCheckpoint(pair);
     return (
       <section className="banner bad alarm-banner" role="alert" data-testid="alarm-banner" data-kind={alarm.kind} aria-label="Alarm: split brain">
         <div>
           <strong data-testid="alarm-headline">{alarm.headline}</strong>
           <p className="small">{alarm.detail}</p>
-          <p className="small">
-            Keep one copy: the other is destroyed, with every write made on it {n === null ? 'since the last shared checkpoint' : `since checkpoint #${n}`}.
-          </p>
         </div>
         <div className="alarm-actions">
           <ActionButton pair={pair} action="keep-primary" label={keepLabel('keep-primary', pair, hosts)} onClick={() => setConfirming('keep-primary')} />
