@@ -179,6 +179,9 @@ test('stall-secondary: Guest frozen, red, the pause growing everywhere; Stop pro
   await expect(ui.badge()).toHaveText(/^Not protected/);
   await expect(ui.runsOn()).toHaveText(`Runs on ${HOST_A.name}, unprotected`);
   await expect(page.getByTestId('header-pause')).toHaveCount(0);
+  // The frozen checkpoint is on record as aborted, and the chart shows it apart from the committed ones.
+  await expect(page.getByTestId('chart-outcomes')).toContainText(/[1-9]\d* aborted/, { timeout: T.state });
+  expect(await Console.msIn(page.getByTestId('chart-pause-max'))).toBeGreaterThanOrEqual(first);
   // What the admin did on purpose needs no notice.
   await expect(ui.alert()).toHaveCount(0);
 
