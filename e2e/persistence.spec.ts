@@ -16,7 +16,7 @@ test('a reload keeps the state, the history and the audit trail', async ({ page,
   await consoleApp.reload();
   await expect(page.getByRole('heading', { level: 1, name: DEMO.name })).toBeVisible({ timeout: T.load });
   await expect(page).toHaveURL(/#\/pair\/demo$/);
-  // The per-launch token left the address bar; the session cookie carries on.
+  // The per-launch token left the address bar; sessionStorage carries it across the reload.
   expect(page.url()).not.toContain('token=');
   await ui.expectState('Protected', 'protected');
   await ui.expectSeqAbove(last, seq);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FALLBACK_NOTE_SUFFIX, fetchElectron, findElectronBinary, launchDesktop, locateElectronPackage } from './launch.js';
+import { ROOT_LAUNCH_NOTE } from './sandbox-note.js';
 
 /** The stand-in Electron binaries are shell scripts with a #! line, which Windows cannot execute. */
 const NEEDS_POSIX: string | false = process.platform === 'win32' ? 'the stand-in Electron binary is a shell script, which Windows cannot run' : false;
@@ -233,8 +234,30 @@ describe('launchDesktop', () => {
     });
     assert.equal(code, 0);
     assert.deepEqual((await readFile(record, 'utf8')).trim().split('\n'), ['--no-sandbox', app.main, 'run-as-node=unset']);
-    assert.equal(notes.length, 1);
-    assert.match(notes[0] ?? '', /--no-sandbox/);
+    // The terminal hears the truth: the switch turns Chromium's sandbox off for the whole app, window included.
+    assert.deepEqual(notes, [ROOT_LAUNCH_NOTE]);
+    assert.match(ROOT_LAUNCH_NOTE, /--no-sandbox/);
+    assert.match(ROOT_LAUNCH_NOTE, /sandbox is then off for every process of the app, the window included/);
+    assert.doesNotMatch(ROOT_LAUNCH_NOTE, /still applies/);
+  });
+
+  test('not as root, or not on Linux: no --no-sandbox', { skip: NEEDS_POSIX }, async () => {
+    for (const [platform, isRoot] of [['linux', false], ['darwin', true]] as const) {
+      const dir = await fakePackage({ pathTxt: 'electron', binary: true });
+      const app = await builtApp();
+      const record = path.join(base, `record-${counter++}`);
+      const code = await launchDesktop({
+        mainScript: app.main,
+        env: { ...display, RECORD: record },
+        platform,
+        isRoot,
+        electronPackageDir: dir,
+        note: (line) => assert.fail(`unexpected note: ${line}`),
+        fallback: () => assert.fail('must not fall back'),
+      });
+      assert.equal(code, 0);
+      assert.ok(!(await readFile(record, 'utf8')).split('\n').includes('--no-sandbox'), `${platform}, root: ${isRoot}`);
+    }
   });
 
   test('a successful fetch is followed by the launch', { skip: NEEDS_POSIX }, async () => {

@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { NO_SANDBOX_SWITCH, ROOT_LAUNCH_NOTE } from './sandbox-note.js';
 
 export type ElectronBinary = { readonly ok: true; readonly executable: string } | { readonly ok: false; readonly reason: string };
 
@@ -164,11 +165,14 @@ export async function launchDesktop(options: LaunchOptions): Promise<number> {
   }
 
   const args = [options.mainScript, ...(options.args ?? [])];
-  // Chromium refuses to start as root with its sandbox on; the renderer sandbox (sandbox: true) still applies.
+  // Chromium refuses to start as root with its sandbox on. --no-sandbox turns the OS sandbox off for every process,
+  // the renderer's included: webPreferences' `sandbox: true` then only keeps Node.js and Electron's APIs out of the
+  // page, it no longer confines the process. The main process sees the switch and says so on screen
+  // (sandbox-note.ts); here the terminal hears it first.
   const isRoot = options.isRoot ?? (typeof process.getuid === 'function' && process.getuid() === 0);
   if (platform === 'linux' && isRoot) {
-    args.unshift('--no-sandbox');
-    note('Running as root: starting Electron with --no-sandbox (Chromium will not start as root otherwise).');
+    args.unshift(NO_SANDBOX_SWITCH);
+    note(ROOT_LAUNCH_NOTE);
   }
   // ELECTRON_RUN_AS_NODE would turn the binary into plain Node and run main.cjs without Electron's APIs.
   const childEnv: NodeJS.ProcessEnv = { ...env };

@@ -15,6 +15,7 @@ import { RpcError } from '../core/api/errors.js';
 import type { Handlers } from '../core/api/server.js';
 import { buildElectron } from './build.js';
 import { CONTENT_SECURITY_POLICY, IPC_HELLO, IPC_RPC } from './constants.js';
+import { sandboxWarning } from './sandbox-note.js';
 import { type FakeElectron, FakeWebContents, createFakeElectron, fakeEvent } from './test-support/fake-electron.js';
 
 const require = createRequire(import.meta.url);
@@ -36,6 +37,7 @@ const standIns: Plugin = {
 interface FakeService {
   started: string[];
   versions: string[];
+  warnings: (readonly string[] | undefined)[];
   closed: number;
   finishClose: () => void;
   fail: Error | null;
@@ -89,14 +91,15 @@ describe('main process', () => {
     const closing = new Promise<void>((resolve) => {
       finishClose = resolve;
     });
-    const service: FakeService = { started: [], versions: [], closed: 0, finishClose: () => finishClose(), fail: options.failStart ?? null };
+    const service: FakeService = { started: [], versions: [], warnings: [], closed: 0, finishClose: () => finishClose(), fail: options.failStart ?? null };
     Object.assign(globalThis, {
       __coloFakeElectron: electron.module,
       __coloFakeService: {
-        startConsoleService: ({ dataDir, version, demo }: { dataDir: string; version: string; demo: boolean }) => {
+        startConsoleService: ({ dataDir, version, demo, warnings }: { dataDir: string; version: string; demo: boolean; warnings?: readonly string[] }) => {
           assert.equal(demo, true);
           service.started.push(dataDir);
           service.versions.push(version);
+          service.warnings.push(warnings);
           if (service.fail !== null) return Promise.reject(service.fail);
           return Promise.resolve({
             handlers: stubHandlers(),
@@ -128,6 +131,25 @@ describe('main process', () => {
     // Shared with browser mode: core/cli/data-dir.ts names the same directory.
     assert.equal(electron.app.getPath('userData'), path.join('/fake/appData', 'colo-console'));
     assert.equal(electron.windows.length, 0);
+  });
+
+  test('started with --no-sandbox (as root, by the launcher): the service is given the warning app.info shows on screen', async (t) => {
+    const argv = process.argv;
+    t.after(() => {
+      process.argv = argv;
+    });
+    const { service: sandboxed } = await ready();
+    assert.deepEqual(sandboxed.warnings, [[]], 'no warning while the sandbox is on');
+
+    process.argv = [...argv, '--no-sandbox'];
+    const lines: string[] = [];
+    t.mock.method(console, 'error', (line: string) => lines.push(line));
+    const { service } = await ready();
+    const expected = sandboxWarning(['--no-sandbox'], typeof process.getuid === 'function' && process.getuid() === 0);
+    assert.ok(expected !== null);
+    assert.deepEqual(service.warnings, [[expected]]);
+    assert.match(expected, /sandbox is off for every process of this app, this window included/);
+    assert.ok(lines.includes(`colo-console: ${expected}`), `logged: ${lines.join(' | ')}`);
   });
 
   test('COLO_CONSOLE_DATA_DIR gives a run its own data directory, which the service is started with', async () => {

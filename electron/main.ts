@@ -27,6 +27,7 @@ import { type RendererPort, createIpcEndpoint } from './ipc-endpoint.js';
 import { buildMenuTemplate } from './menu.js';
 import { startPairNotifier } from './pair-notifier.js';
 import { type SenderFacts, navigationAllowed, permissionAllowed } from './security.js';
+import { sandboxWarning } from './sandbox-note.js';
 import { type RunningService, startConsoleService } from './service.js';
 
 /** The version in package.json, put in by build.ts (run unpackaged, Electron would report its own). */
@@ -153,8 +154,13 @@ function run(): void {
       endpoint.message(senderFacts(event.sender, event.senderFrame), payload);
     });
 
+    // Chromium's switches are in the main process's argv too: whoever started us (the launcher as root, Playwright
+    // as root, an admin by hand) turned the sandbox off if this one is there.
+    const sandboxOff = sandboxWarning(process.argv, typeof process.getuid === 'function' && process.getuid() === 0);
+    if (sandboxOff !== null) log(sandboxOff);
     try {
       servicePromise = startConsoleService({
+        warnings: sandboxOff === null ? [] : [sandboxOff],
         dataDir: app.getPath('userData'),
         // `npm start -- --no-demo`, as for browser mode.
         demo: !process.argv.includes('--no-demo'),

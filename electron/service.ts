@@ -22,6 +22,8 @@ export interface ServiceSettings {
   readonly version: string;
   /** Faults inside the service that no caller is waiting for. */
   readonly onError: (err: unknown, where: string) => void;
+  /** What the admin must know about how the app runs (its sandbox off, say); app.info reports them. */
+  readonly warnings?: readonly string[];
 }
 
 /** Opens the service's files under `dataDir` and starts it. */
@@ -39,7 +41,7 @@ export async function startConsoleService(settings: ServiceSettings): Promise<Ru
     throw err;
   }
   return {
-    handlers: consoleHandlers(service, { transport: 'electron' }),
+    handlers: consoleHandlers(service, { transport: 'electron', warnings: settings.warnings ?? [] }),
     watchPairs: (fn) => service.onPair((pair) => fn(pair, service.hosts())),
     close: () => service.close(),
   };

@@ -217,7 +217,15 @@ export const drillReport = z.object({
 
 export const consoleContract = defineContract({
   methods: {
-    'app.info': { request: z.object({}), response: z.object({ version: z.string(), transport: z.enum(['electron', 'browser']) }) },
+    'app.info': {
+      request: z.object({}),
+      response: z.object({
+        version: z.string(),
+        transport: z.enum(['electron', 'browser']),
+        /** How the app runs that the admin must know about (its sandbox off, say); shown as a lasting notice. */
+        warnings: z.array(z.string().max(1000)).max(10).optional(),
+      }),
+    },
     /** Corrupt data files found when the service started; the UI shows each until dismissed. */
     'app.problems': { request: z.object({}), response: z.array(dataFileProblem) },
     'hosts.list': { request: z.object({}), response: z.array(hostInfo) },

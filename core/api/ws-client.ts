@@ -14,7 +14,7 @@ export interface WebSocketLike {
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
 }
 
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+export type WebSocketConstructor = new (url: string, protocols?: string[]) => WebSocketLike;
 
 export interface WebSocketChannel extends RpcChannel {
   onClose(cb: () => void): () => void;
@@ -23,10 +23,13 @@ export interface WebSocketChannel extends RpcChannel {
 
 const OPEN = 1;
 
-/** Opens the socket and resolves once it is open; a socket that fails before opening rejects instead. */
-export function connectWebSocket(url: string, WebSocketImpl: WebSocketConstructor): Promise<WebSocketChannel> {
+/**
+ * Opens the socket and resolves once it is open; a socket that fails before opening rejects instead. `protocols`
+ * are the subprotocols to offer: browser mode's carry its token (ws-token.ts).
+ */
+export function connectWebSocket(url: string, WebSocketImpl: WebSocketConstructor, protocols?: string[]): Promise<WebSocketChannel> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocketImpl(url);
+    const ws = protocols === undefined ? new WebSocketImpl(url) : new WebSocketImpl(url, protocols);
     const messageListeners = new Set<(msg: unknown) => void>();
     const closeListeners = new Set<() => void>();
     let opened = false;

@@ -1,19 +1,33 @@
-// Browser mode: the renderer's files and the RPC WebSocket from one loopback origin, so one CSP covers both and
-// the token cookie set by the page also authorises the socket. Every request, page or upgrade, passes the same
+// Browser mode: the renderer's files and the RPC WebSocket from one loopback origin, so one CSP covers both. The
+// page URL carries the per-launch token in its fragment, which browsers never send; the page keeps it in
+// sessionStorage and offers it when it opens the WebSocket (ws-token.ts). Every request, page or upgrade, passes the
 // guard (http-guard.ts) before anything else looks at it; failures get a bare status and no detail.
 
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { realpath } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { createToken, hostAllowed, originAllowed, tokenCookie, validTokenSource } from './http-guard.js';
+import { createToken, hostAllowed, originAllowed, upgradeTokenValid } from './http-guard.js';
 import type { RpcChannel } from './protocol.js';
 import { resolveStaticFile, sendFile } from './static-files.js';
-import { DEFAULT_MAX_BUFFERED_BYTES, wsChannel } from './ws-channel.js';
+import { DEFAULT_HARD_LIMIT_BYTES, DEFAULT_HARD_LIMIT_GRACE_MS, DEFAULT_MAX_BUFFERED_BYTES, wsChannel } from './ws-channel.js';
+import { WS_PROTOCOL, pageUrl } from './ws-token.js';
 
 export const LOOPBACK = '127.0.0.1';
 export const WS_PATH = '/rpc';
-export const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'";
+/** The same policy as the desktop app's (electron/constants.ts); base-uri 'none' keeps an injected <base> from
+ *  redirecting the page's relative script and asset URLs. */
+export const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 export interface BrowserServerOptions {
@@ -27,15 +41,18 @@ export interface BrowserServerOptions {
   port?: number;
   /** Larger client messages close the connection (1009). */
   maxMessageBytes?: number;
-  /** Unsent bytes per socket above which event batches are held back. */
+  /** Unsent bytes per socket above which event batches are held back and the socket is not read (ws-channel.ts). */
   maxBufferedBytes?: number;
+  /** Unsent bytes per socket which, held longer than `hardLimitGraceMs`, close the connection (1008). */
+  hardLimitBytes?: number;
+  hardLimitGraceMs?: number;
   maxConnections?: number;
   /** Faults that have no client to tell: socket errors, a throwing onChannel. */
   onError?: (err: unknown) => void;
 }
 
 export interface BrowserServer {
-  /** The page URL, token included: what to open in a browser. */
+  /** The page URL, token in the fragment: what to open in a browser. */
   readonly url: string;
   readonly port: number;
   readonly token: string;
@@ -58,7 +75,11 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   const root = await realpath(options.staticDir);
   const token = createToken();
   const maxConnections = options.maxConnections ?? 32;
-  const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  const limits = {
+    maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+    hardLimitBytes: options.hardLimitBytes ?? DEFAULT_HARD_LIMIT_BYTES,
+    hardLimitGraceMs: options.hardLimitGraceMs ?? DEFAULT_HARD_LIMIT_GRACE_MS,
+  };
   const report = (err: unknown): void => {
     try {
       options.onError?.(err);
@@ -67,7 +88,12 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     }
   };
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    // Answer with our protocol name, never by echoing the token the client offered beside it.
+    handleProtocols: (offered) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  });
   const server = createServer();
   let port = 0;
 
@@ -82,29 +108,25 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   async function handlePage(req: IncomingMessage, res: ServerResponse): Promise<void> {
     setSecurityHeaders(res);
     if (!hostAllowed(req, port)) return reply(res, 403);
-    const url = parseUrl(req);
-    const source = url === null ? null : validTokenSource(req, url, port, token);
-    if (source === null) return reply(res, 401);
+    // No token here: the files hold no secrets, and a page opened without one must be able to say where to find it.
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405);
     const found = await resolveStaticFile(root, rawPath(req));
     if (found === null) return reply(res, 404);
-    if (source === 'query') res.setHeader('Set-Cookie', tokenCookie(port, token));
     await sendFile(res, found.file, found.size, req.method === 'HEAD');
   }
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', report);
     if (!hostAllowed(req, port)) return refuse(socket, 403);
-    const url = parseUrl(req);
-    if (url === null || validTokenSource(req, url, port, token) === null) return refuse(socket, 401);
+    if (!upgradeTokenValid(req, token)) return refuse(socket, 401);
     if (!originAllowed(req, port)) return refuse(socket, 403);
-    if (url.pathname !== WS_PATH) return refuse(socket, 404);
+    if (rawPath(req) !== WS_PATH) return refuse(socket, 404);
     if (wss.clients.size >= maxConnections) return refuse(socket, 503);
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       // Without a listener, an oversize frame's error event would be thrown and take the process with it.
       ws.on('error', report);
       try {
-        options.onChannel(wsChannel(ws, maxBufferedBytes));
+        options.onChannel(wsChannel(ws, { ...limits, onOverflow: (reason) => report(new Error(`closed a WebSocket: ${reason}`)) }));
       } catch (err) {
         report(err);
         ws.close(1011);
@@ -125,7 +147,7 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   port = address.port;
 
   return {
-    url: `http://${LOOPBACK}:${port}/?token=${token}`,
+    url: pageUrl(`http://${LOOPBACK}:${port}`, token),
     port,
     token,
     close: () => closeAll(server, wss),
@@ -136,7 +158,7 @@ function setSecurityHeaders(res: ServerResponse): void {
   res.setHeader('Content-Security-Policy', CSP);
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('X-Frame-Options', 'DENY');
-  // The first page URL carries the token; keep it out of any Referer.
+  // Browsers strip the fragment (where the token is) from a Referer anyway; send no Referer at all.
   res.setHeader('Referrer-Policy', 'no-referrer');
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
@@ -151,15 +173,6 @@ function reply(res: ServerResponse, status: number): void {
 
 function refuse(socket: Duplex, status: number): void {
   socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-}
-
-/** For the query only; the path is taken raw (rawPath) so URL normalisation cannot hide a '..' from the checks. */
-function parseUrl(req: IncomingMessage): URL | null {
-  try {
-    return new URL(req.url ?? '/', 'http://localhost');
-  } catch {
-    return null;
-  }
 }
 
 function rawPath(req: IncomingMessage): string {

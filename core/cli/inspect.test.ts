@@ -68,7 +68,7 @@ const fd = openSync(file, 'wx');
 const pair = new SimPair({ name: 'fuzz-vm', pageCount: 64, recordFd: fd, seed: 7,
   workload: { dirtyPagesPerSec: 400, workingSetPages: 48, divergenceProbability: 0.05 } });
 let cycles = 0;
-pair.subscribe({ cycle: () => { cycles++; } });
+pair.subscribe({ cycle: (r) => { if (r.outcome === 'committed') cycles++; } });
 await pair.start();
 const started = Date.now();
 while (cycles < want && Date.now() - started < 10000) await new Promise((r) => setTimeout(r, 10));

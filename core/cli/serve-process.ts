@@ -9,7 +9,7 @@ import path from 'node:path';
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const RENDERER_INDEX = path.join(ROOT, 'out', 'renderer', 'index.html');
 
-const URL_LINE = /COLO Console \(browser mode\) is at (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/;
+const URL_LINE = /COLO Console \(browser mode\) is at (http:\/\/127\.0\.0\.1:\d+\/#token=\S+)/;
 const START_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 /** Kept of the server's output for the report when something fails. */
@@ -25,10 +25,14 @@ export interface ServeOptions {
 }
 
 export interface RunningServer {
-  /** The page URL with the per-launch token. */
+  /** The page URL with the per-launch token in its fragment. */
   readonly url: string;
   /** http://127.0.0.1:PORT, no token. */
   readonly origin: string;
+  /** The per-launch token, for clients that are not a browser page (they offer it as a WebSocket subprotocol). */
+  readonly token: string;
+  /** The server process, to watch its memory. */
+  readonly pid: number;
   readonly dataDir: string;
   /** Everything the server printed (stdout and stderr, interleaved), bounded. */
   log(): string;
@@ -96,6 +100,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   return {
     url,
     origin: new URL(url).origin,
+    token: new URL(url).hash.replace(/^#token=/, ''),
+    pid: child.pid!,
     dataDir,
     log: () => output,
     stop: () => kill(child, exited),

@@ -1,5 +1,5 @@
 // `serve`: browser mode. The ConsoleService with the renderer and the WebSocket API on one 127.0.0.1 origin,
-// guarded by a token made for this launch; prints the URL (token included) and runs until Ctrl-C.
+// guarded by a token made for this launch; prints the URL (token in its fragment) and runs until Ctrl-C.
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -14,7 +14,8 @@ import { openBrowser } from './open-browser.js';
 export const SERVE_HELP = `Usage: colo-console serve [options]
 
 Runs the console in browser mode: serves the UI and its API on 127.0.0.1 only, with a token made for this launch,
-and prints the URL to open (the token is part of it). The embedded simulator's demo pair starts protected.
+and prints the URL to open: the token is in its #token= part, which the browser keeps to itself. The embedded
+simulator's demo pair starts protected.
 
 Options:
   --port N          port to listen on (default: a free one)
@@ -70,6 +71,8 @@ export async function serveCommand(argv: string[], out: (line: string) => void):
       onChannel: (channel) => {
         serve(consoleContract, handlers, channel);
       },
+      // A connection closed for not reading its replies, a message over the size limit: one line each, no stack.
+      onError: (err) => process.stderr.write(`colo-console: browser mode: ${err instanceof Error ? err.message : String(err)}\n`),
     });
   } catch (err) {
     await service.close();

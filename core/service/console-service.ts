@@ -649,6 +649,8 @@ export interface HandlerOptions {
   transport: 'electron' | 'browser';
   /** Who the audit log names; default: the local OS user and the transport. */
   actor?: string;
+  /** Reported by app.info: how the shell runs that the admin must know about (the desktop app's sandbox off). */
+  warnings?: readonly string[];
 }
 
 /** The ConsoleContract's handlers for serve(), backed by `service`. */
@@ -659,7 +661,7 @@ export function consoleHandlers(service: ConsoleService, options: HandlerOptions
   };
   return {
     methods: {
-      'app.info': () => ({ version: service.version, transport: options.transport }),
+      'app.info': () => ({ version: service.version, transport: options.transport, ...(options.warnings?.length ? { warnings: [...options.warnings] } : {}) }),
       'app.problems': () => [...service.problems],
       'hosts.list': () => service.hosts(),
       'pairs.list': () => service.pairs(),

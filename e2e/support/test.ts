@@ -89,6 +89,7 @@ export const test = base.extend<ConsoleTestOptions & TestFixtures, ConsoleWorker
       app.process().stderr?.on('data', (c: Buffer) => (output += c.toString()));
       const page = await app.firstWindow();
       await page.setViewportSize(VIEWPORT).catch(() => undefined);
+      await sandboxWarningShown(app, page);
       try {
         await use({
           mode: 'electron',
@@ -137,6 +138,23 @@ export const test = base.extend<ConsoleTestOptions & TestFixtures, ConsoleWorker
     await use(new Console(page, testInfo));
   },
 });
+
+/**
+ * Started with --no-sandbox (as root, Playwright passes it), the app must say on screen that Chromium's sandbox is
+ * off (electron/sandbox-note.ts); without it, no such warning. The warning is then dismissed so it covers nothing.
+ */
+async function sandboxWarningShown(app: ElectronApplication, page: Page): Promise<void> {
+  const noSandbox = await app.evaluate(() => process.argv.includes('--no-sandbox'));
+  const warning = page.getByTestId('notice-warning');
+  if (!noSandbox) {
+    await expect(page.getByTestId('connection-status')).toHaveAttribute('data-phase', 'open', { timeout: 20_000 });
+    await expect(warning).toHaveCount(0);
+    return;
+  }
+  await expect(warning).toContainText("Chromium's sandbox is off for every process of this app", { timeout: 20_000 });
+  await warning.getByRole('button', { name: 'Dismiss' }).click();
+  await expect(warning).toHaveCount(0);
+}
 
 /** On a failure: the page as it was, and what the service printed, both attached to the test. */
 async function afterTest(page: Page, log: () => string, testInfo: TestInfo): Promise<void> {

@@ -123,7 +123,7 @@ function Notices() {
   return (
     <div className="notices" aria-live="polite">
       {notices.map((n) => (
-        <div key={n.id} className={`notice ${n.kind}`} role={n.kind === 'error' ? 'alert' : 'status'}>
+        <div key={n.id} className={`notice ${n.kind}`} role={n.kind === 'info' ? 'status' : 'alert'} data-testid={`notice-${n.kind}`}>
           <p>{n.text}</p>
           <button type="button" className="link" onClick={() => dismissNotice(n.id)} aria-label="Dismiss">
             ✕

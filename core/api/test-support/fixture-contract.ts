@@ -11,6 +11,8 @@ export const contract = defineContract({
     broken: { request: z.object({}), response: z.object({ ok: z.boolean() }) },
     fail: { request: z.object({ how: z.enum(['rpc-error', 'crash', 'throw-string']) }), response: z.null() },
     slow: { request: z.object({ ms: z.number().int().min(0).max(5000) }), response: z.literal('done') },
+    // A reply of the size asked for: what a client that never reads its replies makes the server hold.
+    blob: { request: z.object({ bytes: z.number().int().min(0).max(4 * 1024 * 1024) }), response: z.string() },
   },
   topics: {
     state: {
@@ -31,10 +33,12 @@ export interface Probe {
   readonly disposed: string[];
   readonly aborted: string[];
   readonly stateParams: { pair: string }[];
+  /** How many blob calls reached their handler. */
+  blobCalls: number;
 }
 
 export function fixtureHandlers(): { handlers: Handlers<Fixture>; probe: Probe } {
-  const probe: Probe = { sinks: { state: [], cycles: [], gauge: [] }, disposed: [], aborted: [], stateParams: [] };
+  const probe: Probe = { sinks: { state: [], cycles: [], gauge: [] }, disposed: [], aborted: [], stateParams: [], blobCalls: 0 };
   const handlers: Handlers<Fixture> = {
     methods: {
       add: ({ a, b }) => ({ sum: a + b }),
@@ -45,6 +49,10 @@ export function fixtureHandlers(): { handlers: Handlers<Fixture>; probe: Probe }
         if (how === 'crash') throw new Error('secret detail: /etc/colo/key at line 3');
         // eslint-disable-next-line @typescript-eslint/only-throw-error -- a non-Error throw is the point of the case
         throw 'a bare string';
+      },
+      blob: ({ bytes }) => {
+        probe.blobCalls++;
+        return 'x'.repeat(bytes);
       },
       slow: ({ ms }, { signal }) =>
         new Promise<'done'>((resolve) => {

@@ -1,7 +1,7 @@
 // The renderer's one way to reach the ConsoleService. In Electron the preload exposes `window.coloConsole` (the
 // contract as a bridge over IPC; electron/bridge.ts turns it back into the same RpcClient); in browser mode this
-// module opens the WebSocket at /rpc on the page's own origin (the HttpOnly cookie set with the page authorises
-// it) and runs core/api's typed client over it. Nothing else in the renderer knows which transport it is on
+// module opens the WebSocket at /rpc on the page's own origin, offering the per-launch token the page came with
+// (browser-token.ts) as a subprotocol, and runs core/api's typed client over it. Nothing else in the renderer knows which transport it is on
 // (DESIGN.md: "one contract, two transports").
 //
 // Browser mode reconnects with backoff when the socket drops and re-establishes every live subscription, so a
@@ -12,8 +12,10 @@ import { type CallOptions, createClient, type DropNotice, type RpcClient } from 
 import type { CallRequest, CallResponse, MethodName, TopicEvent, TopicName, TopicParams } from '../../../core/api/contract.js';
 import { consoleContract, type ConsoleContract } from '../../../core/api/console-contract.js';
 import { connectWebSocket } from '../../../core/api/ws-client.js';
+import { tokenProtocols } from '../../../core/api/ws-token.js';
 // Pure adapter (no Electron, no Node): window.coloConsole → RpcClient. The renderer's one import from electron/.
 import { electronClient, getBridge } from '../../../electron/bridge.js';
+import { browserToken } from './browser-token';
 
 export type ConsoleClient = Pick<RpcClient<ConsoleContract>, 'call' | 'subscribe'>;
 export type Method = MethodName<ConsoleContract>;
@@ -85,9 +87,14 @@ class Connection {
     this.setStatus({ ...this.status, phase: this.status.phase === 'open' ? 'reconnecting' : this.status.phase, attempts, retryAt: undefined });
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const url = `${scheme}//${location.host}/rpc`;
+    const token = browserToken();
+    if (token === null) {
+      this.lost('This page has no access token: open the address the console printed when it started.');
+      return;
+    }
     let channel: Awaited<ReturnType<typeof connectWebSocket>>;
     try {
-      channel = await connectWebSocket(url, WebSocket);
+      channel = await connectWebSocket(url, WebSocket, tokenProtocols(token));
     } catch {
       this.lost(
         attempts > 2
@@ -197,6 +204,8 @@ const connection = new Connection();
 
 export const api = {
   start: (): void => connection.start(),
+  /** Browser mode opened without its token (main.tsx then shows where to find the address instead of the app). */
+  tokenMissing: (): boolean => connection.status.transport === 'browser' && browserToken() === null,
   call: <K extends Method>(method: K, req: Req<K>, options?: CallOptions): Promise<Res<K>> => connection.call(method, req, options),
   subscribe: <K extends Topic>(
     topic: K,

@@ -8,7 +8,8 @@ import type { ConnectionStatus } from '../api/console-api';
 
 export interface Notice {
   id: number;
-  kind: 'error' | 'info';
+  /** 'info' fades; 'error' and 'warning' (how the app runs, e.g. its sandbox off) stay until dismissed. */
+  kind: 'error' | 'warning' | 'info';
   text: string;
 }
 
@@ -82,9 +83,19 @@ const INFO_NOTICE_MS = 10_000;
 /** Notices are rare (an action failed); they bypass the frame scheduler. */
 export function pushNotice(kind: Notice['kind'], text: string): void {
   const notice = { id: noticeId++, kind, text };
-  useConsole.setState((s) => ({ notices: [...s.notices, notice].slice(-MAX_NOTICES) }));
-  // Information fades after a while; errors stay until dismissed.
+  useConsole.setState((s) => ({ notices: capNotices([...s.notices, notice]) }));
+  // Information fades after a while; errors and warnings stay until dismissed.
   if (kind === 'info') setTimeout(() => dismissNotice(notice.id), INFO_NOTICE_MS);
+}
+
+/** The newest MAX_NOTICES, except that a warning is never pushed out by later notices: only dismissed. */
+function capNotices(notices: Notice[]): Notice[] {
+  const kept = [...notices];
+  for (let i = 0; kept.length > MAX_NOTICES && i < kept.length; ) {
+    if (kept[i]!.kind === 'warning') i++;
+    else kept.splice(i, 1);
+  }
+  return kept;
 }
 
 export function dismissNotice(id: number): void {

@@ -91,6 +91,7 @@ export async function refreshSnapshots(): Promise<void> {
       applyTheme(settings.theme);
     }),
     api.call('app.problems', {}).then(showDataProblems),
+    api.call('app.info', {}).then((info) => showAppWarnings(info.warnings ?? [])),
   ]);
   const failed = results.find((r) => r.status === 'rejected');
   if (failed !== undefined) pushNotice('error', `Could not load the console's state: ${errorMessage(failed.reason)}`);
@@ -105,6 +106,17 @@ function showDataProblems(problems: readonly DataFileProblem[]): void {
     if (shownProblems.has(key)) continue;
     shownProblems.add(key);
     pushNotice('error', `A data file could not be read when the console started: ${p.file}: ${p.message}.`);
+  }
+}
+
+/** How the app runs (the desktop app's sandbox off, say): once per page load, not again on every reconnect. */
+const shownWarnings = new Set<string>();
+
+function showAppWarnings(warnings: readonly string[]): void {
+  for (const w of warnings) {
+    if (shownWarnings.has(w)) continue;
+    shownWarnings.add(w);
+    pushNotice('warning', w);
   }
 }
 
