@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { HostInfo, PairInfo } from '../../../core/api/console-contract.js';
 import type { FailoverEvent } from '../../../core/colo/types.js';
-import { failoverReport, livePauseMs, nextAlerts, pairBadge, splitCheckpoint, titleWithAlerts, visiblePauseMs, whereRuns } from './alarm';
+import { failoverReport, livePauseMs, nextAlerts, nextDisconnectedSince, pairBadge, splitCheckpoint, titleWithAlerts, visiblePauseMs, whereRuns } from './alarm';
 
 const at = 1_700_000_000_000;
 const hosts: HostInfo[] = [
@@ -119,4 +119,12 @@ test('alerts: raised for a fault, updated as it changes, cleared when protected 
 test('the page title carries the count', () => {
   assert.equal(titleWithAlerts('COLO Console', 0), 'COLO Console');
   assert.equal(titleWithAlerts('COLO Console', 1), '(1) ⚠ COLO Console');
+});
+
+test('disconnected: from the drop until fresh data arrives on the reopened connection', () => {
+  assert.equal(nextDisconnectedSince(null, 'open', 'reconnecting', false, at), at);
+  assert.equal(nextDisconnectedSince(at, 'reconnecting', 'reconnecting', false, at + 5000), at, 'the time it was lost stays');
+  assert.equal(nextDisconnectedSince(at, 'reconnecting', 'open', false, at + 9000), at, 'open, but no data yet');
+  assert.equal(nextDisconnectedSince(at, 'open', 'open', true, at + 9100), null, 'data flows again');
+  assert.equal(nextDisconnectedSince(null, 'connecting', 'open', true, at), null, 'the first connection is no loss');
 });

@@ -27,6 +27,23 @@ export function hostName(hosts: readonly HostInfo[], id: string | undefined): st
   return hosts.find((h) => h.id === id)?.name ?? 'an unlisted host';
 }
 
+/**
+ * When the console lost the service, or null: set when an open connection drops, kept while it is down and after
+ * it reopens, cleared only once fresh data arrived (`pairsChanged` with the connection open), so no screen shows a
+ * stale state as current in between.
+ */
+export function nextDisconnectedSince(
+  current: number | null,
+  prevPhase: string,
+  phase: string,
+  pairsChanged: boolean,
+  now: number,
+): number | null {
+  if (phase !== 'open' && prevPhase === 'open') return current ?? now;
+  if (phase === 'open' && pairsChanged) return null;
+  return current;
+}
+
 export type BadgePair = Pick<PairInfo, 'state' | 'lastFailover' | 'alarm'>;
 
 /** The badge: "unknown" while disconnected, else the alarm (it outranks every state), else the state. */

@@ -4,7 +4,7 @@
 // the browser's Notification API once allowed. A store of its own so the main store's slices stay as they are.
 
 import { create } from 'zustand';
-import { type PairAlert, nextAlerts } from '../lib/alarm';
+import { type PairAlert, nextAlerts, nextDisconnectedSince } from '../lib/alarm';
 import { hrefFor } from '../lib/route';
 import { useConsole } from './store';
 import { refreshHosts } from './sync';
@@ -78,13 +78,9 @@ export function startAlerts(): void {
   if (started) return;
   started = true;
   useConsole.subscribe((s, prev) => {
-    if (s.connection.phase !== 'open' && prev.connection.phase === 'open') {
-      useAlerts.setState({ disconnectedSince: Date.now() });
-    }
-    // Data flows again: the first set of pairs after the connection reopened (a fresh pairs.list).
-    if (s.connection.phase === 'open' && s.pairs !== prev.pairs && useAlerts.getState().disconnectedSince !== null) {
-      useAlerts.setState({ disconnectedSince: null });
-    }
+    const since = useAlerts.getState().disconnectedSince;
+    const next = nextDisconnectedSince(since, prev.connection.phase, s.connection.phase, s.pairs !== prev.pairs, Date.now());
+    if (next !== since) useAlerts.setState({ disconnectedSince: next });
     if (s.pairs === prev.pairs && s.hosts === prev.hosts) return;
     let stateChanged = false;
     for (const id of Object.keys(s.pairs)) {
