@@ -215,6 +215,58 @@ export const drillReport = z.object({
   finalState: protectionState,
 });
 
+// ---------------------------------------------------------------------------------------------------------------
+// The demo's results, kept with the history (issue 7 §5): protection runs with their settings and figures, drills.
+
+/** What a run of a simulated pair started with (the live fault switches are not settings). */
+export const runSettings = simSettings.omit({ faults: true });
+
+export const runSummary = z.object({
+  id: z.number().int().nonnegative(),
+  pairId: id,
+  startedAt: epochMs,
+  /** When its last stored cycle ended; null before the first. A run still going ends "now" for the time being. */
+  endedAt: epochMs.nullable(),
+  mode: z.enum(['colo', 'remus']),
+  /** Null for pairs that are not simulated (their settings live on the hosts) and for runs stored before this field. */
+  settings: runSettings.nullable(),
+  /** When the settings were first changed during the run (its figures then mix two settings); null if never. */
+  settingsChangedAt: epochMs.nullable(),
+  cycles: z.object({ committed: z.number().int().nonnegative(), failed: z.number().int().nonnegative(), aborted: z.number().int().nonnegative() }),
+  /** Over every checkpoint of the run but the initial copy; null without checkpoints. */
+  pausePrimary: z.object({ p50Ms: ms, p99Ms: ms, maxMs: ms }).nullable(),
+  /**
+   * How long the guest's output was held (simulated pairs), over every packet released while the pair was protected
+   * or degraded (before the first checkpoint output leaves unheld); null if none recorded.
+   */
+  outputHeld: z.object({ packets: z.number().int().nonnegative(), p50Ms: ms, p99Ms: ms, maxMs: ms }).nullable(),
+});
+
+export const drillRecord = z.object({
+  id: z.number().int().nonnegative(),
+  pairId: id,
+  /** When the drill started. */
+  at: epochMs,
+  mode: z.enum(['colo', 'remus']),
+  ok: z.boolean(),
+  /** As in the DrillReport; null when the drill failed before measuring it. */
+  guestDowntimeMs: ms.nullable(),
+  timeToReprotectMs: ms.nullable(),
+  failover: failoverEvent.nullable(),
+  finalState: protectionState.nullable(),
+  /** Why a failed drill failed. */
+  error: z.string().max(2000).optional(),
+});
+
+export const resultsMethods = {
+  /** The pair's most recent protection runs, newest first, with their settings and figures. */
+  'pairs.runs': { request: z.object({ pairId: id, limit: z.number().int().min(1).max(200).default(20) }), response: z.array(runSummary) },
+  /** The pair's most recent drills, newest first, failed ones included. */
+  'pairs.drills': { request: z.object({ pairId: id, limit: z.number().int().min(1).max(1000).default(50) }), response: z.array(drillRecord) },
+  /** How many cycles of the pair history holds with since ≤ startedAt ≤ until: the true count behind a sample. */
+  'pairs.cycleCount': { request: z.object({ pairId: id, since: epochMs, until: epochMs.optional() }), response: z.object({ count: z.number().int().nonnegative() }) },
+} as const;
+
 export const consoleContract = defineContract({
   methods: {
     'app.info': {
@@ -257,6 +309,7 @@ export const consoleContract = defineContract({
     'audit.verify': { request: z.object({}), response: z.object({ ok: z.boolean(), entries: z.number().int(), firstBadSeq: z.number().int().optional(), reason: z.string().optional() }) },
     'settings.get': { request: z.object({}), response: settings },
     'settings.set': { request: settings.partial(), response: settings },
+    ...resultsMethods,
   },
   topics: {
     /** Every pair's summary whenever it changes (state, stats at most once a second, settings). */
@@ -281,3 +334,6 @@ export type DrillReport = z.output<typeof drillReport>;
 export type PairAction = (typeof PAIR_ACTIONS)[number];
 export type PairAlarm = z.output<typeof pairAlarm>;
 export type OpenCheckpointInfo = z.output<typeof openCheckpoint>;
+export type RunSettings = z.output<typeof runSettings>;
+export type RunSummary = z.output<typeof runSummary>;
+export type DrillRecord = z.output<typeof drillRecord>;

@@ -14,10 +14,12 @@ import { z } from 'zod';
 import type {
   AuditEntry,
   ConsoleContract,
+  DrillRecord,
   DrillReport,
   HostInfo,
   PairEvent,
   PairInfo,
+  RunSummary,
   Settings,
   SimSettings,
 } from '../api/console-contract.js';
@@ -31,8 +33,9 @@ import type { BackendContext, BackendKind, ReplicationBackend } from './backend.
 import { type ExportFile, exportCsv, exportJson } from './export.js';
 import type { Problem } from './files.js';
 import { History, type StoredEvent } from './history.js';
-import { LIVE_EVENTS, PairLive } from './live.js';
+import { LIVE_EVENTS, type PairLive } from './live.js';
 import { PairController } from './pair-controller.js';
+import { RecordingPairLive, RunOutputRecorder, SAVE_EVERY_MS } from './run-output.js';
 import { DEMO_PAIR_ID, type HostRecord, Registry } from './registry.js';
 import { SettingsStore } from './settings.js';
 import { SimBackend } from './sim-backend.js';
@@ -49,6 +52,10 @@ const EXPORT_DEFAULT_WINDOW_MS = 86_400_000;
 const CLOSE_PAIR_MS = 15_000;
 /** How often open checkpoints are judged against the overdue and frozen thresholds. */
 const ALARM_TICK_MS = 250;
+/** States in which a pair's current run goes on (a settings change then lands in the middle of it). */
+const RUN_ACTIVE: ReadonlySet<string> = new Set(['starting', 'syncing', 'protected', 'degraded', 'failing-over']);
+/** States in which the guest's output goes through the replication (held until the copies agree or commit). */
+const REPLICATING: ReadonlySet<string> = new Set(['protected', 'degraded']);
 
 export interface ConsoleServiceOptions {
   /** Where registry.json, settings.json, history.sqlite and audit.sqlite live (created if missing). */
@@ -125,6 +132,7 @@ export class ConsoleService {
   private outputSlot = 0;
   private pruning: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | undefined;
+  private readonly runOutput = new RunOutputRecorder(() => this.history, () => this.clock(), (err, where) => this.log(err, where));
 
   private readonly pairListeners: Listeners<[PairInfo]>;
   private readonly cycleListeners: Listeners<[string, CycleRecord]>;
@@ -175,6 +183,7 @@ export class ConsoleService {
       this.state = 'closed';
       throw err;
     }
+    this.historyDb.describeRunsWith((pairId) => this.registry.pair(pairId)?.sim ?? null);
     const audit = this.auditLog;
     const verdict = audit.verify();
     if (!verdict.ok) {
@@ -243,6 +252,7 @@ export class ConsoleService {
       }
     }
     await this.pruning.catch(() => {});
+    if (this.historyDb !== undefined) this.runOutput.save();
     this.historyDb?.close();
     this.auditLog?.close();
     for (const l of [this.pairListeners, this.cycleListeners, this.eventListeners, this.outputListeners, this.auditListeners]) l.clear();
@@ -303,6 +313,23 @@ export class ConsoleService {
     return format === 'csv' ? exportCsv(input) : exportJson(input);
   }
 
+  /** The pair's most recent protection runs, newest first, with settings and figures (held output saved first). */
+  runs(pairId: string, limit: number): RunSummary[] {
+    this.controller(pairId);
+    this.runOutput.save();
+    return this.history.runs(pairId, limit);
+  }
+
+  drills(pairId: string, limit: number): DrillRecord[] {
+    this.controller(pairId);
+    return this.history.drills(pairId, limit);
+  }
+
+  cycleCount(pairId: string, since: number, until?: number): number {
+    this.controller(pairId);
+    return this.history.cycleCount(pairId, since, until);
+  }
+
   auditList(limit: number, beforeSeq?: number): AuditEntry[] {
     return this.audit.list(limit, beforeSeq);
   }
@@ -340,8 +367,43 @@ export class ConsoleService {
   }
 
   async drill(pairId: string, confirmName: string, actor: string): Promise<DrillReport> {
-    return this.act(actor, 'pairs.drill', pairId, (c) => c.drill(actor, confirmName), (r) =>
-      `guest downtime ${r.guestDowntimeMs.toFixed(1)} ms, re-protected after ${r.timeToReprotectMs.toFixed(0)} ms`);
+    // A drill that started (its 'drill' event) is kept with its outcome; one refused before starting is not.
+    let startedAt: number | null = null;
+    const mode = this.controllers.get(pairId)?.record.mode ?? 'colo';
+    const off = this.eventListeners.add((e) => {
+      if (e.pairId === pairId && e.kind === 'drill') startedAt ??= e.at;
+    });
+    try {
+      const report = await this.act(actor, 'pairs.drill', pairId, (c) => c.drill(actor, confirmName), (r) =>
+        `guest downtime ${r.guestDowntimeMs.toFixed(1)} ms, re-protected after ${r.timeToReprotectMs.toFixed(0)} ms`);
+      this.keepDrill({
+        pairId, at: startedAt ?? this.clock(), mode, ok: true, guestDowntimeMs: report.guestDowntimeMs,
+        timeToReprotectMs: report.timeToReprotectMs, failover: report.failover, finalState: report.finalState,
+      });
+      return report;
+    } catch (err) {
+      if (startedAt !== null) {
+        const c = this.controllers.get(pairId);
+        const failover = c?.lastFailover && c.lastFailover.at >= startedAt ? c.lastFailover : null;
+        this.keepDrill({
+          pairId, at: startedAt, mode, ok: false, error: messageOf(err),
+          ...(failover === null ? {} : { failover, guestDowntimeMs: failover.guestDowntimeMs }),
+          ...(c === undefined ? {} : { finalState: c.state }),
+        });
+      }
+      throw err;
+    } finally {
+      off();
+    }
+  }
+
+  /** Stores a drill's outcome; a failing write is reported, it does not change the drill's result. */
+  private keepDrill(drill: Parameters<History['addDrill']>[0]): void {
+    try {
+      this.history.addDrill(drill);
+    } catch (err) {
+      this.log(err, 'store drill');
+    }
   }
 
   /** Ends split brain: keeps the copy on `keep`'s host and destroys the other (typed confirmation). */
@@ -361,7 +423,9 @@ export class ConsoleService {
 
   async configureSim(pairId: string, change: { mode?: 'colo' | 'remus'; sim?: Partial<SimSettings> }, actor: string): Promise<PairInfo> {
     return this.act(actor, 'sim.configure', pairId, (c) => {
+      const before = JSON.stringify(c.record.sim);
       c.configureSim(actor, change);
+      if (RUN_ACTIVE.has(c.state.state) && JSON.stringify(c.record.sim) !== before) this.history.runSettingsChanged(pairId, this.clock());
       return Promise.resolve(this.pairInfo(c));
     }, undefined, JSON.stringify(change));
   }
@@ -500,7 +564,11 @@ export class ConsoleService {
 
   private addController(pairId: string): void {
     const record = this.registry.pair(pairId)!;
-    const live = new PairLive();
+    // Only output released while the copies replicate counts for the run: before the first checkpoint (and after
+    // protection is lost) packets leave at once, and would make any mode look like it holds nothing.
+    const live = new RecordingPairLive((heldMs) => {
+      if (REPLICATING.has(this.controllers.get(pairId)?.state.state ?? 'unprotected')) this.runOutput.add(pairId, heldMs);
+    });
     // The event buffer starts with the stored tail, so recent events read the same before and after a restart.
     for (const e of this.history.events(pairId, LIVE_EVENTS)) live.addEvent(stripData(e));
     this.lives.set(pairId, live);
@@ -611,7 +679,8 @@ export class ConsoleService {
       const now = this.clock();
       for (const c of this.controllers.values()) c.tick(now);
     }, ALARM_TICK_MS);
-    for (const t of [stats, output, retention, alarms]) {
+    const runOutput = setInterval(() => this.runOutput.save(), SAVE_EVERY_MS);
+    for (const t of [stats, output, retention, alarms, runOutput]) {
       t.unref();
       this.timers.push(t);
     }
@@ -677,6 +746,9 @@ export function consoleHandlers(service: ConsoleService, options: HandlerOptions
       'pairs.export': ({ pairId, format, since }) => service.exportPair(pairId, format, since),
       'sim.configure': ({ pairId, mode, sim }) => service.configureSim(pairId, { ...(mode ? { mode } : {}), ...(sim ? { sim } : {}) }, actor),
       'sim.inject': ({ pairId, fault, on }) => service.injectSim(pairId, fault, on, actor),
+      'pairs.runs': ({ pairId, limit }) => service.runs(pairId, limit),
+      'pairs.drills': ({ pairId, limit }) => service.drills(pairId, limit),
+      'pairs.cycleCount': ({ pairId, since, until }) => ({ count: service.cycleCount(pairId, since, until) }),
       'audit.list': ({ limit, beforeSeq }) => service.auditList(limit, beforeSeq),
       'audit.verify': () => service.auditVerify(),
       'settings.get': () => service.settings(),

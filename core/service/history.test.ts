@@ -45,17 +45,17 @@ function rowCount(h: History, table: 'cycles' | 'events'): number {
 }
 
 void describe('History', () => {
-  void test('creates its schema at version 1 in WAL mode, and reopens without migrating again', (t) => {
+  void test('creates its schema at version 2 in WAL mode, and reopens without migrating again', (t) => {
     const dir = tempDir(t);
     const h = open(dir);
-    assert.equal(h.database.pragma('user_version', { simple: true }), 1);
+    assert.equal(h.database.pragma('user_version', { simple: true }), 2);
     assert.equal(h.database.pragma('journal_mode', { simple: true }), 'wal');
     const run = h.beginRun('demo', NOW, 'colo');
     h.addCycle('demo', run, cycle(0, NOW));
     h.close();
     const again = open(dir);
     t.after(() => again.close());
-    assert.equal(again.database.pragma('user_version', { simple: true }), 1);
+    assert.equal(again.database.pragma('user_version', { simple: true }), 2);
     assert.deepEqual(again.cycles('demo', { since: 0, limit: 10 }), [cycle(0, NOW)]);
   });
 
@@ -221,6 +221,6 @@ void describe('History', () => {
     const h = open(dir, problems);
     t.after(() => h.close());
     assert.match(problems[0]?.message ?? '', /newer version/);
-    assert.equal(h.database.pragma('user_version', { simple: true }), 1);
+    assert.equal(h.database.pragma('user_version', { simple: true }), 2);
   });
 });

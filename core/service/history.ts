@@ -11,9 +11,11 @@
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { z } from 'zod';
-import { cycleRecord, failoverEvent, type PairEvent } from '../api/console-contract.js';
+import { cycleRecord, type DrillRecord, failoverEvent, type PairEvent, type RunSettings, type RunSummary } from '../api/console-contract.js';
 import type { CycleRecord, FailoverEvent, PhaseTiming } from '../colo/types.js';
 import type { ProblemSink } from './files.js';
+import type { HeldHistogram } from './held-histogram.js';
+import { type DrillInput, RUNS_AND_DRILLS_MIGRATION, RunHistory } from './run-history.js';
 import { type Migration, type SqliteDatabase, openDatabase } from './sqlite-file.js';
 
 export const HISTORY_FILE = 'history.sqlite';
@@ -69,6 +71,7 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_time ON events (at);
     `);
   },
+  RUNS_AND_DRILLS_MIGRATION,
 ];
 
 export interface StoredEvent extends PairEvent {
@@ -122,6 +125,9 @@ export class History {
   private readonly insertCycle;
   private readonly insertEvent;
   private readonly onError: (err: unknown, where: string) => void;
+  private runHistoryQueries: RunHistory | undefined;
+  private runSettingsOf: (pairId: string) => RunSettings | null = () => null;
+  private readonly currentRuns = new Map<string, number>();
 
   constructor(dataDir: string, opts: HistoryOptions) {
     this.db = openDatabase(path.join(dataDir, HISTORY_FILE), {
@@ -146,7 +152,58 @@ export class History {
   /** Records the start of a protection run and returns its id (written at once: runs are rare). */
   beginRun(pairId: string, at: number, mode: string): number {
     const info = this.db.prepare('INSERT INTO runs (pair_id, started_at, mode) VALUES (?, ?, ?)').run(pairId, at, mode);
-    return Number(info.lastInsertRowid);
+    const runId = Number(info.lastInsertRowid);
+    this.runStarted(pairId, runId);
+    return runId;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // The demo's results (run-history.ts): run settings and figures, drills, true cycle counts.
+
+  /** Where beginRun takes a new run's settings from: the pair's current ones (the service knows them). */
+  describeRunsWith(settingsOf: (pairId: string) => RunSettings | null): void {
+    this.runSettingsOf = settingsOf;
+  }
+
+  /** The run this process began last for the pair, or null. */
+  currentRun(pairId: string): number | null {
+    return this.currentRuns.get(pairId) ?? null;
+  }
+
+  /** The pair's settings changed while its current run goes on: its figures now mix two settings. */
+  runSettingsChanged(pairId: string, at: number): void {
+    const runId = this.currentRuns.get(pairId);
+    if (runId !== undefined) this.runHistory.settingsChanged(runId, at);
+  }
+
+  saveRunOutput(runId: number, held: HeldHistogram, at: number): void {
+    this.runHistory.saveOutput(runId, held, at);
+  }
+
+  /** The pair's most recent runs, newest first, with their figures. */
+  runs(pairId: string, limit: number): RunSummary[] {
+    this.flush();
+    return this.runHistory.runs(pairId, limit);
+  }
+
+  addDrill(drill: DrillInput): number {
+    return this.runHistory.addDrill(drill);
+  }
+
+  /** The pair's most recent drills, newest first. */
+  drills(pairId: string, limit: number): DrillRecord[] {
+    return this.runHistory.drills(pairId, limit);
+  }
+
+  /** How many cycles of the pair started in [since, until]. */
+  cycleCount(pairId: string, since: number, until = Number.MAX_VALUE): number {
+    this.flush();
+    return this.runHistory.cycleCount(pairId, since, until);
+  }
+
+  private runStarted(pairId: string, runId: number): void {
+    this.currentRuns.set(pairId, runId);
+    this.runHistory.setSettings(runId, this.runSettingsOf(pairId));
   }
 
   addCycle(pairId: string, runId: number, record: CycleRecord): void {
@@ -297,6 +354,8 @@ export class History {
       this.db.prepare(`DELETE FROM cycles WHERE id IN (SELECT id FROM cycles WHERE started_at < ? LIMIT ${DELETE_CHUNK_ROWS})`),
       this.db.prepare(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ? LIMIT ${DELETE_CHUNK_ROWS})`),
       this.db.prepare(`DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE started_at < ? AND NOT EXISTS (SELECT 1 FROM cycles WHERE cycles.run_id = runs.id) LIMIT ${DELETE_CHUNK_ROWS})`),
+      // The held-output summaries of the runs just deleted (drills are kept: a few rows, and the record of a test).
+      this.db.prepare(`DELETE FROM run_output WHERE run_id IN (SELECT run_id FROM run_output WHERE updated_at < ? AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = run_output.run_id) LIMIT ${DELETE_CHUNK_ROWS})`),
     ];
     for (const stmt of steps) {
       for (;;) {
@@ -323,6 +382,11 @@ export class History {
       this.onError(err, 'history checkpoint');
     }
     this.db.close();
+  }
+
+  private get runHistory(): RunHistory {
+    this.runHistoryQueries ??= new RunHistory(this.db);
+    return this.runHistoryQueries;
   }
 
   /** For tests and maintenance: the raw database. */

@@ -23,8 +23,7 @@ export function CycleCharts({ pairId }: { pairId: string }) {
   useEffect(() => {
     if (windowMs <= LIVE_WINDOW_MS) return;
     const load = (): void => {
-      const cpm = useConsole.getState().pairs[pairId]?.stats.checkpointsPerMinute ?? 0;
-      void loadHistory(pairId, windowMs, cpm);
+      void loadHistory(pairId, windowMs);
     };
     load();
     const timer = setInterval(load, historyMaxAge(windowMs));

@@ -1,10 +1,12 @@
 import { formatAge } from '../lib/format';
+import { historySentence } from '../lib/history';
 import type { HistoryWindow } from '../store/live';
 
 export interface HistoryMeta {
   state: HistoryWindow['state'];
   kind: HistoryWindow['kind'];
-  expected: number;
+  /** Cycles history holds in the window's older part (a true count from the service). */
+  total: number;
   fetched: number;
   used: number;
   fetchedAt: number;
@@ -12,7 +14,7 @@ export interface HistoryMeta {
 }
 
 export function historyMeta(h: HistoryWindow, used: number): HistoryMeta {
-  const meta: HistoryMeta = { state: h.state, kind: h.kind, expected: h.expected, fetched: h.cycles.length, used, fetchedAt: h.fetchedAt };
+  const meta: HistoryMeta = { state: h.state, kind: h.kind, total: h.total, fetched: h.cycles.length, used, fetchedAt: h.fetchedAt };
   if (h.error !== undefined) meta.error = h.error;
   return meta;
 }
@@ -29,12 +31,9 @@ export function HistoryNote({ meta, now }: { meta: HistoryMeta; now: number }) {
   if (meta.state === 'loading' && meta.fetched === 0) {
     return <p className="panel-note" role="status">Loading history…</p>;
   }
-  const approx = Math.round(meta.expected).toLocaleString();
   return (
-    <p className="panel-note" role="status">
-      {meta.kind === 'sampled'
-        ? `Older cycles from history are a sample: ${meta.used.toLocaleString()} of about ${approx}, taken in evenly spaced slices of the window; the most recent minute is complete.`
-        : `Older cycles from history: ${meta.used.toLocaleString()}; the most recent minute is live.`}{' '}
+    <p className="panel-note" role="status" data-testid="history-note">
+      {historySentence(meta)}{' '}
       Fetched {formatAge(meta.fetchedAt, now)}.{meta.state === 'loading' ? ' Refreshing…' : ''}
     </p>
   );

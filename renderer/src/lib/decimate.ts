@@ -1,7 +1,8 @@
 // Decimation to the plot width: a chart gets at most ~2 points per bucket however many cycles the window holds.
 // Each bucket contributes its minimum then its maximum for every series (min/max decimation), so spikes survive,
-// which is what an admin looks at a pause chart for. Empty buckets after data become a row of nulls, so a line
-// breaks where protection stopped instead of drawing a straight line through the gap.
+// which is what an admin looks at a pause chart for. A row of nulls breaks the line where protection stopped
+// (the caller marks those points: series.ts gapBreaks), and after an empty bucket, instead of drawing a straight
+// line through the gap.
 
 export interface SeriesInput {
   key: string;
@@ -13,8 +14,9 @@ export type Row = Record<string, number | null> & { t: number };
 
 /**
  * Rows for a chart from points x[from…to) (x ascending) within [t0, t1]. With few points every point is a row;
- * otherwise `buckets` equal-width buckets each yield two rows (their series' minima and maxima). `breakGaps`
- * false joins across empty buckets: for sampled history, where the gaps are the sampling's, not the pair's.
+ * otherwise `buckets` equal-width buckets each yield two rows (their series' minima and maxima). Lines break at
+ * empty buckets after data and, with `breaks`, before each point i where breaks[i] is 1. `breakGaps` false joins
+ * everything: for sampled history, where the gaps are the sampling's, not the pair's.
  */
 export function decimateMinMax(
   x: ArrayLike<number>,
@@ -25,12 +27,14 @@ export function decimateMinMax(
   t1: number,
   buckets: number,
   breakGaps = true,
+  breaks?: ArrayLike<number>,
 ): Row[] {
   const rows: Row[] = [];
   const n = Math.max(0, to - from);
   if (n === 0) return rows;
   if (n <= buckets * 2 || !(t1 > t0)) {
     for (let i = from; i < to; i++) {
+      if (breakGaps && i > from && breaks?.[i] === 1) rows.push(nullRow(series, (x[i - 1]! + x[i]!) / 2));
       const row = { t: x[i]! } as Row;
       for (const s of series) row[s.key] = finiteOrNull(s.values[i]!);
       rows.push(row);
@@ -50,9 +54,11 @@ export function decimateMinMax(
     mins.fill(Infinity);
     maxs.fill(-Infinity);
     let inBucket = 0;
+    let breakHere = false;
     while (i < to && x[i]! < hi) {
       if (x[i]! >= lo) {
         inBucket++;
+        if (breakGaps && i > from && breaks?.[i] === 1) breakHere = true;
         for (let j = 0; j < k; j++) {
           const v = series[j]!.values[i]!;
           if (Number.isNaN(v)) continue;
@@ -71,6 +77,7 @@ export function decimateMinMax(
       }
       continue;
     }
+    if (breakHere && sawData && !gapMarked) rows.push(nullRow(series, lo));
     sawData = true;
     gapMarked = false;
     const rMin = { t: lo + width * 0.25 } as Row;
@@ -84,6 +91,12 @@ export function decimateMinMax(
     rows.push(rMin, rMax);
   }
   return rows;
+}
+
+function nullRow(series: readonly SeriesInput[], t: number): Row {
+  const row = { t } as Row;
+  for (const s of series) row[s.key] = null;
+  return row;
 }
 
 function finiteOrNull(v: number): number | null {

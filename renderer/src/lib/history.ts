@@ -1,6 +1,8 @@
 // How to fetch a long window's cycles from history ('pairs.cycles' returns the oldest first, at most `limit`).
-// When the window holds few enough cycles they are fetched in full, page by page; otherwise evenly spaced slices
-// of the window are fetched with a small limit each, and the chart says it shows a sample.
+// The plan starts from the true number of cycles history holds in the window ('pairs.cycleCount'), not from the
+// pair's current rate: a pair that was stopped for most of a day holds far fewer than its rate suggests. When the
+// window holds few enough cycles they are fetched in full, page by page; otherwise evenly spaced slices of the
+// window are fetched with a small limit each, and the chart says it shows a sample of that true count.
 
 import type { CycleRecord } from '../../../core/colo/types.js';
 
@@ -13,8 +15,8 @@ export interface HistoryRequest {
 export interface HistoryPlan {
   kind: 'full' | 'sampled';
   requests: HistoryRequest[];
-  /** Cycles the window is expected to hold at the pair's current rate. */
-  expected: number;
+  /** Cycles history holds in the window (counted by the service). */
+  total: number;
 }
 
 export interface PlanOptions {
@@ -23,14 +25,13 @@ export interface PlanOptions {
   slices?: number;
 }
 
-export function planHistory(t0: number, t1: number, cyclesPerMinute: number, options: PlanOptions = {}): HistoryPlan {
+export function planHistory(t0: number, t1: number, total: number, options: PlanOptions = {}): HistoryPlan {
   const maxRecords = options.maxRecords ?? 6000;
   const pageLimit = Math.min(options.pageLimit ?? 1000, maxRecords);
   const slices = Math.max(1, options.slices ?? 60);
   const span = Math.max(0, t1 - t0);
-  const expected = Math.max(0, (cyclesPerMinute * span) / 60_000);
-  if (expected <= maxRecords * 0.8) {
-    return { kind: 'full', requests: [{ since: t0, until: t1, limit: pageLimit }], expected };
+  if (total <= maxRecords * 0.8) {
+    return { kind: 'full', requests: [{ since: t0, until: t1, limit: pageLimit }], total };
   }
   const width = span / slices;
   const per = Math.max(1, Math.floor(maxRecords / slices));
@@ -39,7 +40,7 @@ export function planHistory(t0: number, t1: number, cyclesPerMinute: number, opt
     const since = t0 + i * width;
     requests.push({ since, until: i === slices - 1 ? t1 : since + width, limit: per });
   }
-  return { kind: 'sampled', requests, expected };
+  return { kind: 'sampled', requests, total };
 }
 
 /**
@@ -63,4 +64,12 @@ export function mergeCycles(into: CycleRecord[], more: readonly CycleRecord[]): 
     added++;
   }
   return added;
+}
+
+/** What the note says about the older cycles: all of them, or a sample of a true count. */
+export function historySentence(meta: { kind: HistoryPlan['kind']; total: number; used: number }): string {
+  const used = meta.used.toLocaleString('en-US');
+  return meta.kind === 'sampled'
+    ? `Older cycles from history are a sample: ${used} of ${meta.total.toLocaleString('en-US')}, taken in evenly spaced slices of the window; the most recent minute is complete.`
+    : `Older cycles from history: ${used}; the most recent minute is live.`;
 }

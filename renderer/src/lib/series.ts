@@ -3,7 +3,7 @@
 // so a chart refreshing at 5 Hz allocates only its output rows.
 
 import type { CycleRecord } from '../../../core/colo/types.js';
-import { type CycleRing, OUTCOME_ABORTED, OUTCOME_FAILED, PROVENANCE_DERIVED, TRIGGERS } from '../store/ring';
+import { type CycleRing, OUTCOME_ABORTED, OUTCOME_FAILED, PHASE_COUNT, PROVENANCE_DERIVED, TRIGGERS } from '../store/ring';
 import { type Row, decimateMinMax } from './decimate';
 import { EMPTY_SUMMARY, Summariser, type Summary, countCodes } from './stats';
 
@@ -21,6 +21,8 @@ export interface WindowColumns {
   trigger: Float64Array;
   /** 0 committed, 1 failed, 2 aborted (ring.ts OUTCOME_*). */
   outcome: Uint8Array;
+  /** 1 where the line must break before this cycle: a new run began, or no cycle ran for a while (gapBreaks). */
+  breakBefore: Uint8Array;
   derived: number;
   failed: number;
   aborted: number;
@@ -40,6 +42,7 @@ function alloc(cap: number): WindowColumns {
     bytes: new Float64Array(cap),
     trigger: new Float64Array(cap),
     outcome: new Uint8Array(cap),
+    breakBefore: new Uint8Array(cap),
     derived: 0,
     failed: 0,
     aborted: 0,
@@ -48,6 +51,15 @@ function alloc(cap: number): WindowColumns {
 }
 
 let scratch = alloc(16_384);
+/** Where each gathered cycle ended (start + its last phase), for finding the stretches where none ran. */
+let ends = new Float64Array(16_384);
+let seqs = new Float64Array(16_384);
+
+/** A stretch with no cycle longer than this many typical intervals is a stop, not a slow checkpoint. */
+export const GAP_INTERVALS = 3;
+/** …and never shorter than this, so timer jitter on a fast Remus pair does not cut its line to pieces. */
+export const GAP_MIN_MS = 1000;
+const INTERVAL_SAMPLE = 512;
 
 /**
  * Cycles with startedAt in [t0, t1]: from `history` (oldest first) up to where the ring begins, then the ring.
@@ -60,6 +72,10 @@ export function gatherWindow(ring: CycleRing | undefined, history: readonly Cycl
   const ringStart = ring !== undefined && ring.length > 0 ? ring.startedAt[ring.slot(0)]! : Infinity;
   const need = ringCount + (history?.length ?? 0);
   if (need > scratch.x.length) scratch = alloc(Math.max(need, scratch.x.length * 2));
+  if (need > ends.length) {
+    ends = new Float64Array(scratch.x.length);
+    seqs = new Float64Array(scratch.x.length);
+  }
   const w = scratch;
   w.n = 0;
   w.derived = 0;
@@ -68,9 +84,11 @@ export function gatherWindow(ring: CycleRing | undefined, history: readonly Cycl
   w.fromHistory = 0;
   let prevSeq = NaN;
   let prevAt = NaN;
-  const add = (at: number, seq: number, primary: number, secondary: number, dirty: number, secDirty: number, bytes: number, trig: number, derived: boolean, outcome: number): void => {
+  const add = (at: number, seq: number, primary: number, secondary: number, dirty: number, secDirty: number, bytes: number, trig: number, derived: boolean, outcome: number, end: number): void => {
     const i = w.n++;
     w.x[i] = at;
+    ends[i] = Math.max(end, at + primary);
+    seqs[i] = seq;
     w.primary[i] = primary;
     w.secondary[i] = secondary;
     w.interval[i] = seq === prevSeq + 1 ? at - prevAt : NaN;
@@ -88,7 +106,10 @@ export function gatherWindow(ring: CycleRing | undefined, history: readonly Cycl
   if (history !== null) {
     for (const c of history) {
       if (c.startedAt < t0 || c.startedAt > t1 || c.startedAt >= ringStart) continue;
-      add(c.startedAt, c.seq, c.primaryPauseMs, c.secondaryPauseMs ?? NaN, c.dirtyPages, c.secondaryDirtyPages ?? NaN, c.bytesSent, TRIGGER_CODES[c.trigger] ?? 4, c.provenance === 'derived', c.outcome === 'failed' ? OUTCOME_FAILED : c.outcome === 'aborted' ? OUTCOME_ABORTED : 0);
+      let end = 0;
+      for (const ph of c.phases) end = Math.max(end, ph.startMs + ph.durationMs);
+      const outcome = c.outcome === 'failed' ? OUTCOME_FAILED : c.outcome === 'aborted' ? OUTCOME_ABORTED : 0;
+      add(c.startedAt, c.seq, c.primaryPauseMs, c.secondaryPauseMs ?? NaN, c.dirtyPages, c.secondaryDirtyPages ?? NaN, c.bytesSent, TRIGGER_CODES[c.trigger] ?? 4, c.provenance === 'derived', outcome, c.startedAt + end);
       w.fromHistory++;
     }
   }
@@ -97,10 +118,39 @@ export function gatherWindow(ring: CycleRing | undefined, history: readonly Cycl
       const s = ring.slot(i);
       const at = ring.startedAt[s]!;
       if (at > t1) break;
-      add(at, ring.seq[s]!, ring.primaryPause[s]!, ring.secondaryPause[s]!, ring.dirtyPages[s]!, ring.secondaryDirtyPages[s]!, ring.bytesSent[s]!, ring.trigger[s]!, ring.provenance[s] === PROVENANCE_DERIVED, ring.outcome[s]!);
+      let end = 0;
+      for (let p = 0; p < PHASE_COUNT; p++) {
+        const e = ring.phaseStart[s * PHASE_COUNT + p]! + ring.phaseDuration[s * PHASE_COUNT + p]!;
+        if (e > end) end = e;
+      }
+      add(at, ring.seq[s]!, ring.primaryPause[s]!, ring.secondaryPause[s]!, ring.dirtyPages[s]!, ring.secondaryDirtyPages[s]!, ring.bytesSent[s]!, ring.trigger[s]!, ring.provenance[s] === PROVENANCE_DERIVED, ring.outcome[s]!, at + end);
     }
   }
+  gapBreaks(w.x, ends, seqs, w.interval, w.n, w.breakBefore);
   return w;
+}
+
+const intervalSample = new Float64Array(INTERVAL_SAMPLE);
+
+/**
+ * Marks where a chart's line must break: before the first cycle of a new run (its seq does not follow on), and
+ * after a stretch with no cycle running — from one cycle's end to the next one's start — longer than
+ * GAP_INTERVALS typical intervals (the median of up to 512 evenly spaced known intervals) and GAP_MIN_MS. A long
+ * pause is not a gap: the cycle runs through it, and its spike is the point of the chart.
+ */
+export function gapBreaks(x: ArrayLike<number>, end: ArrayLike<number>, seq: ArrayLike<number>, interval: ArrayLike<number>, n: number, out: Uint8Array): void {
+  let k = 0;
+  const stride = Math.max(1, Math.floor(n / INTERVAL_SAMPLE));
+  for (let i = 1; i < n && k < INTERVAL_SAMPLE; i += stride) {
+    const v = interval[i]!;
+    if (Number.isFinite(v)) intervalSample[k++] = v;
+  }
+  const typical = k === 0 ? 0 : intervalSample.subarray(0, k).sort()[k >> 1]!;
+  const gapMs = Math.max(GAP_MIN_MS, GAP_INTERVALS * typical);
+  if (n > 0) out[0] = 0;
+  for (let i = 1; i < n; i++) {
+    out[i] = seq[i]! !== seq[i - 1]! + 1 || x[i]! - end[i - 1]! > gapMs ? 1 : 0;
+  }
 }
 
 export interface LatencyView {
@@ -131,6 +181,7 @@ export function latencyView(w: WindowColumns, t0: number, t1: number, buckets: n
     t1,
     buckets,
     breakGaps,
+    w.breakBefore,
   );
   return {
     rows,
@@ -173,6 +224,7 @@ export function dirtyView(w: WindowColumns, t0: number, t1: number, buckets: num
       t1,
       buckets,
       breakGaps,
+    w.breakBefore,
     );
   return {
     rows,

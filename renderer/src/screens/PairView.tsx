@@ -7,6 +7,7 @@ import type { PairInfo } from '../../../core/api/console-contract.js';
 import { AlarmBanner } from '../components/AlarmBanner';
 import { CycleCharts } from '../components/CycleCharts';
 import { DemoPanel } from '../components/DemoPanel';
+import { DemoResults } from '../components/DemoResults';
 import { EventLog } from '../components/EventLog';
 import { ExportButtons } from '../components/ExportButtons';
 import { FailoverPanel } from '../components/FailoverPanel';
@@ -153,6 +154,9 @@ export function PairView({ id }: { id: string }) {
           <OutputCompare pair={pair} />
         </div>
       )}
+      <div style={{ marginTop: '1rem' }}>
+        <DemoResults pair={pair} />
+      </div>
       <div className="grid-2">
         <FailoverPanel pair={pair} />
         <EventLog pairId={pair.id} />

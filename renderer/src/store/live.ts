@@ -27,7 +27,8 @@ export interface HistoryWindow {
   windowMs: number;
   state: 'loading' | 'ready' | 'error';
   kind: HistoryPlan['kind'];
-  expected: number;
+  /** Cycles history holds in [from, to]: a true count, also when only a sample of them is fetched. */
+  total: number;
   /** Oldest first. */
   cycles: CycleRecord[];
   from: number;
@@ -166,7 +167,7 @@ export function historyMaxAge(windowMs: number): number {
  * Fetches (or refreshes) the history behind a long chart window: [now - window, now - the part the ring holds].
  * Sequential small requests, so no single reply is big enough to stall a frame when it is parsed and checked.
  */
-export async function loadHistory(pairId: string, windowMs: number, cyclesPerMinute: number): Promise<void> {
+export async function loadHistory(pairId: string, windowMs: number): Promise<void> {
   const p = pairLive(pairId);
   const existing = p.history.get(windowMs);
   const now = Date.now();
@@ -175,12 +176,11 @@ export async function loadHistory(pairId: string, windowMs: number, cyclesPerMin
   const ringStart = ring.length > 0 ? ring.startedAt[ring.slot(0)]! : now;
   const from = now - windowMs;
   const to = Math.max(from, Math.min(ringStart, now));
-  const plan = planHistory(from, to, cyclesPerMinute);
   const win: HistoryWindow = {
     windowMs,
     state: 'loading',
-    kind: plan.kind,
-    expected: plan.expected,
+    kind: existing?.kind ?? 'full',
+    total: existing?.total ?? 0,
     cycles: existing?.cycles ?? [],
     from,
     to,
@@ -191,6 +191,10 @@ export async function loadHistory(pairId: string, windowMs: number, cyclesPerMin
   markLive();
   const cycles: CycleRecord[] = [];
   try {
+    const { count } = await api.call('pairs.cycleCount', { pairId, since: from, until: to });
+    const plan = planHistory(from, to, count);
+    win.kind = plan.kind;
+    win.total = plan.total;
     if (plan.kind === 'full') {
       let req: (typeof plan.requests)[number] | null = plan.requests[0]!;
       let pages = 0;
