@@ -1,7 +1,7 @@
 // The admin's actions on a pair: stop and start protection, fail over, run a drill. The destructive ones need the
 // VM's name typed; each test has its own console, so none depends on another's leftovers.
 
-import { Console } from './support/console.js';
+import { Console, HOST_B } from './support/console.js';
 import { DEMO, T, expect, test } from './support/test.js';
 
 test.beforeEach(async ({ ui }) => {
@@ -54,6 +54,8 @@ test('start after a stop: syncing, then protected, with checkpoints again', asyn
   expect(seen.indexOf('syncing')).toBeLessThan(seen.lastIndexOf('protected'));
 
   await ui.expectSeqAbove(page.getByTestId('metric-last-checkpoint'), Math.max(seqBefore, 0));
+  // Issue 7: the action's status follows the state; once protected, "Protection is starting." is gone.
+  await expect(page.getByTestId('action-status')).not.toHaveText('Protection is starting.');
   await expect(ui.action('start')).toBeDisabled();
   await expect(ui.action('stop')).toBeEnabled();
   await expect(page.getByTestId('event-log')).toContainText('Start requested by');
@@ -75,6 +77,9 @@ test('failover with its confirmation: the secondary takes over', async ({ page, 
   await expect(panel).toContainText('Detected by the');
   await expect(ui.action('start')).toBeEnabled();
   await expect(ui.action('failover')).toBeDisabled();
+  // Issue 7: the header says where the guest runs now (the sides swapped), by name, with the report's measure.
+  await expect(ui.runsOn()).toHaveText(`Runs on ${HOST_B.name}, unprotected`);
+  await expect(panel.getByTestId('failover-headline')).toHaveText(new RegExp(`^${DEMO.name} now runs on ${HOST_B.name}; it was down `));
   await expect(page.getByTestId('event-log')).toContainText('Failover requested by');
   await ui.shot('pair-failed-over');
 

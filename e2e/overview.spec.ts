@@ -2,7 +2,7 @@
 // live timeline.
 
 import { DEMO, T, expect, test } from './support/test.js';
-import { Console } from './support/console.js';
+import { Console, HOST_A, HOST_B } from './support/console.js';
 
 test('the overview shows demo-vm protected, with checkpoints arriving', async ({ page, ui }) => {
   await ui.overviewLoaded();
@@ -18,9 +18,9 @@ test('the overview shows demo-vm protected, with checkpoints arriving', async ({
   const later = await ui.expectSeqAbove(lastCheckpoint, first);
   await ui.expectSeqAbove(lastCheckpoint, later);
 
-  // Both hosts are the embedded simulator, connected.
-  await expect(row.getByRole('cell').nth(5)).toHaveText('Embedded simulator');
-  await expect(row.getByRole('cell').nth(6)).toHaveText('Embedded simulator');
+  // Issue 7: the simulator has two hosts, shown by name; the demo pair starts on A, protected by B.
+  await expect(row.getByRole('cell').nth(5)).toHaveText(HOST_A.name);
+  await expect(row.getByRole('cell').nth(6)).toHaveText(HOST_B.name);
   await expect(page.getByTestId('connection-status')).toHaveAttribute('data-phase', 'open');
   await ui.shot('overview');
 });
@@ -37,6 +37,8 @@ test('the pair view shows the phase timeline and cycles arriving', async ({ page
 
   await ui.expectState('Protected', 'protected');
   await expect(ui.detail()).toHaveText(/checkpoints are committing|Protected/);
+  await expect(ui.runsOn()).toHaveText(`Runs on ${HOST_A.name}, protected by ${HOST_B.name}`);
+  await expect(ui.alarmBanner()).toHaveCount(0);
 
   const timeline = page.getByTestId('phase-timeline');
   await expect(timeline).toBeVisible();

@@ -1,24 +1,30 @@
 // The other screens: hosts, the audit log, and a pair's cycles exported as CSV.
 
 import { readFile } from 'node:fs/promises';
+import { HOST_A, HOST_B } from './support/console.js';
 import { DEMO, T, expect, test } from './support/test.js';
 
-test('hosts: the embedded simulator, connected, running both sides of demo-vm', async ({ page, ui }) => {
+// Issue 7: the simulator has two hosts (it had one, 'sim', running both sides); each runs one side of demo-vm.
+test('hosts: the two simulated hosts, connected, one running each side of demo-vm', async ({ page, ui }) => {
   await ui.overviewLoaded();
   await ui.go('hosts');
   await expect(page.getByRole('heading', { level: 1, name: 'Hosts' })).toBeFocused();
   await expect(ui.navLink('hosts')).toHaveAttribute('aria-current', 'page');
-  const table = page.getByTestId('hosts-table');
-  const sim = table.getByRole('row').filter({ hasText: 'Embedded simulator' }).first();
-  await expect(sim).toBeVisible({ timeout: T.load });
-  await expect(sim.getByRole('cell').nth(1)).toHaveText(/^connected/);
-  await expect(sim.getByRole('link', { name: DEMO.name }).first()).toBeVisible();
-  await expect(sim).toContainText('(primary)');
-  await expect(sim).toContainText('(secondary)');
+  const a = page.getByTestId(`host-row-${HOST_A.id}`);
+  const b = page.getByTestId(`host-row-${HOST_B.id}`);
+  await expect(a).toBeVisible({ timeout: T.load });
+  for (const [row, host] of [[a, HOST_A], [b, HOST_B]] as const) {
+    await expect(row).toContainText(host.name);
+    await expect(row).toContainText('Embedded simulator');
+    await expect(row.getByTestId('host-status')).toHaveAttribute('data-status', 'connected');
+    await expect(row.getByRole('link', { name: DEMO.name })).toBeVisible();
+  }
+  await expect(a).toContainText('(primary)');
+  await expect(b).toContainText('(secondary)');
   await ui.shot('hosts');
 
   // From a host to its pair.
-  await sim.getByRole('link', { name: DEMO.name }).first().click();
+  await a.getByRole('link', { name: DEMO.name }).click();
   await expect(page.getByRole('heading', { level: 1, name: DEMO.name })).toBeVisible();
 });
 

@@ -11,6 +11,10 @@ export type Screen = 'overview' | 'hosts' | 'audit';
 export type Fault = 'kill-primary' | 'kill-secondary' | 'cut-link' | 'slow-link' | 'stall-secondary';
 export type Destructive = 'stop' | 'failover' | 'drill';
 
+/** The simulator's two hosts: the demo pair starts with its primary on A and its secondary on B. */
+export const HOST_A = { id: 'sim-a', name: 'Simulated host A' } as const;
+export const HOST_B = { id: 'sim-b', name: 'Simulated host B' } as const;
+
 /** Timeouts: state changes reach the page within a second; a failure detector may need the COLO wait (5 s). */
 export const T = {
   /** The console loads and shows its first data. */
@@ -133,6 +137,43 @@ export class Console {
   async confirm(action: Destructive, vmName: string = DEMO.name): Promise<void> {
     await this.openConfirm(action, vmName);
     await this.confirmWithName(vmName);
+  }
+
+  // -- Faults: what the pair view says about them ----------------------------------------------------------------
+
+  /** The alarm banner at the top of the pair view (guest frozen, split brain). */
+  alarmBanner(): Locator {
+    return this.page.getByTestId('alarm-banner');
+  }
+
+  /** "Runs on X, protected by Y" and its kin, under the pair's heading. */
+  runsOn(): Locator {
+    return this.page.getByTestId('runs-on');
+  }
+
+  /** The alert bar every screen shows for pairs that left Protected. */
+  alert(pairId: string = DEMO.id): Locator {
+    return this.page.getByTestId(`alert-${pairId}`);
+  }
+
+  /** A milliseconds figure shown in `where` ("412 ms", "3.60 ms", "12.3 s"), in ms; NaN when there is none. */
+  static async msIn(where: Locator): Promise<number> {
+    const text = (await where.textContent()) ?? '';
+    const m = /([\d.,]+)\s*(ms|s)\b/.exec(text);
+    if (m === null) return Number.NaN;
+    const n = Number(m[1]!.replace(/,/g, ''));
+    return m[2] === 's' ? n * 1000 : n;
+  }
+
+  /**
+   * The audit log as the Audit screen shows it: waits for a row with this action whose text matches `text`, and
+   * returns it. Leaves the page on the Audit screen.
+   */
+  async auditRow(action: string, text: string | RegExp): Promise<Locator> {
+    await this.go('audit');
+    const row = this.page.getByTestId('audit-table').getByRole('row').filter({ hasText: action }).filter({ hasText: text }).first();
+    await expect(row).toBeVisible({ timeout: T.load });
+    return row;
   }
 
   // -- Demo panel -------------------------------------------------------------------------------------------------

@@ -20,6 +20,10 @@ export interface ConsoleApp {
   reload(): Promise<void>;
   /** What the server (browser mode) or the main process (Electron) printed so far. */
   log(): string;
+  /** The console's address with its token (browser mode), for a second tab; null in Electron. */
+  readonly url: string | null;
+  /** Ends the service under the open page (browser mode: the `serve` process), as a crash or a stop would. */
+  stopService(): Promise<void>;
 }
 
 export interface ConsoleTestOptions {
@@ -87,7 +91,15 @@ export const test = base.extend<ConsoleTestOptions & TestFixtures, ConsoleWorker
       await page.setViewportSize(VIEWPORT).catch(() => undefined);
       await sandboxWarningShown(app, page);
       try {
-        await use({ mode: 'electron', page, dataDir, reload: async () => void (await page.reload()), log: () => output });
+        await use({
+          mode: 'electron',
+          page,
+          dataDir,
+          reload: async () => void (await page.reload()),
+          log: () => output,
+          url: null,
+          stopService: () => Promise.reject(new Error('the Electron shell runs the service in its own main process; stopping it closes the window')),
+        });
       } finally {
         await afterTest(page, () => output, testInfo);
         await app.close().catch(() => undefined);
@@ -107,6 +119,8 @@ export const test = base.extend<ConsoleTestOptions & TestFixtures, ConsoleWorker
         dataDir: server.dataDir,
         reload: async () => void (await page.reload()),
         log: () => server.log(),
+        url: server.url,
+        stopService: () => server.stop(),
       });
     } finally {
       await afterTest(page, () => server.log(), testInfo);

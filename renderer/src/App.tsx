@@ -1,11 +1,13 @@
 import { useEffect, useRef, useState } from 'react';
 import { api, errorMessage } from './api/console-api';
+import { titleWithAlerts } from './lib/alarm';
 import { hrefFor, type Route } from './lib/route';
 import { useRoute } from './router';
 import { Audit } from './screens/Audit';
 import { Hosts } from './screens/Hosts';
 import { Overview } from './screens/Overview';
 import { PairView } from './screens/PairView';
+import { dismissAlert, enableDesktopAlerts, useAlerts } from './store/alerts';
 import { dismissNotice, pushNotice, useConsole } from './store/store';
 import { queuePatch } from './store/scheduler';
 import { applyTheme, currentTheme, type ThemeSetting } from './theme';
@@ -49,6 +51,45 @@ function ConnectionBanner() {
         </div>
       )}
     </>
+  );
+}
+
+/** Pairs that left Protected, on every screen: which VM, what happened, where it runs now, a link to it. */
+function AlertBar() {
+  const alerts = useAlerts((s) => s.alerts);
+  if (alerts.length === 0) return null;
+  return (
+    <section className="alert-bar" role="alert" aria-label="Pairs needing attention" data-testid="alert-bar">
+      {alerts.map((a) => (
+        <div className="alert" key={a.pairId} data-testid={`alert-${a.pairId}`}>
+          <a href={hrefFor({ name: 'pair', id: a.pairId })}>⚠ {a.title}</a>
+          <span>{a.body}</span>
+          <button type="button" className="link" onClick={() => dismissAlert(a.pairId)} aria-label={`Dismiss the alert for ${a.title}`}>
+            Dismiss
+          </button>
+        </div>
+      ))}
+    </section>
+  );
+}
+
+/** Desktop notifications need the user's permission in a browser; the desktop app raises its own (store/alerts.ts). */
+function DesktopAlertsControl() {
+  const permission = useAlerts((s) => s.notifyPermission);
+  const electron = useConsole((s) => s.connection.transport === 'electron');
+  if (electron || permission === 'unsupported' || permission === 'granted') return null;
+  if (permission === 'denied') return <span className="small muted">Desktop alerts blocked by the browser</span>;
+  return (
+    <button
+      type="button"
+      className="small"
+      data-testid="enable-desktop-alerts"
+      onClick={() => {
+        enableDesktopAlerts().catch((err: unknown) => pushNotice('error', `Desktop alerts could not be enabled: ${errorMessage(err)}`));
+      }}
+    >
+      Enable desktop alerts
+    </button>
   );
 }
 
@@ -121,6 +162,7 @@ export function App() {
   const route = useRoute();
   const key = hrefFor(route);
   const firstRoute = useRef(true);
+  const alertCount = useAlerts((s) => s.alerts.length);
 
   // Move focus to the new screen's heading, so keyboard and screen-reader users land on what changed.
   useEffect(() => {
@@ -134,8 +176,8 @@ export function App() {
 
   useEffect(() => {
     const title = route.name === 'pair' ? `${useConsole.getState().pairs[route.id]?.name ?? route.id} · COLO Console` : 'COLO Console';
-    document.title = title;
-  }, [route]);
+    document.title = titleWithAlerts(title, alertCount);
+  }, [route, alertCount]);
 
   return (
     <>
@@ -153,16 +195,23 @@ export function App() {
           {NAV.map((n) => (
             <a key={n.testId} href={hrefFor(n.route)} data-testid={n.testId} aria-current={n.match.includes(route.name) ? 'page' : undefined}>
               {n.label}
+              {n.testId === 'nav-overview' && alertCount > 0 && (
+                <span className="nav-count" data-testid="nav-alert-count" aria-label={`${alertCount} pair(s) need attention`}>
+                  {alertCount}
+                </span>
+              )}
             </a>
           ))}
         </nav>
         <span className="header-spacer" />
         <div className="header-tools">
           <ConnectionIndicator />
+          <DesktopAlertsControl />
           <ThemeSelect />
         </div>
       </header>
       <ConnectionBanner />
+      <AlertBar />
       <main id="main">
         <Screen route={route} />
       </main>

@@ -6,6 +6,7 @@ import { App } from './App';
 import { api } from './api/console-api';
 import { adoptTokenFromUrl } from './api/browser-token';
 import { MissingToken } from './components/MissingToken';
+import { startAlerts } from './store/alerts';
 import { startSync } from './store/sync';
 import { initTheme } from './theme';
 
@@ -13,7 +14,10 @@ import { initTheme } from './theme';
 adoptTokenFromUrl();
 initTheme();
 const tokenMissing = api.tokenMissing();
-if (!tokenMissing) startSync();
+if (!tokenMissing) {
+  startSync();
+  startAlerts();
+}
 
 const root = document.getElementById('root');
 if (root === null) throw new Error('no #root element');

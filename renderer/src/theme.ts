@@ -21,6 +21,7 @@ export interface Palette {
   trigger: Record<'initial' | 'miscompare' | 'timer' | 'timeout' | 'manual', string>;
   series: { primary: string; secondary: string; interval: string; p50: string; p99: string; pages: string; bytes: string; colo: string; remus: string };
   bad: string;
+  warn: string;
 }
 
 function notify(): void {
@@ -106,6 +107,7 @@ export function getPalette(): Palette {
       remus: v('--series-remus'),
     },
     bad: v('--bad'),
+    warn: v('--warn'),
   };
   return palette;
 }

@@ -30,8 +30,25 @@ export interface RefLineSpec {
   align: 'left' | 'right';
 }
 
+/** A cycle that did not commit, marked on the time axis: failed (a cross) or aborted (a diamond). */
+export interface MarkerSpec {
+  t: number;
+  color: string;
+  shape: 'cross' | 'diamond';
+}
+
+/** A checkpoint still open: a bar from its start to the right edge, as tall as its pause so far (left axis). */
+export interface OpenBarSpec {
+  from: number;
+  value: number;
+  color: string;
+  label: string;
+}
+
 interface Props {
   rows: readonly Row[];
+  markers?: readonly MarkerSpec[];
+  openBar?: OpenBarSpec | null;
   t0: number;
   t1: number;
   ticks: readonly number[];
@@ -178,6 +195,48 @@ function draw(canvas: HTMLCanvasElement, w: number, p: Props, hover: number | nu
   }
   ctx.setLineDash([]);
   ctx.restore();
+
+  // An open checkpoint is never hidden: at least a few pixels wide, clipped at the top with its label there.
+  if (p.openBar) {
+    const b = p.openBar;
+    const x = Math.min(xOf(Math.max(b.from, p.t0)), L.x1 - 4);
+    const y = yOf(b.value, p.left);
+    ctx.globalAlpha = 0.35;
+    ctx.fillStyle = b.color;
+    ctx.fillRect(x, y, L.x1 - x, L.y1 - y);
+    ctx.globalAlpha = 1;
+    ctx.strokeStyle = b.color;
+    ctx.lineWidth = 2;
+    ctx.strokeRect(x, y, L.x1 - x, L.y1 - y);
+    ctx.fillStyle = b.color;
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'top';
+    ctx.fillText(b.label, L.x1 - 4, Math.max(L.y0, y) + 3);
+  }
+  // Cycles that did not commit, along the bottom of the plot.
+  for (const m of p.markers ?? []) {
+    if (m.t < p.t0 || m.t > p.t1) continue;
+    const x = xOf(m.t);
+    const y = L.y1 - 6;
+    ctx.strokeStyle = m.color;
+    ctx.fillStyle = m.color;
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    if (m.shape === 'cross') {
+      ctx.moveTo(x - 4, y - 4);
+      ctx.lineTo(x + 4, y + 4);
+      ctx.moveTo(x + 4, y - 4);
+      ctx.lineTo(x - 4, y + 4);
+      ctx.stroke();
+    } else {
+      ctx.moveTo(x, y - 5);
+      ctx.lineTo(x + 4, y);
+      ctx.lineTo(x, y + 5);
+      ctx.lineTo(x - 4, y);
+      ctx.closePath();
+      ctx.fill();
+    }
+  }
 
   // Reference lines (p50, p99) with their labels.
   for (const r of p.refLines ?? []) {

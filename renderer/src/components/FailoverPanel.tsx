@@ -2,10 +2,11 @@
 // (detection → survivor running), the guest's downtime, and the last drill's report.
 
 import { Fragment } from 'react';
-import type { PairEvent, PairInfo } from '../../../core/api/console-contract.js';
+import type { HostInfo, PairEvent, PairInfo } from '../../../core/api/console-contract.js';
 import type { FailoverEvent } from '../../../core/colo/types.js';
 import { formatClock, formatDateTime, formatDowntime, formatDuration } from '../lib/format';
-import { STATE_LABEL, isSplitBrain } from '../lib/protection';
+import { failoverReport, hostName } from '../lib/alarm';
+import { STATE_LABEL } from '../lib/protection';
 import { eventsNewestFirst, peekLive } from '../store/live';
 import { useConsole, useLiveValue } from '../store/store';
 
@@ -20,7 +21,7 @@ interface TimelineItem {
 }
 
 /** Detection, the pair's own events around it, and the moment the survivor ran again, in time order. */
-function failoverTimeline(fo: FailoverEvent, events: readonly PairEvent[]): TimelineItem[] {
+function failoverTimeline(fo: FailoverEvent, events: readonly PairEvent[], survivorOn: string): TimelineItem[] {
   const items: TimelineItem[] = [
     { key: 'detected', at: fo.at, text: `Detected by the ${fo.detectedBy}: ${fo.cause}. Last complete checkpoint on the survivor: #${fo.lastCheckpointSeq}.`, tone: 'bad' },
   ];
@@ -36,8 +37,10 @@ function failoverTimeline(fo: FailoverEvent, events: readonly PairEvent[]): Time
       ? 'No copy of the guest is running.'
       : fo.survivor === 'both'
         ? 'Both copies are running (split brain).'
-        : `The guest runs on the ${fo.survivor}, ${formatDowntime(fo.guestDowntimeMs)} after detection.`;
-  items.push({ key: 'survivor', at: fo.at + fo.guestDowntimeMs, text: survivorText, tone: fo.survivor === 'primary' || fo.survivor === 'secondary' ? 'ok' : 'bad' });
+        : fo.survivor === 'primary'
+          ? `The guest kept running on ${survivorOn}${fo.outputHeldMs !== undefined ? `; its output was released after ${formatDowntime(fo.outputHeldMs)}` : ''}.`
+          : `The guest runs on ${survivorOn}, ${formatDowntime(fo.guestDowntimeMs)} after detection.`;
+  items.push({ key: 'survivor', at: fo.at + (fo.survivor === 'primary' ? (fo.outputHeldMs ?? 0) : fo.guestDowntimeMs), text: survivorText, tone: fo.survivor === 'primary' || fo.survivor === 'secondary' ? 'ok' : 'bad' });
   // Stable: at equal times the detection stays first and the survivor line last.
   return items
     .map((item, i) => ({ item, i }))
@@ -45,12 +48,20 @@ function failoverTimeline(fo: FailoverEvent, events: readonly PairEvent[]): Time
     .map(({ item }) => item);
 }
 
+/** The host the survivor runs on now, by name. */
+function survivorOn(fo: FailoverEvent, pair: PairInfo, hosts: readonly HostInfo[]): string {
+  if (pair.runningOn !== null && pair.runningOn.length === 1) return hostName(hosts, pair.runningOn[0]);
+  return hostName(hosts, fo.survivor === 'secondary' ? pair.secondaryHostId : pair.primaryHostId);
+}
+
 export function FailoverPanel({ pair }: { pair: PairInfo }) {
   const drill = useConsole((s) => s.drills[pair.id]);
+  const hosts = useConsole((s) => s.hosts);
   useLiveValue(() => peekLive(pair.id)?.eventsVersion ?? 0);
   const fo = pair.lastFailover;
   const current = pair.state.state;
-  const timeline = fo === null ? [] : failoverTimeline(fo, eventsNewestFirst(pair.id));
+  const timeline = fo === null ? [] : failoverTimeline(fo, eventsNewestFirst(pair.id), survivorOn(fo, pair, hosts));
+  const report = fo === null ? null : failoverReport(fo, pair, hosts);
 
   return (
     <section className="panel" aria-labelledby={`fo-${pair.id}`} data-testid="failover-panel">
@@ -86,20 +97,25 @@ export function FailoverPanel({ pair }: { pair: PairInfo }) {
         <p className="muted">No failover yet.</p>
       ) : (
         <>
-          {isSplitBrain(pair.state, fo) && (
-            <p className="banner bad" role="alert" style={{ margin: '0 0 0.5rem' }}>
-              Split brain: both copies of the VM are running. Stop one of them before anything else writes to shared state.
+          <p data-testid="failover-headline">
+            <b>{report!.headline}</b>
+          </p>
+          {report!.measure !== null && (
+            <div className="row" style={{ alignItems: 'baseline' }}>
+              <span>{report!.measure.label}</span>
+              <span className="big-number" data-testid={report!.measure.testId}>
+                {formatDowntime(report!.measure.ms)}
+              </span>
+              <span className="tag measured" title="Timed by the service on a monotonic clock">
+                measured
+              </span>
+            </div>
+          )}
+          {report!.detail !== null && (
+            <p className="small muted" data-testid="failover-detail">
+              Hypervisor’s words: {report!.detail}
             </p>
           )}
-          <div className="row" style={{ alignItems: 'baseline' }}>
-            <span>Guest downtime</span>
-            <span className="big-number" data-testid="guest-downtime">
-              {formatDowntime(fo.guestDowntimeMs)}
-            </span>
-            <span className="tag measured" title="Timed by the service on a monotonic clock">
-              measured
-            </span>
-          </div>
           <ol className="fo-timeline" aria-label="Last failover, in order">
             {timeline.map((item) => (
               <li key={item.key} className={item.tone}>
@@ -119,7 +135,7 @@ export function FailoverPanel({ pair }: { pair: PairInfo }) {
             <dt>Time to re-protect</dt>
             <dd>{formatDuration(drill.timeToReprotectMs)}</dd>
             <dt>Survivor</dt>
-            <dd>{drill.failover.survivor}</dd>
+            <dd>{drill.failover.survivor === 'primary' || drill.failover.survivor === 'secondary' ? `the ${drill.failover.survivor}` : drill.failover.survivor}</dd>
             <dt>Ended in</dt>
             <dd>{STATE_LABEL[drill.finalState.state]}</dd>
           </dl>

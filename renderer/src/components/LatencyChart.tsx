@@ -11,7 +11,9 @@ import { useElementWidth } from '../hooks';
 import { peekLive } from '../store/live';
 import { useConsole } from '../store/store';
 import { usePalette } from '../theme';
-import { CanvasChart } from './CanvasChart';
+import { visiblePauseMs } from '../lib/alarm';
+import { OUTCOME_ABORTED, OUTCOME_FAILED } from '../store/ring';
+import { CanvasChart, type MarkerSpec } from './CanvasChart';
 import { LIVE_WINDOW_MS, axisCeiling, relativeTickFormatter, timeTicks } from './chart-common';
 import { HistoryNote, type HistoryMeta, historyMeta } from './HistoryNote';
 
@@ -26,13 +28,24 @@ interface Computed {
   pauseMax: number;
   pauseClipped: number;
   intervalMax: number;
+  markers: MarkerSpec[];
+  failed: number;
+  aborted: number;
 }
+
+/** Failed and aborted cycles drawn one by one up to this many; the caption counts them all. */
+const MAX_MARKERS = 400;
 
 export const LatencyChart = memo(function LatencyChart({ pairId, windowMs }: { pairId: string; windowMs: number }) {
   const boxRef = useRef<HTMLDivElement>(null);
   const width = useElementWidth(boxRef);
   const now = useConsole((s) => s.chartTimeA);
   const pal = usePalette();
+  // The open checkpoint grows with the 1 Hz clock, not only when cycles arrive (a frozen guest sends none).
+  const clock = useConsole((s) => s.clock);
+  const pair = useConsole((s) => s.pairs[pairId]);
+  const openMs = pair === undefined ? null : visiblePauseMs(pair, Math.max(clock, now));
+  const open = openMs === null ? null : { seq: pair?.openCheckpoint?.seq ?? 0, startedAt: pair?.openCheckpoint?.startedAt ?? now, ms: openMs };
 
   const c = useMemo<Computed>(() => {
     const live = peekLive(pairId);
@@ -47,8 +60,17 @@ export const LatencyChart = memo(function LatencyChart({ pairId, windowMs }: { p
       for (let i = 0; i < w.n; i++) if (w.primary[i]! > pauseAxis.max || w.secondary[i]! > pauseAxis.max) pauseClipped++;
     }
     const intervalAxis = axisCeiling(view.interval);
-    return { view, t0, t1, history: hist === null ? null : historyMeta(hist, w.fromHistory), pauseMax: pauseAxis.max, pauseClipped, intervalMax: intervalAxis.max };
-  }, [now, pairId, windowMs, width]);
+    const markers: MarkerSpec[] = [];
+    for (let i = 0; i < w.n && markers.length < MAX_MARKERS; i++) {
+      const o = w.outcome[i];
+      if (o === OUTCOME_FAILED) markers.push({ t: w.x[i]!, color: pal.bad, shape: 'cross' });
+      else if (o === OUTCOME_ABORTED) markers.push({ t: w.x[i]!, color: pal.warn, shape: 'diamond' });
+    }
+    return {
+      view, t0, t1, history: hist === null ? null : historyMeta(hist, w.fromHistory), pauseMax: pauseAxis.max, pauseClipped, intervalMax: intervalAxis.max,
+      markers, failed: w.failed, aborted: w.aborted,
+    };
+  }, [now, pairId, windowMs, width, pal]);
 
   const tickFormat = useMemo(() => relativeTickFormatter(c.t1), [c.t1]);
   const ticks = useMemo(() => timeTicks(c.t0, c.t1, windowMs), [c.t0, c.t1, windowMs]);
@@ -67,12 +89,16 @@ export const LatencyChart = memo(function LatencyChart({ pairId, windowMs }: { p
     { y: view.primary.p50, color: pal.series.p50, label: `p50 ${formatMs(view.primary.p50)}`, align: 'left' as const },
     { y: view.primary.p99, color: pal.series.p99, label: `p99 ${formatMs(view.primary.p99)}`, align: 'right' as const },
   ];
-  const summary = `Per-cycle latency over the window: primary pause p50 ${formatMs(view.primary.p50)}, p99 ${formatMs(view.primary.p99)}, max ${formatMs(view.primary.max)}, from ${view.count} cycles.`;
+  // The max never hides a pause still open.
+  const pauseMaxShown = open !== null && !(open.ms <= view.primary.max) ? open.ms : view.count === 0 ? null : view.primary.max;
+  const openText = open === null ? null : `Checkpoint #${open.seq} still open: primary paused ${formatMs(open.ms)} and counting`;
+  const openBar = open === null ? null : { from: open.startedAt, value: open.ms, color: pal.bad, label: `#${open.seq} open: ${formatMs(open.ms)}` };
+  const summary = `Per-cycle latency over the window: primary pause p50 ${formatMs(view.primary.p50)}, p99 ${formatMs(view.primary.p99)}, max ${formatMs(pauseMaxShown)}, from ${view.count} cycles${openText === null ? '' : `; ${openText}`}.`;
 
   return (
     <figure style={{ margin: 0 }}>
       <div ref={boxRef} className="chart-box" style={{ height: 'auto', minHeight: HEIGHT }}>
-        {view.count === 0 ? (
+        {view.count === 0 && open === null ? (
           <p className="empty" data-testid="latency-chart">
             No checkpoint cycles in this window.
           </p>
@@ -87,6 +113,8 @@ export const LatencyChart = memo(function LatencyChart({ pairId, windowMs }: { p
             right={{ max: c.intervalMax, format: formatAxisMs, color: pal.series.interval }}
             series={series}
             refLines={refLines}
+            markers={c.markers}
+            openBar={openBar}
             height={HEIGHT}
             label={summary}
             testId="latency-chart"
@@ -96,8 +124,19 @@ export const LatencyChart = memo(function LatencyChart({ pairId, windowMs }: { p
       </div>
       <figcaption className="chart-summary">
         <span>
-          Primary pause p50 <b>{formatMs(view.primary.p50)}</b> · p99 <b>{formatMs(view.primary.p99)}</b> · max <b>{formatMs(view.primary.max)}</b>
+          Primary pause p50 <b>{formatMs(view.primary.p50)}</b> · p99 <b>{formatMs(view.primary.p99)}</b> · max <b data-testid="chart-pause-max">{formatMs(pauseMaxShown)}</b>
         </span>
+        {openText !== null && (
+          <span className="error-text" data-testid="chart-open-pause">
+            {openText}
+          </span>
+        )}
+        {(c.failed > 0 || c.aborted > 0) && (
+          <span data-testid="chart-outcomes">
+            <span style={{ color: pal.bad }} aria-hidden="true">✕</span> {c.failed.toLocaleString('en-US')} failed ·{' '}
+            <span style={{ color: pal.warn }} aria-hidden="true">◆</span> {c.aborted.toLocaleString('en-US')} aborted cycle(s) in this window
+          </span>
+        )}
         <span>
           Secondary pause{' '}
           {hasSecondary ? (
@@ -121,7 +160,7 @@ export const LatencyChart = memo(function LatencyChart({ pairId, windowMs }: { p
         </span>
         {c.pauseClipped > 0 && (
           <span>
-            {c.pauseClipped} cycle(s) above the scale (max {formatMs(view.primary.max)})
+            {c.pauseClipped} cycle(s) above the scale (max {formatMs(pauseMaxShown)})
           </span>
         )}
       </figcaption>

@@ -9,7 +9,7 @@ import type { CycleRecord } from '../../../core/colo/types.js';
 import { formatAxisMs, formatBytes, formatClock, formatMs, formatMsExact } from '../lib/format';
 import { niceCeiling } from '../lib/stats';
 import { peekLive } from '../store/live';
-import { OUTCOME_FAILED, PHASE_COUNT, PHASES, PROVENANCE_DERIVED, type CycleRing, TRIGGERS } from '../store/ring';
+import { OUTCOME_ABORTED, OUTCOME_FAILED, PHASE_COUNT, PHASES, PROVENANCE_DERIVED, type CycleRing, TRIGGERS } from '../store/ring';
 import { onFrame, requestFrame } from '../store/scheduler';
 import { getPalette, onPaletteChange, type Palette } from '../theme';
 import { Segmented } from './Segmented';
@@ -330,6 +330,10 @@ export function PhaseTimeline({ pairId }: { pairId: string }) {
           <span className="swatch" style={{ background: pal.bad, height: '0.3rem' }} aria-hidden="true" />
           failed cycle
         </li>
+        <li>
+          <span className="swatch" style={{ background: pal.warn, height: '0.3rem' }} aria-hidden="true" />
+          aborted cycle
+        </li>
       </ul>
     </div>
   );
@@ -554,6 +558,12 @@ function paint(canvas: HTMLCanvasElement, ctx: CanvasRenderingContext2D, ring: C
   for (let g = start; g < end; g++) {
     const s = g % ring.capacity;
     if (ring.outcome[s] === OUTCOME_FAILED) ctx.fillRect(xOf(g), cssH - BOTTOM + 1, bw, 4);
+  }
+  // Aborted cycles (given up before they committed or failed): an amber strip in the same place.
+  ctx.fillStyle = pal.warn;
+  for (let g = start; g < end; g++) {
+    const s = g % ring.capacity;
+    if (ring.outcome[s] === OUTCOME_ABORTED) ctx.fillRect(xOf(g), cssH - BOTTOM + 1, bw, 4);
   }
 
   // Trigger markers: a shape per cause.

@@ -70,3 +70,27 @@ test('an unknown host is named by its id', () => {
   assert.equal(plan.sides[1]!.host, 'gone');
   assert.equal(plan.sides[1]!.hostStatus, 'unknown');
 });
+
+test('keep a copy: says which copy is kept and what is lost, from which checkpoint', () => {
+  const split = pair({ lastFailover: { detectedBy: 'primary', cause: 'link cut', at: 5, survivor: 'both', lastCheckpointSeq: 300, guestDowntimeMs: 0 } });
+  const a = describeAction('keep-primary', split, hosts);
+  assert.equal(a.title, 'Keep the copy on alpha?');
+  assert.equal(a.verb, 'Keep the copy on alpha');
+  assert.match(a.sides[0]!.effect, /keeps running/);
+  assert.match(a.sides[1]!.effect, /destroyed: every write it made since checkpoint #300 is lost/);
+  const b = describeAction('keep-secondary', pair(), hosts);
+  assert.match(b.summary, /copy on beta keeps running; the copy on alpha is destroyed, and with it the writes made there since checkpoint #314/);
+  assert.match(b.sides[0]!.effect, /destroyed/);
+});
+
+test('stop while the guest is frozen: the primary resumes, unprotected; the secondary is destroyed', () => {
+  const frozen = pair({
+    state: { state: 'degraded', since: 0, reasonCode: 'guest-frozen' },
+    alarm: { kind: 'guest-frozen', since: 0, headline: 'frozen', detail: '' },
+    openCheckpoint: { seq: 315, trigger: 'timer', startedAt: 1000, pausedMs: 5000 },
+  });
+  const plan = describeAction('stop', frozen, hosts, 1000 + 44_900);
+  assert.match(plan.summary, /paused for 44\.9 s/);
+  assert.match(plan.sides[0]!.effect, /Resumes the paused guest .* unprotected/);
+  assert.match(plan.sides[1]!.effect, /destroyed/);
+});

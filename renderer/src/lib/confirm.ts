@@ -2,8 +2,10 @@
 // says beforehand what will happen to each side. Pure, so the wording and the check are unit-tested.
 
 import type { HostInfo, PairInfo } from '../../../core/api/console-contract.js';
+import { livePauseMs, splitCheckpoint } from './alarm';
+import { formatDuration } from './format';
 
-export type DestructiveAction = 'stop' | 'failover' | 'drill';
+export type DestructiveAction = 'stop' | 'failover' | 'drill' | 'keep-primary' | 'keep-secondary';
 
 /** Exact and case-sensitive: what the service will compare. */
 export function confirmNameMatches(typed: string, name: string): boolean {
@@ -40,7 +42,8 @@ function hostLabel(hosts: readonly HostInfo[], id: string): { name: string; stat
   return { name: h.name, status: h.status + (h.statusReason ? ` (${h.statusReason})` : '') };
 }
 
-export function describeAction(action: DestructiveAction, pair: PairInfo, hosts: readonly HostInfo[]): ActionPlan {
+/** `now`: the store's clock, for how long a frozen guest has been paused. */
+export function describeAction(action: DestructiveAction, pair: PairInfo, hosts: readonly HostInfo[], now: number = Date.now()): ActionPlan {
   const p = hostLabel(hosts, pair.primaryHostId);
   const s = hostLabel(hosts, pair.secondaryHostId);
   const seq = pair.stats.lastSeq;
@@ -53,7 +56,20 @@ export function describeAction(action: DestructiveAction, pair: PairInfo, hosts:
     effect,
   });
   switch (action) {
-    case 'stop':
+    case 'stop': {
+      const paused = pair.alarm?.kind === 'guest-frozen' ? livePauseMs(pair.openCheckpoint, now) : null;
+      if (paused !== null) {
+        return {
+          title: `Stop protecting ${pair.name}?`,
+          verb: 'Stop protection',
+          summary: `The guest has been paused for ${formatDuration(paused)} in a checkpoint that does not finish. Stopping protection destroys the secondary’s copy, as Xen does, so the primary can resume.`,
+          sides: [
+            side('Primary', p, 'Resumes the paused guest and keeps running it, unprotected. Its output is no longer held for checkpoints.'),
+            side('Secondary', s, 'Its copy of the VM is stopped and discarded (destroyed), with the unfinished checkpoint.'),
+          ],
+          afterwards: 'The VM runs on the primary, not protected until protection is started again, which copies its whole memory anew.',
+        };
+      }
       return {
         title: `Stop protecting ${pair.name}?`,
         verb: 'Stop protection',
@@ -64,6 +80,27 @@ export function describeAction(action: DestructiveAction, pair: PairInfo, hosts:
         ],
         afterwards: 'The VM is not protected until protection is started again, which copies its whole memory anew.',
       };
+    }
+    case 'keep-primary':
+    case 'keep-secondary': {
+      const keepPrimary = action === 'keep-primary';
+      const kept = keepPrimary ? p : s;
+      const lost = keepPrimary ? s : p;
+      const n = splitCheckpoint(pair);
+      const since = n === null ? 'since the last checkpoint both shared' : `since checkpoint #${n}`;
+      const keepEffect = 'Its copy keeps running and becomes the only copy of the VM.';
+      const loseEffect = `Its copy is destroyed: every write it made ${since} is lost.`;
+      return {
+        title: `Keep the copy on ${kept.name}?`,
+        verb: `Keep the copy on ${kept.name}`,
+        summary: `Ends the split brain: the copy on ${kept.name} keeps running; the copy on ${lost.name} is destroyed, and with it the writes made there ${since}. This cannot be undone.`,
+        sides: [
+          side('Primary', p, keepPrimary ? keepEffect : loseEffect),
+          side('Secondary', s, keepPrimary ? loseEffect : keepEffect),
+        ],
+        afterwards: `The VM runs on ${kept.name}, not protected until protection is started again.`,
+      };
+    }
     case 'failover':
       return {
         title: `Fail ${pair.name} over to the secondary?`,

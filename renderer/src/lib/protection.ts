@@ -60,7 +60,7 @@ export function isSplitBrain(state: ProtectionState, lastFailover?: FailoverEven
 export function protectionBadge(state: ProtectionState, lastFailover?: FailoverEvent | null): BadgeInfo {
   const sentence = (fallback: string): string => (state.reason !== undefined && state.reason.trim() !== '' ? state.reason : fallback);
   if (isSplitBrain(state, lastFailover)) {
-    return { label: 'Split brain', tone: 'bad', detail: sentence('Split brain: both copies of the VM are running. Stop one of them.') };
+    return { label: 'Split brain', tone: 'bad', detail: sentence('Split brain: both copies of the VM are running. Keep one of them; the other is destroyed.') };
   }
   switch (state.state) {
     case 'protected':

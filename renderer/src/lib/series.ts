@@ -3,7 +3,7 @@
 // so a chart refreshing at 5 Hz allocates only its output rows.
 
 import type { CycleRecord } from '../../../core/colo/types.js';
-import { type CycleRing, PHASE_COUNT, PROVENANCE_DERIVED, TRIGGERS } from '../store/ring';
+import { type CycleRing, OUTCOME_ABORTED, OUTCOME_FAILED, PHASE_COUNT, PROVENANCE_DERIVED, TRIGGERS } from '../store/ring';
 import { type Row, decimateMinMax } from './decimate';
 import { EMPTY_SUMMARY, Summariser, type Summary, countCodes } from './stats';
 
@@ -19,10 +19,13 @@ export interface WindowColumns {
   secondaryDirty: Float64Array;
   bytes: Float64Array;
   trigger: Float64Array;
+  /** 0 committed, 1 failed, 2 aborted (ring.ts OUTCOME_*). */
+  outcome: Uint8Array;
   /** 1 where the line must break before this cycle: a new run began, or no cycle ran for a while (gapBreaks). */
   breakBefore: Uint8Array;
   derived: number;
   failed: number;
+  aborted: number;
   /** How many of the n came from history rather than the live ring. */
   fromHistory: number;
 }
@@ -38,9 +41,11 @@ function alloc(cap: number): WindowColumns {
     secondaryDirty: new Float64Array(cap),
     bytes: new Float64Array(cap),
     trigger: new Float64Array(cap),
+    outcome: new Uint8Array(cap),
     breakBefore: new Uint8Array(cap),
     derived: 0,
     failed: 0,
+    aborted: 0,
     fromHistory: 0,
   };
 }
@@ -75,10 +80,11 @@ export function gatherWindow(ring: CycleRing | undefined, history: readonly Cycl
   w.n = 0;
   w.derived = 0;
   w.failed = 0;
+  w.aborted = 0;
   w.fromHistory = 0;
   let prevSeq = NaN;
   let prevAt = NaN;
-  const add = (at: number, seq: number, primary: number, secondary: number, dirty: number, secDirty: number, bytes: number, trig: number, derived: boolean, failed: boolean, end: number): void => {
+  const add = (at: number, seq: number, primary: number, secondary: number, dirty: number, secDirty: number, bytes: number, trig: number, derived: boolean, outcome: number, end: number): void => {
     const i = w.n++;
     w.x[i] = at;
     ends[i] = Math.max(end, at + primary);
@@ -91,7 +97,9 @@ export function gatherWindow(ring: CycleRing | undefined, history: readonly Cycl
     w.bytes[i] = bytes;
     w.trigger[i] = trig;
     if (derived) w.derived++;
-    if (failed) w.failed++;
+    w.outcome[i] = outcome;
+    if (outcome === OUTCOME_FAILED) w.failed++;
+    else if (outcome === OUTCOME_ABORTED) w.aborted++;
     prevSeq = seq;
     prevAt = at;
   };
@@ -100,7 +108,8 @@ export function gatherWindow(ring: CycleRing | undefined, history: readonly Cycl
       if (c.startedAt < t0 || c.startedAt > t1 || c.startedAt >= ringStart) continue;
       let end = 0;
       for (const ph of c.phases) end = Math.max(end, ph.startMs + ph.durationMs);
-      add(c.startedAt, c.seq, c.primaryPauseMs, c.secondaryPauseMs ?? NaN, c.dirtyPages, c.secondaryDirtyPages ?? NaN, c.bytesSent, TRIGGER_CODES[c.trigger] ?? 4, c.provenance === 'derived', c.outcome === 'failed', c.startedAt + end);
+      const outcome = c.outcome === 'failed' ? OUTCOME_FAILED : c.outcome === 'aborted' ? OUTCOME_ABORTED : 0;
+      add(c.startedAt, c.seq, c.primaryPauseMs, c.secondaryPauseMs ?? NaN, c.dirtyPages, c.secondaryDirtyPages ?? NaN, c.bytesSent, TRIGGER_CODES[c.trigger] ?? 4, c.provenance === 'derived', outcome, c.startedAt + end);
       w.fromHistory++;
     }
   }
@@ -114,7 +123,7 @@ export function gatherWindow(ring: CycleRing | undefined, history: readonly Cycl
         const e = ring.phaseStart[s * PHASE_COUNT + p]! + ring.phaseDuration[s * PHASE_COUNT + p]!;
         if (e > end) end = e;
       }
-      add(at, ring.seq[s]!, ring.primaryPause[s]!, ring.secondaryPause[s]!, ring.dirtyPages[s]!, ring.secondaryDirtyPages[s]!, ring.bytesSent[s]!, ring.trigger[s]!, ring.provenance[s] === PROVENANCE_DERIVED, ring.outcome[s] === 1, at + end);
+      add(at, ring.seq[s]!, ring.primaryPause[s]!, ring.secondaryPause[s]!, ring.dirtyPages[s]!, ring.secondaryDirtyPages[s]!, ring.bytesSent[s]!, ring.trigger[s]!, ring.provenance[s] === PROVENANCE_DERIVED, ring.outcome[s]!, at + end);
     }
   }
   gapBreaks(w.x, ends, seqs, w.interval, w.n, w.breakBefore);

@@ -5,6 +5,8 @@ import { useEffect, useState } from 'react';
 import type { HostInfo, PairInfo } from '../../../core/api/console-contract.js';
 import { errorMessage } from '../api/console-api';
 import { hrefFor } from '../lib/route';
+import { disconnectedText } from '../lib/alarm';
+import { useAlerts } from '../store/alerts';
 import { refreshHosts } from '../store/sync';
 import { useConsole } from '../store/store';
 
@@ -22,6 +24,7 @@ export function Hosts() {
   const hosts = useConsole((s) => s.hosts);
   const loaded = useConsole((s) => s.hostsLoaded);
   const pairs = useConsole((s) => s.pairs);
+  const since = useAlerts((s) => s.disconnectedSince);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -99,8 +102,18 @@ export function Hosts() {
                       <div className="small muted mono">{h.id}</div>
                     </td>
                     <td>
-                      <span className={`badge ${STATUS_TONE[h.status]}`}>{h.status}</span>
-                      {h.statusReason !== undefined && <div className="small muted">{h.statusReason}</div>}
+                      {since !== null ? (
+                        <span className="badge neutral" data-testid="host-status" data-status="unknown">
+                          {disconnectedText(since)}
+                        </span>
+                      ) : (
+                        <>
+                          <span className={`badge ${STATUS_TONE[h.status]}`} data-testid="host-status" data-status={h.status}>
+                            {h.status}
+                          </span>
+                          {h.statusReason !== undefined && <div className="small muted">{h.statusReason}</div>}
+                        </>
+                      )}
                     </td>
                     <td>{h.kind === 'sim' ? 'Embedded simulator' : 'SSH'}</td>
                     <td className="mono">

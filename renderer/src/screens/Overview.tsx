@@ -1,15 +1,25 @@
-// Every protected pair at a glance: protection badge, last checkpoint age, primary pause p50/p99 over the last
-// minute, checkpoints per minute, and both hosts.
+// Every protected pair at a glance: protection badge (an alarm outranks the state), last checkpoint age, primary
+// pause p50/p99 over the last minute with a pause still open growing beside it, checkpoints per minute, and both
+// hosts. While the console is disconnected every state reads "unknown".
 
 import type { HostInfo, PairInfo } from '../../../core/api/console-contract.js';
 import { ProtectionBadge } from '../components/ProtectionBadge';
 import { formatAge, formatCount, formatMs } from '../lib/format';
-import { protectionBadge } from '../lib/protection';
+import { disconnectedText, pairBadge, visiblePauseMs } from '../lib/alarm';
 import { hrefFor } from '../lib/route';
+import { useAlerts } from '../store/alerts';
 import { useConsole } from '../store/store';
 
-function HostCell({ host, id }: { host: HostInfo | undefined; id: string }) {
-  if (host === undefined) return <span className="mono">{id}</span>;
+function HostCell({ host, disconnected }: { host: HostInfo | undefined; disconnected: string | null }) {
+  if (host === undefined) return <span className="muted">unlisted host</span>;
+  if (disconnected !== null) {
+    return (
+      <span>
+        {host.name}
+        <span className="small muted"> ({disconnected})</span>
+      </span>
+    );
+  }
   return (
     <span title={host.statusReason ?? host.status}>
       <span className={`conn-dot ${host.status === 'connected' ? 'open' : host.status === 'connecting' ? 'connecting' : ''}`} style={{ display: 'inline-block', marginRight: '0.35rem' }} aria-hidden="true" />
@@ -19,8 +29,9 @@ function HostCell({ host, id }: { host: HostInfo | undefined; id: string }) {
   );
 }
 
-function PairRow({ pair, hosts, now }: { pair: PairInfo; hosts: readonly HostInfo[]; now: number }) {
+function PairRow({ pair, hosts, now, disconnected }: { pair: PairInfo; hosts: readonly HostInfo[]; now: number; disconnected: string | null }) {
   const st = pair.stats;
+  const pause = disconnected === null ? visiblePauseMs(pair, now) : null;
   const href = hrefFor({ name: 'pair', id: pair.id });
   return (
     <tr data-testid={`pair-row-${pair.id}`} onClick={(e) => {
@@ -41,7 +52,7 @@ function PairRow({ pair, hosts, now }: { pair: PairInfo; hosts: readonly HostInf
         </div>
       </td>
       <td>
-        <ProtectionBadge state={pair.state} lastFailover={pair.lastFailover} />
+        <ProtectionBadge state={pair.state} lastFailover={pair.lastFailover} alarm={pair.alarm} />
       </td>
       <td>
         {st.lastCheckpointAt === null ? <span className="muted">none yet</span> : formatAge(st.lastCheckpointAt, now)}
@@ -49,13 +60,18 @@ function PairRow({ pair, hosts, now }: { pair: PairInfo; hosts: readonly HostInf
       </td>
       <td className="num">
         {formatMs(st.pausePrimaryP50Ms)} / {formatMs(st.pausePrimaryP99Ms)}
+        {pause !== null && (
+          <div className="small error-text" data-testid="row-open-pause">
+            paused {formatMs(pause)}, still open
+          </div>
+        )}
       </td>
       <td className="num">{formatCount(st.checkpointsPerMinute, st.checkpointsPerMinute < 10 ? 1 : 0)}</td>
       <td>
-        <HostCell host={hosts.find((h) => h.id === pair.primaryHostId)} id={pair.primaryHostId} />
+        <HostCell host={hosts.find((h) => h.id === pair.primaryHostId)} disconnected={disconnected} />
       </td>
       <td>
-        <HostCell host={hosts.find((h) => h.id === pair.secondaryHostId)} id={pair.secondaryHostId} />
+        <HostCell host={hosts.find((h) => h.id === pair.secondaryHostId)} disconnected={disconnected} />
       </td>
     </tr>
   );
@@ -67,10 +83,12 @@ export function Overview() {
   const hosts = useConsole((s) => s.hosts);
   const loaded = useConsole((s) => s.pairsLoaded);
   const now = useConsole((s) => s.clock);
+  const since = useAlerts((s) => s.disconnectedSince);
+  const disconnected = since === null ? null : disconnectedText(since);
   const list = order.map((id) => pairs[id]).filter((p): p is PairInfo => p !== undefined);
   const counts = { ok: 0, warn: 0, bad: 0, other: 0 };
   for (const p of list) {
-    const tone = protectionBadge(p.state, p.lastFailover).tone;
+    const tone = pairBadge(p, null).tone;
     if (tone === 'ok') counts.ok++;
     else if (tone === 'bad') counts.bad++;
     else if (tone === 'warn') counts.warn++;
@@ -87,7 +105,9 @@ export function Overview() {
           <p className="sub">
             {list.length === 0
               ? 'Protected pairs and their replication health.'
-              : `${list.length} pair${list.length === 1 ? '' : 's'}: ${counts.ok} protected, ${counts.warn} at risk or failed over, ${counts.bad} in trouble, ${counts.other} not protected.`}
+              : disconnected !== null
+                ? `${list.length} pair${list.length === 1 ? '' : 's'}: state ${disconnected}.`
+                : `${list.length} pair${list.length === 1 ? '' : 's'}: ${counts.ok} protected, ${counts.warn} at risk or failed over, ${counts.bad} in trouble, ${counts.other} not protected.`}
           </p>
         </div>
       </div>
@@ -129,7 +149,7 @@ export function Overview() {
               </thead>
               <tbody>
                 {list.map((p) => (
-                  <PairRow key={p.id} pair={p} hosts={hosts} now={now} />
+                  <PairRow key={p.id} pair={p} hosts={hosts} now={now} disconnected={disconnected} />
                 ))}
               </tbody>
             </table>

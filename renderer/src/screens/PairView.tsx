@@ -4,6 +4,7 @@
 
 import { useEffect } from 'react';
 import type { PairInfo } from '../../../core/api/console-contract.js';
+import { AlarmBanner } from '../components/AlarmBanner';
 import { CycleCharts } from '../components/CycleCharts';
 import { DemoPanel } from '../components/DemoPanel';
 import { DemoResults } from '../components/DemoResults';
@@ -16,7 +17,8 @@ import { PhaseTimeline } from '../components/PhaseTimeline';
 import { ProtectionBadge } from '../components/ProtectionBadge';
 import { SyncProgress } from '../components/SyncProgress';
 import { formatAge, formatCount, formatMs } from '../lib/format';
-import { protectionBadge } from '../lib/protection';
+import { disconnectedText, pairBadge, visiblePauseMs, whereRuns } from '../lib/alarm';
+import { useAlerts } from '../store/alerts';
 import { backfill, loadEvents, peekLive } from '../store/live';
 import { PROVENANCE_DERIVED } from '../store/ring';
 import { useConsole, useLiveValue } from '../store/store';
@@ -46,7 +48,8 @@ function Metrics({ pair }: { pair: PairInfo }) {
       <div className="metrics" aria-label="Key figures">
         <Metric label="Last checkpoint" value={st.lastCheckpointAt === null ? 'none yet' : `${formatAge(st.lastCheckpointAt, now)}${st.lastSeq !== null ? ` · #${st.lastSeq}` : ''}`} testId="metric-last-checkpoint" />
         <Metric label="Primary pause p50 (1 min)" value={formatMs(st.pausePrimaryP50Ms)} tag="derived" />
-        <Metric label="Primary pause p99 (1 min)" value={formatMs(st.pausePrimaryP99Ms)} tag="derived" />
+        <Metric label="Primary pause p99 (1 min)" value={formatMs(st.pausePrimaryP99Ms)} tag="derived" testId="metric-p99" />
+        <Metric label="Primary pause max (1 min)" value={formatMs(st.pausePrimaryMaxMs)} tag="derived" testId="metric-max" />
         <Metric label="Checkpoints / min" value={formatCount(st.checkpointsPerMinute, st.checkpointsPerMinute < 10 ? 1 : 0)} tag="derived" />
         <Metric label="Cycle timings" value={lastProvenance === null ? '—' : lastProvenance === 'measured' ? 'Measured' : 'Derived'} tag={lastProvenance ?? undefined} />
       </div>
@@ -67,6 +70,8 @@ export function PairView({ id }: { id: string }) {
   const loaded = useConsole((s) => s.pairsLoaded);
   const hosts = useConsole((s) => s.hosts);
   const phase = useConsole((s) => s.connection.phase);
+  const clock = useConsole((s) => s.clock);
+  const disconnectedSince = useAlerts((s) => s.disconnectedSince);
   const exists = pair !== undefined;
 
   useEffect(() => {
@@ -91,21 +96,21 @@ export function PairView({ id }: { id: string }) {
     );
   }
 
-  const primary = hosts.find((h) => h.id === pair.primaryHostId);
-  const secondary = hosts.find((h) => h.id === pair.secondaryHostId);
-  const badge = protectionBadge(pair.state, pair.lastFailover);
+  const badge = pairBadge(pair, disconnectedSince);
+  const pause = disconnectedSince === null ? visiblePauseMs(pair, clock) : null;
   return (
     <>
       <nav aria-label="Breadcrumb" className="small">
         <a href="#/">Overview</a> / <span aria-current="page">{pair.name}</span>
       </nav>
+      {disconnectedSince === null && <AlarmBanner pair={pair} />}
       <div className="page-head" style={{ marginTop: '0.4rem' }}>
         <div style={{ flex: 1, minWidth: '18rem' }}>
           <div className="row">
             <h1 id="page-title" tabIndex={-1}>
               {pair.name}
             </h1>
-            <ProtectionBadge state={pair.state} lastFailover={pair.lastFailover} />
+            <ProtectionBadge state={pair.state} lastFailover={pair.lastFailover} alarm={pair.alarm} />
             <span className="tag">{pair.mode === 'colo' ? 'COLO' : 'Remus'}</span>
             <span className="tag">{pair.backend}</span>
             {pair.sim !== undefined && <span className="tag sim">simulated</span>}
@@ -113,8 +118,13 @@ export function PairView({ id }: { id: string }) {
           <p className="sub" data-testid="protection-detail">
             {badge.detail}
           </p>
-          <p className="sub small">
-            Primary on <b>{primary?.name ?? pair.primaryHostId}</b> → secondary on <b>{secondary?.name ?? pair.secondaryHostId}</b>
+          {pause !== null && (
+            <p className="sub error-text" data-testid="header-pause" role="status">
+              Primary paused {formatMs(pause)} in checkpoint #{pair.openCheckpoint?.seq}, still open
+            </p>
+          )}
+          <p className="sub small" data-testid="runs-on">
+            {disconnectedSince === null ? whereRuns(pair, hosts) : `Where it runs: ${disconnectedText(disconnectedSince)}`}
           </p>
         </div>
         <ExportButtons pairId={pair.id} />

@@ -14,6 +14,8 @@ const PHASE_INDEX: Readonly<Record<PhaseName, number>> = { wait: 0, suspend: 1, 
 
 export const OUTCOME_COMMITTED = 0;
 export const OUTCOME_FAILED = 1;
+/** A cycle that started and was given up (protection stopped, failover) before it committed or failed. */
+export const OUTCOME_ABORTED = 2;
 export const PROVENANCE_MEASURED = 0;
 export const PROVENANCE_DERIVED = 1;
 export const MODE_COLO = 0;
@@ -170,7 +172,7 @@ export class CycleRing {
       dirtyPages: this.dirtyPages[s]!,
       pagesSent: this.pagesSent[s]!,
       bytesSent: this.bytesSent[s]!,
-      outcome: this.outcome[s] === OUTCOME_FAILED ? 'failed' : 'committed',
+      outcome: this.outcome[s] === OUTCOME_FAILED ? 'failed' : this.outcome[s] === OUTCOME_ABORTED ? 'aborted' : 'committed',
       provenance: this.provenance[s] === PROVENANCE_DERIVED ? 'derived' : 'measured',
     };
     if (!Number.isNaN(this.secondaryPause[s]!)) rec.secondaryPauseMs = this.secondaryPause[s]!;
@@ -188,7 +190,7 @@ export class CycleRing {
     this.pagesSent[s] = rec.pagesSent;
     this.bytesSent[s] = rec.bytesSent;
     this.trigger[s] = TRIGGER_CODE[rec.trigger] ?? 4;
-    this.outcome[s] = rec.outcome === 'failed' ? OUTCOME_FAILED : OUTCOME_COMMITTED;
+    this.outcome[s] = rec.outcome === 'failed' ? OUTCOME_FAILED : rec.outcome === 'aborted' ? OUTCOME_ABORTED : OUTCOME_COMMITTED;
     this.provenance[s] = rec.provenance === 'derived' ? PROVENANCE_DERIVED : PROVENANCE_MEASURED;
     this.mode[s] = rec.mode === 'remus' ? MODE_REMUS : MODE_COLO;
     const base = s * PHASE_COUNT;
