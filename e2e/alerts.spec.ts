@@ -25,7 +25,7 @@ test('sitting on the Audit screen, a link cut from another tab raises a notice, 
   // Back on the Audit screen, untouched: the notice says which VM, what happened, where it runs now.
   const alert = ui.alert();
   await expect(alert).toContainText(`Split brain: ${DEMO.name}`, { timeout: T.detect });
-  await expect(alert).toContainText(`It runs on ${HOST_A.name} and ${HOST_B.name}.`);
+  await expect(alert).toContainText(`${DEMO.name} is running on both ${HOST_A.name} and ${HOST_B.name}.`);
   await expect(page.getByTestId('nav-alert-count')).toHaveText('1');
   await expect(page).toHaveTitle('(1) ⚠ COLO Console');
   await expect(page.getByRole('heading', { level: 1, name: 'Audit log' })).toBeVisible();
@@ -76,7 +76,7 @@ test('a desktop notification, once allowed, names the VM, what happened and wher
   const split = notes.find((n) => n.title.includes('Split brain'));
   expect(split, `notifications: ${JSON.stringify(notes)}`).toBeDefined();
   expect(split!.title).toBe(`Split brain: ${DEMO.name}`);
-  expect(split!.body).toContain(`It runs on ${HOST_A.name} and ${HOST_B.name}.`);
+  expect(split!.body).toBe(`Split brain: ${DEMO.name} is running on both ${HOST_A.name} and ${HOST_B.name}.`);
   // Its click leads to the pair.
   await page.evaluate(() => {
     const n = (window as unknown as { __lastNotification: Notification }).__lastNotification;

@@ -29,7 +29,10 @@ export function pairAlert(pair: PairInfo, hosts: readonly Pick<HostInfo, 'id' | 
     if (s.reasonCode === 'stopped-by-admin' || s.reasonCode === 'not-started') return null;
   }
   const name = (id: string): string => hosts.find((h) => h.id === id)?.name ?? id;
-  const where = pair.runningOn === null
+  // The split-brain headline already names both hosts.
+  const where = pair.alarm?.kind === 'split-brain'
+    ? ''
+    : pair.runningOn === null
     ? 'Where it runs now is not known.'
     : pair.runningOn.length === 0
       ? 'No copy of it is running.'
@@ -46,6 +49,6 @@ export function pairAlert(pair: PairInfo, hosts: readonly Pick<HostInfo, 'id' | 
     pairId: pair.id,
     key: `${pair.alarm?.kind ?? s.state}:${s.reasonCode ?? ''}:${pair.alarm?.since ?? s.since}`,
     title,
-    body: `${what} ${where}`.slice(0, 600),
+    body: `${what}${where ? ` ${where}` : ''}`.slice(0, 600),
   };
 }

@@ -100,12 +100,13 @@ test('alerts: raised for a fault, updated as it changes, cleared when protected 
   const same = nextAlerts(one.alerts, [cut], hosts, () => undefined);
   assert.equal(same.alerts, one.alerts);
   assert.equal(same.raised.length, 0);
-  const split = pair({ state: { state: 'error', since: at + 2, reasonCode: 'split-brain' }, runningOn: ['sim-a', 'sim-b'], alarm: { kind: 'split-brain', since: at, headline: 'Split brain: demo-vm is running on both.', detail: '' } });
+  const split = pair({ state: { state: 'error', since: at + 2, reasonCode: 'split-brain' }, runningOn: ['sim-a', 'sim-b'], alarm: { kind: 'split-brain', since: at, headline: 'Split brain: demo-vm is running on both Simulated host A and Simulated host B.', detail: '' } });
   const two = nextAlerts(one.alerts, [split], hosts, () => undefined);
   assert.equal(two.alerts.length, 1);
   assert.equal(two.raised.length, 1, 'a new situation notifies again');
   assert.equal(two.alerts[0]!.title, 'Split brain: demo-vm');
-  assert.match(two.alerts[0]!.body, /runs on Simulated host A and Simulated host B/);
+  // The service's headline names both hosts; the body does not say it twice.
+  assert.equal(two.alerts[0]!.body, 'Split brain: demo-vm is running on both Simulated host A and Simulated host B.');
   assert.equal(nextAlerts(two.alerts, [protectedP], hosts, () => undefined).alerts.length, 0);
   // Dismissed: the same situation stays quiet, a different one is raised, protected again forgets the dismissal.
   const key = one.alerts[0]!.key;
