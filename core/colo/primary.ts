@@ -220,8 +220,9 @@ export class ColoPrimary {
   }
 
   /** The guest is paused for checkpoint `seq`: from here on a record is owed, whatever happens. */
-  private openCycle(timer: CycleTimer, trigger: CheckpointTrigger): OpenCycle {
-    this.open = { timer, trigger, dirtyPages: 0, pagesSent: 0, bytesSent: 0 };
+  /** `bytesSoFar`: what this cycle sent before the guest was paused (the live copy; CHECKPOINT_NEW). */
+  private openCycle(timer: CycleTimer, trigger: CheckpointTrigger, bytesSoFar: number): OpenCycle {
+    this.open = { timer, trigger, dirtyPages: 0, pagesSent: 0, bytesSent: bytesSoFar };
     this.o.events?.checkpointStarted?.({ seq: this.seq, trigger, startedAt: Date.now() });
     return this.open;
   }
@@ -240,7 +241,10 @@ export class ColoPrimary {
     // Remus resumes the guest before the secondary has read the bytes, and page views may still sit in a queue
     // between us and the socket then; a copy makes what is sent exactly what was in memory at suspend time.
     // COLO resumes only after SVM_READY, when every byte has been received.
-    return this.writer.send(this.o.mode === 'remus' ? [Buffer.concat(chunks)] : chunks);
+    const n = this.writer.send(this.o.mode === 'remus' ? [Buffer.concat(chunks)] : chunks);
+    // A cycle that breaks still reports what it put on the wire.
+    if (this.open !== undefined) this.open.bytesSent += n;
+    return n;
   }
 
   /**
@@ -347,7 +351,7 @@ export class ColoPrimary {
       if (pfns.length <= TARGET_DIRTY_COUNT || iteration >= MAX_LIVE_ITERATIONS) break;
     }
     timer.phase('suspend');
-    const open = this.openCycle(timer, 'initial');
+    const open = this.openCycle(timer, 'initial', bytes);
     await this.suspendGuest();
     timer.phase('transfer');
     const final = domain.takeDirtyPfns();
@@ -358,10 +362,8 @@ export class ColoPrimary {
     bytes += this.send(endOfCheckpointRecords(domain.getCpuContext()));
     pagesSent += last.length;
     open.pagesSent = pagesSent;
-    open.bytesSent = bytes;
     timer.phase('device');
     bytes += this.send(deviceRecords(domain));
-    open.bytesSent = bytes;
     this.primaryPause = await this.commitAndResume(timer, 0);
     this.finishCycle(timer, 'initial', { dirtyPages, pagesSent, bytesSent: bytes });
   }
@@ -459,8 +461,7 @@ export class ColoPrimary {
     let bytes = 0;
     if (colo) bytes += this.send([CHECKPOINT_NEW]);
     timer.phase('suspend');
-    const open = this.openCycle(timer, trigger);
-    open.bytesSent = bytes;
+    const open = this.openCycle(timer, trigger, bytes);
     await this.suspendGuest();
     let secondaryDirty: ArrayLike<number> = NO_PFNS;
     if (colo) {
