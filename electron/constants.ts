@@ -10,21 +10,8 @@ export const APP_HOST = 'colo-console';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_ENTRY_URL = `${APP_ORIGIN}/index.html`;
 
-/**
- * The renderer's policy, sent as a header with every response of the app scheme. 'unsafe-inline' for styles only:
- * charts and React set style attributes. No 'unsafe-eval' anywhere.
- */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+/** The pages' Content-Security-Policy: the same as browser mode's. */
+export { CONTENT_SECURITY_POLICY } from '../core/api/content-policy.js';
 
 /**
  * The two IPC channels. 'hello' starts a page session (sent once by the preload of each page load); 'rpc' carries

@@ -3,6 +3,7 @@
 // sessionStorage and offers it when it opens the WebSocket (ws-token.ts). Every request, page or upgrade, passes the
 // guard (http-guard.ts) before anything else looks at it; failures get a bare status and no detail.
 
+import { CONTENT_SECURITY_POLICY } from './content-policy.js';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { realpath } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
@@ -15,19 +16,8 @@ import { WS_PROTOCOL, pageUrl } from './ws-token.js';
 
 export const LOOPBACK = '127.0.0.1';
 export const WS_PATH = '/rpc';
-/** The same policy as the desktop app's (electron/constants.ts); base-uri 'none' keeps an injected <base> from
- *  redirecting the page's relative script and asset URLs. */
-export const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+/** The same policy as the desktop app's (core/api/content-policy.ts). */
+export const CSP = CONTENT_SECURITY_POLICY;
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 export interface BrowserServerOptions {

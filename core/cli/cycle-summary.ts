@@ -5,12 +5,12 @@
 
 import { performance } from 'node:perf_hooks';
 import { quantile } from '../colo/stats.js';
+import { frozenAfterMs } from '../service/frozen-rule.js';
+import { DEFAULT_SETTINGS } from '../service/settings.js';
 import type { CheckpointTrigger, CycleOutcome, CycleRecord, OpenCheckpoint, ProtectionState } from '../colo/types.js';
 
-/** A checkpoint open this long freezes the guest in the console's eyes (the service's default frozenThresholdMs). */
-export const FROZEN_THRESHOLD_MS = 5000;
-/** …and never sooner than this many times the recent p99 pause, so a slow but working pair is not called frozen. */
-const FROZEN_P99_FACTOR = 10;
+/** A checkpoint open this long freezes the guest in the console's eyes: the service's default threshold. */
+export const FROZEN_THRESHOLD_MS = DEFAULT_SETTINGS.frozenThresholdMs;
 /** The recent pauses that set the frozen threshold: those that started within this long before the open one. */
 const RECENT_MS = 60_000;
 
@@ -89,8 +89,7 @@ export class CycleLog {
     const recent = this.cycles
       .filter((c) => c.trigger !== 'initial' && c.outcome === 'committed' && c.startedAt < beforeStartedAt && c.startedAt >= beforeStartedAt - RECENT_MS)
       .map((c) => c.primaryPauseMs);
-    const p99 = recent.length ? quantile(recent, 0.99) : 0;
-    return Math.max(FROZEN_THRESHOLD_MS, FROZEN_P99_FACTOR * p99);
+    return frozenAfterMs(FROZEN_THRESHOLD_MS, recent.length ? quantile(recent, 0.99) : null);
   }
 
   /** The open checkpoint, if it has been open past the threshold now: the guest is frozen. */

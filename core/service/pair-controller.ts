@@ -20,6 +20,7 @@ import type { SimFault } from '../backends/sim/pair.js';
 import { PRESETS } from '../backends/sim/presets.js';
 import type { CycleRecord, FailoverEvent, OpenCheckpoint, ProtectionState, ProtectionStateName, Side } from '../colo/types.js';
 import type { BackendContext, PairEvents, PairHandle, PairSpec, ReplicationBackend } from './backend.js';
+import { frozenAfterMs } from './frozen-rule.js';
 import type { History } from './history.js';
 import type { PairLive } from './live.js';
 import type { PairRecord, Registry } from './registry.js';
@@ -32,8 +33,6 @@ const MAX_REASON = 500;
 /** A checkpoint open this long (or 3× the recent p99, if longer) is overdue: protection is no longer assured. */
 const OVERDUE_MIN_MS = 1000;
 const OVERDUE_P99_FACTOR = 3;
-/** The frozen threshold is never below this many times the recent p99 pause (the rule). */
-const FROZEN_P99_FACTOR = 10;
 
 export interface ActionVerdict {
   allowed: boolean;
@@ -606,7 +605,7 @@ export class PairController {
     if (o === null || !ACTIVE.includes(reported.state) || reported.state === 'starting' || reported.state === 'syncing') return reported;
     const paused = now - o.startedAt;
     const p99 = this.deps.live.stats(now).pausePrimaryP99Ms ?? 0;
-    const frozenAfter = Math.max(this.deps.frozenThresholdMs(), FROZEN_P99_FACTOR * p99);
+    const frozenAfter = frozenAfterMs(this.deps.frozenThresholdMs(), p99);
     if (paused >= frozenAfter) {
       return {
         state: 'degraded',

@@ -44,19 +44,16 @@ function readDomain(entry: unknown): XlDomain {
   const config = obj(e.config);
   const cInfo = obj(config.c_info);
   const bInfo = obj(config.b_info);
-  const d: XlDomain = { disks: [], nics: [] };
-  const domid = int(e.domid);
-  if (domid !== undefined) d.domid = domid;
-  const name = str(cInfo.name);
-  if (name !== undefined) d.name = name;
-  const uuid = str(cInfo.uuid);
-  if (uuid !== undefined) d.uuid = uuid;
-  const type = str(cInfo.type);
-  if (type !== undefined) d.type = type;
-  const mem = int(bInfo.max_memkb);
-  if (mem !== undefined) d.maxMemKiB = mem;
-  const vcpus = int(bInfo.max_vcpus);
-  if (vcpus !== undefined) d.vcpus = vcpus;
+  const d: XlDomain = {
+    ...opt('domid', int(e.domid)),
+    ...opt('name', str(cInfo.name)),
+    ...opt('uuid', str(cInfo.uuid)),
+    ...opt('type', str(cInfo.type)),
+    ...opt('maxMemKiB', int(bInfo.max_memkb)),
+    ...opt('vcpus', int(bInfo.max_vcpus)),
+    disks: [],
+    nics: [],
+  };
   for (const disk of arr(config.disks)) {
     const o = obj(disk);
     d.disks.push({
