@@ -64,7 +64,7 @@ void describe('CycleLog.summarise', () => {
     log.cycle(cycle(0, 900));
     log.cycle(cycle(1, 40));
     log.cycle(cycle(2, 104));
-    log.started({ seq: 3, trigger: 'miscompare', startedAt: Date.now() }, 1_000);
+    log.started({ seq: 3, trigger: 'miscompare', startedAt: T0 }, 1_000, T0);
     const s = log.summarise([], stopped, 1_000 + 8_800);
     assert.equal(s.primaryPauseMs.max, 8_800, `the open pause must not hide behind the 104 ms max: ${JSON.stringify(s.primaryPauseMs)}`);
     assert.equal(s.primaryPauseMs.p99, 8_800);
@@ -76,7 +76,7 @@ void describe('CycleLog.summarise', () => {
   void test('the cycle that arrives for an open checkpoint closes it, so it is not counted twice', () => {
     const log = new CycleLog();
     log.cycle(cycle(0, 900));
-    log.started({ seq: 1, trigger: 'miscompare', startedAt: Date.now() }, 0);
+    log.started({ seq: 1, trigger: 'miscompare', startedAt: T0 }, 0, T0);
     assert.equal(log.openPause(2_000)?.pausedMs, 2_000);
     log.cycle(cycle(1, 9_100, 'aborted'));
     assert.equal(log.openPause(10_000), undefined);
@@ -107,7 +107,7 @@ void describe('CycleLog: frozen guest and the run\'s ending', () => {
     const log = new CycleLog();
     log.cycle(cycle(0, 900));
     log.cycle(cycle(1, 25));
-    log.started({ seq: 2, trigger: 'miscompare', startedAt: Date.now() }, 0);
+    log.started({ seq: 2, trigger: 'miscompare', startedAt: T0 }, 0, T0);
     log.markEnd(9_000);
     // tearing the pair down ends the open checkpoint: it arrives aborted, with its real pause
     log.cycle(cycle(2, 9_050, 'aborted'));
@@ -121,7 +121,7 @@ void describe('CycleLog: frozen guest and the run\'s ending', () => {
 
   void test('a long pause that ended before the run did is not a frozen ending', () => {
     const log = new CycleLog();
-    log.started({ seq: 1, trigger: 'miscompare', startedAt: Date.now() }, 0);
+    log.started({ seq: 1, trigger: 'miscompare', startedAt: T0 }, 0, T0);
     log.cycle(cycle(1, 6_000, 'committed'));
     log.markEnd(7_000);
     const s = log.summarise([], stopped, 7_000);

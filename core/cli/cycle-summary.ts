@@ -67,9 +67,9 @@ export class CycleLog {
   private frozenAtEnd: { seq: number; pausedMs: number; thresholdMs: number } | undefined;
 
   /** The pair paused the primary for checkpoint `open.seq`. */
-  started(open: OpenCheckpoint, now = performance.now()): void {
+  started(open: OpenCheckpoint, now = performance.now(), wallNow = Date.now()): void {
     // startedAt is wall-clock; carried over to the monotonic clock once, here.
-    this.open = { ...open, startedMono: now - Math.max(0, Date.now() - open.startedAt) };
+    this.open = { ...open, startedMono: now - Math.max(0, wallNow - open.startedAt) };
   }
 
   /** A cycle ended (committed, failed or aborted); it closes the open checkpoint it belongs to. */
