@@ -62,6 +62,8 @@ const EXPORT_DEFAULT_WINDOW_MS = 86_400_000;
 const CLOSE_PAIR_MS = 15_000;
 /** How often open checkpoints are judged against the overdue and frozen thresholds. */
 const ALARM_TICK_MS = 250;
+/** How much longer than one SSH handshake an answer waits for a connection attempt (hops add their own). */
+const SETTLE_SLACK_MS = 5000;
 /** States in which a pair's current run goes on (a settings change then lands in the middle of it). */
 const RUN_ACTIVE: ReadonlySet<string> = new Set(['starting', 'syncing', 'protected', 'degraded', 'failing-over']);
 /** States in which the guest's output goes through the replication (held until the copies agree or commit). */
@@ -725,13 +727,24 @@ export class ConsoleService {
     return b;
   }
 
-  /** Waits for the link's current attempt to end (the handshake timeout bounds it), so answers show its outcome. */
+  /**
+   * Waits for the link's current attempt to end, so answers show its outcome; bounded, since a hop's forward to
+   * an unreachable host can take as long as the hop's own TCP timeout. The attempt itself goes on regardless.
+   */
   private async settle(host: HostRecord): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
     try {
       this.connections.connect(host);
-      await this.connections.link(host).connection();
+      await Promise.race([
+        this.connections.link(host).connection(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, (this.opts.ssh?.readyTimeoutMs ?? 15_000) + SETTLE_SLACK_MS);
+        }),
+      ]);
     } catch {
       // The outcome is in the link's state, which hostInfo reports.
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -4,8 +4,8 @@
 // validation of what the UI sends.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -186,10 +186,13 @@ describe('SSH hosts through the service, against a real sshd', { skip: sshdUnava
     assert.equal(JSON.stringify(entries).includes(passphrase), false);
   });
 
-  void test('an ssh-config alias resolves HostName, Port, User and IdentityFile', async (t) => {
+  void test('an ssh-config alias resolves HostName, Port, User and IdentityFile, through an Include', async (t) => {
     const server = await sshd(t);
-    const conf = path.join(scratch(t), 'config');
-    writeFileSync(conf, [
+    const confDir = scratch(t);
+    const conf = path.join(confDir, 'config');
+    const included = path.join(confDir, 'lab.conf');
+    writeFileSync(conf, `Include ${included}\n`);
+    writeFileSync(included, [
       'Host xen-lab-a',
       `  HostName ${server.host}`,
       `  Port ${server.port}`,
@@ -240,6 +243,24 @@ describe('SSH hosts through the service, against a real sshd', { skip: sshdUnava
     assert.equal(on.status, 'connected', on.statusReason);
     // The bastion logged the console in: the target was reached through it.
     assert.match(bastion.log(), /Accepted publickey/);
+  });
+
+  void test('the SSH agent: a real ssh-agent holding the key logs in', async (t) => {
+    const server = await sshd(t);
+    const dir = scratch(t);
+    const socket = path.join(dir, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+    t.after(() => {
+      agent.kill('SIGTERM');
+    });
+    await waitFor(() => existsSync(socket), 5000, 'the agent\'s socket');
+    execFileSync('ssh-add', ['-q', server.clientKeyFile], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+    const s = await service(t, tempDir(t), { ssh: { agentSocket: socket } });
+    const added = await s.addHost({ name: 'agent', address: server.host, port: server.port, auth: { kind: 'agent' }, hypervisor: 'xen' }, 'alice');
+    const on = await s.trustHostKey(added.id, fingerprintSha256(server.hostKey), false, 'alice');
+    assert.equal(on.status, 'connected', on.statusReason);
+    assert.equal(on.auth, 'agent');
+    await rejectsWithCode(s.unlockHost(added.id, { passphrase: 'x' }, 'alice'), 'bad-request');
   });
 
   void test('hosts.remove is refused while a pair uses the host; pairs.remove needs the typed name', async (t) => {

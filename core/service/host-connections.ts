@@ -223,7 +223,14 @@ export class HostConnections implements HostLinks {
       },
       ...(via === undefined ? {} : { via: (): Promise<SshConnection> => via.connection() }),
       ...(this.o.backoff === undefined ? {} : { backoff: this.o.backoff }),
-      onState: () => this.changed(s.record.id),
+      onState: (state) => {
+        // A refused password is asked again (and forgotten): it is the one secret the server judges.
+        if (state.kind === 'failed' && state.error.kind === 'auth' && s.record.auth?.kind === 'password' && s.secret !== undefined) {
+          s.secret = undefined;
+          s.needs = 'password';
+        }
+        this.changed(s.record.id);
+      },
       now: () => this.now(),
     });
   }
