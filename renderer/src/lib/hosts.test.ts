@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { HostInfo, PairInfo } from '../../../core/api/console-contract.js';
-import { EMPTY_ADD_HOST, EMPTY_PROTECT, addHostRequest, domainProtection, fingerprintLine, hostStep, pairDraftOf, preflightVerdict } from './hosts';
+import { EMPTY_ADD_HOST, EMPTY_PROTECT, addHostRequest, domainProtection, fingerprintLine, hostStep, pairDraftOf, preflightVerdict, removePairPlan, removePairRefusal } from './hosts';
 
 /** The form's complaint; fails the test if the form was accepted. */
 function problem(v: unknown): string {
@@ -68,4 +68,14 @@ test('a domain\'s protection names its pair and role', () => {
   assert.equal(domainProtection({ name: 'web01', state: 'running' }, 'a', [pair]), 'primary of web (protected)');
   assert.equal(domainProtection({ name: 'web01--incoming', state: 'paused', role: 'secondary' }, 'b', [pair]), 'COLO secondary (incoming copy)');
   assert.equal(domainProtection({ name: 'pv01', state: 'running' }, 'a', [pair]), 'not protected');
+});
+
+test('a pair is removable only when it does not run, and removing it touches neither host', () => {
+  const pair = (state: string) => ({ id: 'p', name: 'web', primaryHostId: 'a', secondaryHostId: 'b', state: { state, since: 0 } }) as PairInfo;
+  assert.match(removePairRefusal(pair('protected')) ?? '', /stop its protection first/);
+  assert.equal(removePairRefusal(pair('stopped')), null);
+  assert.equal(removePairRefusal(pair('failed-over')), null);
+  const plan = removePairPlan(pair('stopped'), [host({ id: 'a', name: 'Xen A', status: 'connected' })]);
+  assert.deepEqual(plan.sides.map((s) => [s.host, s.hostStatus]), [['Xen A', 'connected'], ['b', 'unknown']]);
+  assert.ok(plan.sides.every((s) => /Nothing is sent/.test(s.effect)));
 });

@@ -2,6 +2,7 @@
 // fingerprint line as OpenSSH prints it, the requests the forms send, and how a preflight checklist reads.
 
 import type { DomainSummaryInfo, HostAdd, HostInfo, PairDraft, PairInfo, PreflightCheckInfo } from '../../../core/api/console-contract.js';
+import type { ActionPlan } from './confirm';
 
 export type HostStep =
   | { kind: 'connected' }
@@ -146,4 +147,31 @@ export function domainProtection(d: DomainSummaryInfo, hostId: string, pairs: re
 export function hostTarget(h: Pick<HostInfo, 'address' | 'port' | 'user'>): string {
   if (h.address === undefined) return '—';
   return `${h.user !== undefined ? `${h.user}@` : ''}${h.address}${h.port !== undefined ? `:${h.port}` : ''}`;
+}
+
+/** States in which a pair's protection runs: it must be stopped before the pair can be removed. */
+const RUNNING: ReadonlySet<string> = new Set(['starting', 'syncing', 'protected', 'degraded', 'failing-over']);
+
+/** Why the pair cannot be removed now, or null. */
+export function removePairRefusal(pair: PairInfo): string | null {
+  if (RUNNING.has(pair.state.state)) return `${pair.name} is ${pair.state.state}: stop its protection first.`;
+  return null;
+}
+
+/** The typed confirmation's plan for removing a pair: nothing happens on the hosts. */
+export function removePairPlan(pair: PairInfo, hosts: readonly HostInfo[]): ActionPlan {
+  const host = (id: string): HostInfo | undefined => hosts.find((h) => h.id === id);
+  const side = (role: 'Primary' | 'Secondary', id: string) => ({
+    role,
+    host: host(id)?.name ?? id,
+    hostStatus: host(id)?.status ?? 'unknown',
+    effect: 'Nothing is sent to this host; whatever runs there keeps running.',
+  });
+  return {
+    title: `Remove ${pair.name} from the console`,
+    verb: 'Remove pair',
+    summary: 'The console forgets this pair. Its cycle history and audit entries stay on disk.',
+    sides: [side('Primary', pair.primaryHostId), side('Secondary', pair.secondaryHostId)],
+    afterwards: 'To protect the VM again, use Protect a VM on the Hosts screen.',
+  };
 }
