@@ -13,7 +13,7 @@ import { createClient } from '../api/client.js';
 import { consoleContract } from '../api/console-contract.js';
 import { createMemoryChannelPair } from '../api/memory-channel.js';
 import { serve } from '../api/server.js';
-import { fingerprintSha256 } from '../ssh/known-hosts.js';
+import { fingerprintSha256, knownHostsLine } from '../ssh/known-hosts.js';
 import { type Sshd, startSshd, sshdUnavailable } from '../ssh/test-support/sshd.js';
 import type { ReplicationBackend } from './backend.js';
 import { type ConsoleService, type ConsoleServiceOptions, consoleHandlers } from './console-service.js';
@@ -98,6 +98,27 @@ describe('SSH hosts through the service, against a real sshd', { skip: sshdUnava
     s = await service(t, dir);
     await waitFor(() => hostOf(s, added.id).status === 'connected', 10_000, () => JSON.stringify(hostOf(s, added.id)));
     assert.equal(hostOf(s, added.id).hostKey?.status, 'trusted');
+  });
+
+  void test('a key in the user\'s own known_hosts (hashed) needs no step; a host that goes away is waited for, then back', async (t) => {
+    const server = await sshd(t);
+    const home = scratch(t);
+    const userKnownHosts = path.join(home, 'known_hosts');
+    writeFileSync(userKnownHosts, knownHostsLine(server.host, server.port, server.hostKeyType, server.hostKey, true));
+    const dir = tempDir(t);
+    const s = await service(t, dir, { ssh: { userKnownHosts: [userKnownHosts], readyTimeoutMs: 5000, backoff: { initialMs: 200, maxMs: 1000 } } });
+    const added = await s.addHost({ name: 'known', address: server.host, port: server.port, auth: { kind: 'key', keyPath: server.clientKeyFile }, hypervisor: 'xen' }, 'alice');
+    assert.equal(added.status, 'connected', added.statusReason);
+    assert.equal(added.hostKey?.status, 'trusted');
+    assert.ok(!readdirSync(dir).includes(CONSOLE_KNOWN_HOSTS));
+
+    const { port, dir: keys } = server;
+    await server.stop(true);
+    await waitFor(() => /Next attempt in \d+ s/.test(hostOf(s, added.id).statusReason ?? ''), 10_000, () => JSON.stringify(hostOf(s, added.id)));
+    assert.equal(hostOf(s, added.id).status, 'disconnected');
+    const back = await startSshd({ port, dir: keys });
+    t.after(() => back.stop());
+    await waitFor(() => hostOf(s, added.id).status === 'connected', 15_000, () => JSON.stringify(hostOf(s, added.id)));
   });
 
   void test('a changed key is refused with both fingerprints, says which line to remove, and cannot be trusted', async (t) => {
