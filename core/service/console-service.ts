@@ -160,6 +160,8 @@ export class ConsoleService {
   readonly connections: HostConnections;
   /** The last probe of each SSH host, or why it failed. */
   private readonly probes = new Map<string, { probe: HostProbe } | { error: string }>();
+  /** Hosts whose link was connected when last seen, so that each (re)connection probes once. */
+  private readonly hostsUp = new Set<string>();
   private readonly problemList: Problem[] = [];
   private readonly controllers = new Map<string, PairController>();
   private readonly lives = new Map<string, PairLive>();
@@ -202,6 +204,7 @@ export class ConsoleService {
       ...(ssh.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: ssh.readyTimeoutMs }),
       ...(ssh.backoff === undefined ? {} : { backoff: ssh.backoff }),
       now: this.clock,
+      onChange: (hostId) => this.hostChanged(hostId),
     });
     const given = typeof opts.backends === 'function' ? opts.backends(this.connections) : (opts.backends ?? {});
     this.backends.set('sim', given.sim ?? new SimBackend(opts.simOverrides));
@@ -612,9 +615,29 @@ export class ConsoleService {
       if (users.length > 0) throw new RpcError('invalid-state', `${host.name} cannot be removed: the pair${users.length > 1 ? 's' : ''} ${users.map((p) => p.name).join(', ')} use${users.length > 1 ? '' : 's'} it. Remove ${users.length > 1 ? 'them' : 'it'} first.`);
       this.connections.forget(hostId);
       this.probes.delete(hostId);
+      this.hostsUp.delete(hostId);
       this.registry.removeHost(hostId);
       return Promise.resolve({ removed: hostId });
     });
+  }
+
+  /**
+   * Each time a host's link comes up, its hypervisor is probed in the background (version, capabilities, the
+   * Xen ≥ 4.18 warning), so hosts.list shows them without anyone asking; the commands are audited as the console's.
+   */
+  private hostChanged(hostId: string): void {
+    if (this.state !== 'running') return;
+    const host = this.registry.host(hostId);
+    if (host === undefined || host.kind !== 'ssh') return;
+    const up = this.connections.status(host).status === 'connected';
+    if (!up) {
+      this.hostsUp.delete(hostId);
+      return;
+    }
+    if (this.hostsUp.has(hostId)) return;
+    this.hostsUp.add(hostId);
+    if (!this.backends.has(host.hypervisor)) return;
+    this.probeHost(hostId, SYSTEM_ACTOR).catch((err: unknown) => this.log(err, `probe ${hostId}`));
   }
 
   /** Reads the hypervisor's version and capabilities; the result shows in hostInfo until the next probe. */

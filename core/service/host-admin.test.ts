@@ -16,7 +16,7 @@ import { serve } from '../api/server.js';
 import { fingerprintSha256, knownHostsLine } from '../ssh/known-hosts.js';
 import { type Sshd, startSshd, sshdUnavailable } from '../ssh/test-support/sshd.js';
 import type { ReplicationBackend } from './backend.js';
-import { type ConsoleService, type ConsoleServiceOptions, consoleHandlers } from './console-service.js';
+import { type ConsoleService, type ConsoleServiceOptions, SYSTEM_ACTOR, consoleHandlers } from './console-service.js';
 import { CONSOLE_KNOWN_HOSTS, type HostLinks } from './host-connections.js';
 import { rejectsWithCode, startService, tempDir, waitFor } from './test-support/service-rig.js';
 
@@ -315,7 +315,11 @@ describe('SSH hosts through the service, against a real sshd', { skip: sshdUnava
         xen: {
           kind: 'xen',
           capabilities: { checkpoints: 'observed', manualCheckpoint: false, modes: ['colo'], attach: true, simulation: false },
-          probe: async (host) => ({ hypervisor: 'xen', version: (await links.link(host).exec(['echo', '4.17.3'], { timeoutMs: 5000 })).stdout.trim(), capabilities: ['hvm'], warnings: [] }),
+          probe: async (host, ctx) => {
+            const r = await links.link(host).exec(['echo', '4.17.3'], { timeoutMs: 5000 });
+            ctx.command({ hostId: host.id, command: r.command, result: r.code === 0 ? 'ok' : 'error' });
+            return { hypervisor: 'xen', version: r.stdout.trim(), capabilities: ['hvm'], warnings: [] };
+          },
           inventory: () => Promise.resolve([]),
           preflight: () => Promise.resolve([]),
           protect: () => Promise.reject(new Error('not in this test')),
@@ -327,6 +331,9 @@ describe('SSH hosts through the service, against a real sshd', { skip: sshdUnava
     assert.equal(given, s.connections);
     const h = await s.addHost({ name: 'p', address: server.host, port: server.port, auth: { kind: 'key', keyPath: server.clientKeyFile }, hypervisor: 'xen' }, 'alice');
     await s.trustHostKey(h.id, fingerprintSha256(server.hostKey), false, 'alice');
+    // Connected: the console probes by itself, once, and says so in the audit.
+    await waitFor(() => hostOf(s, h.id).version === '4.17.3', 10_000, () => JSON.stringify(hostOf(s, h.id)));
+    assert.ok(s.auditList(50).some((e) => e.action === 'host.command' && e.actor === SYSTEM_ACTOR && e.command === 'echo 4.17.3'), 'the probe\'s command is audited');
     const record = s['registry'].host(h.id)!;
     assert.equal(s.connections.link(record), s.connections.link({ ...record }), 'one link per host');
     assert.deepEqual(await s.probeHost(h.id, 'alice'), { hypervisor: 'xen', version: '4.17.3', capabilities: ['hvm'], warnings: [] });
