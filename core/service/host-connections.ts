@@ -335,7 +335,8 @@ export class HostConnections implements HostLinks {
   }
 
   private failureWords(err: SshError): string {
-    if (err.kind !== 'host-key-changed' && err.kind !== 'host-key-revoked') return err.message;
+    // Only a changed key has a stale line to remove; a revoked one is refused for good, and says so itself.
+    if (err.kind !== 'host-key-changed') return err.message;
     const s = [...this.sessions.values()].find((x) => [...x.keys.values()].some((k) => k.fingerprint === err.details.fingerprint));
     const k = s === undefined ? undefined : [...s.keys.values()].find((x) => x.fingerprint === err.details.fingerprint);
     return k === undefined ? err.message : `${err.message} ${this.removeAdvice(k)}`;
