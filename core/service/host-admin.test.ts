@@ -121,6 +121,18 @@ describe('SSH hosts through the service, against a real sshd', { skip: sshdUnava
     await waitFor(() => hostOf(s, added.id).status === 'connected', 15_000, () => JSON.stringify(hostOf(s, added.id)));
   });
 
+  void test('a key marked @revoked is refused and cannot be trusted', async (t) => {
+    const server = await sshd(t);
+    const userKnownHosts = path.join(scratch(t), 'known_hosts');
+    writeFileSync(userKnownHosts, `@revoked * ${server.hostKeyType} ${server.hostKey.toString('base64')}\n`);
+    const s = await service(t, tempDir(t), { ssh: { userKnownHosts: [userKnownHosts], readyTimeoutMs: 5000 } });
+    const added = await s.addHost({ name: 'rev', address: server.host, port: server.port, auth: { kind: 'key', keyPath: server.clientKeyFile }, hypervisor: 'xen' }, 'alice');
+    assert.equal(added.status, 'error');
+    assert.equal(added.hostKey?.status, 'revoked');
+    assert.match(added.statusReason ?? '', new RegExp(`marked @revoked in ${userKnownHosts}:1`));
+    assert.match(await rejectsWithCode(s.trustHostKey(added.id, fingerprintSha256(server.hostKey), true, 'alice'), 'bad-request'), /revoked; it cannot be trusted/);
+  });
+
   void test('a changed key is refused with both fingerprints, says which line to remove, and cannot be trusted', async (t) => {
     const first = await startSshd();
     const { port } = first;
