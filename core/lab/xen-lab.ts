@@ -11,7 +11,7 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, chmodSync, truncateSync, closeSync, openSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { shellQuote } from '../ssh/shell-quote.js';
@@ -534,11 +534,18 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
         const argv = ['-t', String(pid), '-m', ...(mode === 'namespaces' ? ['-n'] : []), '--', `${VIEWS.bin}/xl`, ...args];
         return new Promise((resolve, reject) => {
           execFile('nsenter', argv, { env, timeout: o.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-            if (err && typeof (err as { code?: unknown }).code !== 'number') {
-              reject(new Error(`xl ${args.join(' ')} on host ${h}: ${err.message}`));
+            if (err === null) {
+              resolve({ code: 0, stdout, stderr });
               return;
             }
-            resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout, stderr });
+            if (err.killed) {
+              reject(new Error(`xl ${args.join(' ')} on host ${h}: no answer within ${o.timeoutMs ?? 60_000} ms`));
+              return;
+            }
+            // Killed by a signal (its host died): the shell's convention, 128 + the signal number.
+            const code = typeof err.code === 'number' ? err.code : 128 + (err.signal ? osConstants.signals[err.signal] : 0);
+            if (typeof err.code !== 'number' && !err.signal) reject(new Error(`xl ${args.join(' ')} on host ${h}: ${err.message}`));
+            else resolve({ code, stdout, stderr });
           });
         });
       },
