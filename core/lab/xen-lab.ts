@@ -528,7 +528,12 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
         return Promise.resolve();
       },
       xl(h, args, o = {}) {
-        const pid = holderPid(h);
+        let pid: number;
+        try {
+          pid = holderPid(h);
+        } catch (err) {
+          return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+        }
         const env: NodeJS.ProcessEnv = { ...process.env, HOME: '/root' };
         delete env.XL_EMU_DIR;
         const argv = ['-t', String(pid), '-m', ...(mode === 'namespaces' ? ['-n'] : []), '--', `${VIEWS.bin}/xl`, ...args];

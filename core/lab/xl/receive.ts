@@ -12,6 +12,9 @@ import { LIBXL_AT, type XlLogger } from './logger.js';
 import type { GlobalOptions } from './main.js';
 import type { EmuDisk, EmuDomain, EmuNic, StateStore } from './state.js';
 
+/** How long the receiver lets its log lines lead the answer that follows them (see beforeReady). */
+export const RECEIVER_LINE_GAP_MS = 5;
+
 interface IncomingConfig {
   name: string;
   uuid: string;
@@ -67,8 +70,10 @@ export async function runMigrateReceive(p: Parsed, g: GlobalOptions, log: XlLogg
     domain: guest.domain,
     forward,
     back,
-    // Give sshd a moment to forward the lines above before the answer they precede goes out on the other pipe.
-    beforeReady: () => delay(3),
+    // sshd reads a session's stdout before its stderr when both are ready at once, so an answer written right
+    // after a log line could overtake it; a short pause lets sshd forward the line first (the pause is part of
+    // the SVM's load time, as the lines' own writing is on real xl).
+    beforeReady: () => delay(RECEIVER_LINE_GAP_MS),
     events: {
       header: (item) => {
         if (item.kind === 'xl-header') {

@@ -210,9 +210,16 @@ export async function runRemus(p: Parsed, g: GlobalOptions, log: XlLogger, store
       },
     },
   });
+  const destroyedLines = (): void => {
+    if (flags.colo) log.libxl('warning', LIBXL_AT.coloSaveTeardown, d.domid, 'COLO: Domain suspend terminated with rc -3, teardown COLO devices...');
+    raw(`${label}: Primary domain has been destroyed.`);
+  };
   process.on('SIGUSR1', () => {
-    // `xl destroy` of this domain: the next suspend finds it gone.
+    // `xl destroy` of this domain: libxl finds it gone and xl says so before the stream closes, so these lines
+    // precede anything the secondary prints about its takeover.
+    if (destroyed) return;
     destroyed = true;
+    destroyedLines();
     guest.workload.stop();
     primary.kill();
   });
@@ -221,8 +228,7 @@ export async function runRemus(p: Parsed, g: GlobalOptions, log: XlLogger, store
   guest.workload.stop();
   child.unref();
   if (destroyed || exit.kind === 'killed') {
-    if (flags.colo) log.libxl('warning', LIBXL_AT.coloSaveTeardown, d.domid, 'COLO: Domain suspend terminated with rc -3, teardown COLO devices...');
-    raw(`${label}: Primary domain has been destroyed.`);
+    if (!destroyed) destroyedLines();
     return 0;
   }
   const reason = exit.kind === 'secondary-lost' ? exit.reason : '';
