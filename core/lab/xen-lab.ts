@@ -8,12 +8,13 @@
 // mount namespace, however it was started (setsid nohup included).
 
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, chmodSync, truncateSync, closeSync, openSync } from 'node:fs';
 import net from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { fingerprintSha256 } from '../ssh/known-hosts.js';
 import { shellQuote } from '../ssh/shell-quote.js';
 import { IMAGE_BYTES, SEEDED_IMAGES, seededDomains, writeHostState } from './seed.js';
 import { bundleXl } from './xl-bundle.js';
@@ -249,9 +250,6 @@ async function waitForPort(host: string, port: number, ms: number, what: string,
   }
 }
 
-function sha256(key: Buffer): string {
-  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
-}
 
 const QEMU_FAKE = `#!/bin/sh
 # The lab's stand-in for QEMU as Xen's device model: it answers the questions a console asks of it.
@@ -452,7 +450,7 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
       ...(h === 'bastion' ? {} : { replicationAddress: replAddr[h] }),
       hostKeyType: hostKeys[h]!.type,
       hostKey: hostKeys[h]!.key,
-      hostKeySha256: sha256(hostKeys[h]!.key),
+      hostKeySha256: fingerprintSha256(hostKeys[h]!.key),
     });
     const sshConfigFile = path.join(dir, 'ssh_config');
     const common = (h: HostName): string[] => [
