@@ -208,6 +208,37 @@ describe('the Xen lab', { skip: unavailable ?? false }, () => {
     assert.equal(kinds(stuck).at(-1), 'suspended', stuck.split('\n').slice(-4).join('\n'));
   });
 
+  test('xl remus killed: its log just ends, the PVM stays on a, b takes over: split brain', async (t) => {
+    const lab = await withLab(t);
+    const a = await connect(t, lab, 'a');
+    const { pid, log } = await startSupervised(a, lab, 'colo-console-killed');
+    const readLog = (): Promise<string> => sh(a, ['cat', log]);
+    await until('2 whole checkpoints', 20_000, async () => (wholeCycles(await readLog()) >= 3 ? true : undefined), readLog);
+    await sh(a, ['kill', '-KILL', String(pid)]);
+    await until('b to take over', 20_000, async () => ((await stateOn(lab, 'b', 'web01')) === 'r-----' ? true : undefined));
+    const end = await readLog();
+    assert.ok(!kinds(end).includes('exit-reason'), 'xl remus printed no exit reason: it was killed');
+    assert.ok(kinds(end).includes('takeover-complete'), 'the receiver\'s takeover lines still reached the log through ssh');
+    // Killed between checkpoints (running) or inside one (paused): either way it is still there on a.
+    assert.match((await stateOn(lab, 'a', 'web01')) ?? 'gone', /^(r-----|--p---)$/);
+  });
+
+  test('loopback mode: sshds on 127.x, xl over ssh, a COLO run ended by destroy', async (t) => {
+    const lab = await withLab(t, { forceLoopback: true });
+    assert.equal(lab.mode, 'loopback');
+    assert.match(lab.note, /cannot be cut/);
+    assert.match(lab.a.address, /^127\./);
+    await assert.rejects(lab.cutReplicationLink(), /no replication link/);
+    const a = await connect(t, lab, 'a');
+    assert.match(await sh(a, ['xl', 'list']), /^web01 /m);
+    const remus = lab.xl('a', ['remus', '-c', '-u', '--', 'web01', lab.b.replicationAddress!]);
+    t.after(() => remus.catch(() => undefined));
+    await until('the SVM running on b', 20_000, async () => ((await stateOn(lab, 'b', 'web01--incoming')) === 'r-----' ? true : undefined));
+    assert.equal((await lab.xl('a', ['destroy', 'web01'])).code, 0);
+    assert.equal((await remus).code, 0);
+    await until('b to take over', 20_000, async () => ((await stateOn(lab, 'b', 'web01')) === 'r-----' ? true : undefined));
+  });
+
   test('cleanupStaleLabs removes the namespaces and files of a lab whose process died', { skip: noNamespaces ?? false }, async (t) => {
     const script = `import { startXenLab } from ${JSON.stringify(new URL('./xen-lab.ts', import.meta.url).pathname)};
 const lab = await startXenLab(); console.log(lab.note); setInterval(() => {}, 1000);`;

@@ -368,7 +368,10 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
       writeFileSync(path.join(ssh, 'authorized_keys'), `${authorized}\n`);
       writeFileSync(path.join(ssh, 'known_hosts'), `${knownLines.join('\n')}\n`);
       // A cut link must be noticed in seconds, as the failover paths expect.
+      // Loopback hosts listen on ports of their own; the Xen hosts reach each other there.
+      const portLines = mode === 'loopback' ? (['a', 'b'] as const).flatMap((x) => [`Host ${replAddr[x]}`, `  Port ${ports[x]}`]) : [];
       writeFileSync(path.join(ssh, 'config'), [
+        ...portLines,
         'Host *', '  User root', '  IdentityFile /root/.ssh/id_ed25519', '  UserKnownHostsFile /root/.ssh/known_hosts',
         '  StrictHostKeyChecking yes', '  BatchMode yes', '  ServerAliveInterval 1', '  ServerAliveCountMax 3', '  ConnectTimeout 5', '',
       ].join('\n'));

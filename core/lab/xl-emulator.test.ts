@@ -222,3 +222,78 @@ test('remus -c over a pipe (sh -c, no ssh): the contract\'s lines in order, dest
   assert.match((await xl(b, ['list', 'web01'])).stdout, /^web01 .* r----- /m);
   assert.equal((await xl(a, ['list', 'web01'])).code, 1, 'the destroyed PVM is gone from a');
 });
+
+/** Starts `xl <args> remus … web01` on a fresh host a with a receiver on a fresh host b, joined by a pipe. */
+function pipePair(globals: string[], remusOptions: string[], receive = '--colo'): { a: string; b: string; remus: Promise<Run> } {
+  const a = host({ coloPeriodMs: 100 });
+  const b = host({ domains: [] });
+  const receiver = `env XL_EMU_DIR=${shellQuote(b)} ${shellQuote(bundle.xl)} migrate-receive ${receive}`;
+  return { a, b, remus: xl(a, [...globals, 'remus', ...remusOptions, '-s', '', '--', 'web01', receiver], 30_000) };
+}
+
+async function waitForName(stateDir: string, name: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    if (parseXlList((await xl(stateDir, ['list', '-l'])).stdout).some((d) => d.name === name)) return;
+    assert.ok(i < 200, `${name} never appeared`);
+    await delay(50);
+  }
+}
+
+test('-T stamps libxl/xc lines (not xl\'s own); without -v no debug Record lines', async (t) => {
+  const { a, b, remus } = pipePair(['-T'], ['-c', '-u']);
+  t.after(async () => {
+    await xl(a, ['destroy', 'web01']);
+    await remus.catch(() => undefined);
+  });
+  await waitForName(b, 'web01--incoming');
+  await delay(500);
+  await xl(a, ['destroy', 'web01']);
+  const r = await remus;
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stderr.trimEnd().split('\n');
+  const own = lines.filter((l) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \[\d+\] (xc|libxl): /.test(l));
+  assert.ok(own.some((l) => l.endsWith('xc: progress: Domain now suspended: 0/0 0%')));
+  for (const l of own) {
+    const p = parseXlLine(l);
+    assert.ok(p.stamp !== undefined && p.pid !== undefined && p.context !== undefined, l);
+  }
+  assert.ok(lines.includes('COLO: Primary domain has been destroyed.'), 'xl\'s own lines carry no stamp');
+  assert.equal(lines.filter((l) => l.includes('Record: 5, length 4')).length, 0);
+  assert.ok(lines.filter((l) => l.endsWith('xc: info: All records processed')).length >= 2, 'the receiver logs at its default level');
+});
+
+test('Remus (-i 100): checkpoints without secondary lines or Record lines; destroy ends it with exit 0', async (t) => {
+  const { a, b, remus } = pipePair(['-vvv'], ['-i', '100'], '-r');
+  t.after(async () => {
+    await xl(a, ['destroy', 'web01']);
+    await remus.catch(() => undefined);
+  });
+  await waitForName(b, 'web01--incoming');
+  await delay(700);
+  await xl(a, ['destroy', 'web01']);
+  const r = await remus;
+  assert.equal(r.code, 0, r.stderr);
+  const kinds: string[] = r.stderr.trimEnd().split('\n').map((l) => classifyXlLine(parseXlLine(l)).kind);
+  assert.ok(kinds.filter((k) => k === 'checkpointed').length >= 3, r.stderr);
+  for (const k of ['secondary-buffered', 'secondary-processed', 'record', 'primary-teardown']) assert.ok(!kinds.includes(k), `${k} in a Remus log`);
+  assert.match(r.stderr, /^Remus: Primary domain has been destroyed\.$/m);
+  await waitForName(b, 'web01');
+});
+
+test('the SVM destroyed on b: the primary reads no more, resumes its guest, exit 1; b keeps nothing', async (t) => {
+  const { a, b, remus } = pipePair(['-vvv'], ['-c', '-u']);
+  t.after(async () => {
+    await xl(a, ['destroy', 'web01']);
+    await remus.catch(() => undefined);
+  });
+  await waitForName(b, 'web01--incoming');
+  await delay(300);
+  assert.equal((await xl(b, ['destroy', 'web01--incoming'])).code, 0);
+  const r = await remus;
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /Domain 1:(reading|sending) data fails\n/);
+  assert.match(r.stderr, /COLO: Backup failed\? resuming domain at primary\.\n$/);
+  assert.doesNotMatch(r.stderr, /COLO Failover/);
+  assert.match((await xl(a, ['list', 'web01'])).stdout, /^web01 .* r----- /m);
+  assert.deepEqual(parseXlList((await xl(b, ['list', '-l'])).stdout).map((d) => d.name), ['Domain-0']);
+});
