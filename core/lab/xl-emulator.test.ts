@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -296,4 +296,16 @@ test('the SVM destroyed on b: the primary reads no more, resumes its guest, exit
   assert.doesNotMatch(r.stderr, /COLO Failover/);
   assert.match((await xl(a, ['list', 'web01'])).stdout, /^web01 .* r----- /m);
   assert.deepEqual(parseXlList((await xl(b, ['list', '-l'])).stdout).map((d) => d.name), ['Domain-0']);
+});
+
+test('a corrupt or cut state file: one clear error naming the file, exit 1', async () => {
+  const h = host();
+  const file = path.join(h, 'domains.json');
+  writeFileSync(file, readFileSync(file, 'utf8').slice(0, 40));
+  const cut = await xl(h, ['list']);
+  assert.equal(cut.code, 1);
+  assert.equal(cut.stderr.split('\n').filter(Boolean).length, 1);
+  assert.match(cut.stderr, new RegExp(`^xl: the emulated hypervisor's state ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is unreadable`));
+  writeFileSync(file, '{"domains": 3}');
+  assert.match((await xl(h, ['destroy', 'web01'])).stderr, /has the wrong shape/);
 });

@@ -85,7 +85,17 @@ export class StateStore {
 
   read(): HostState {
     if (!existsSync(this.file)) return { nextDomid: 1, domains: [] };
-    return JSON.parse(readFileSync(this.file, 'utf8')) as HostState;
+    let s: unknown;
+    try {
+      s = JSON.parse(readFileSync(this.file, 'utf8'));
+    } catch (err) {
+      throw new Error(`the emulated hypervisor's state ${this.file} is unreadable (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    }
+    const state = s as Partial<HostState> | null;
+    if (typeof state !== 'object' || state === null || !Array.isArray(state.domains) || typeof state.nextDomid !== 'number') {
+      throw new Error(`the emulated hypervisor's state ${this.file} has the wrong shape (no domains list)`);
+    }
+    return state as HostState;
   }
 
   /** Runs `change` on the current state under the lock and writes the result atomically (rename). */
