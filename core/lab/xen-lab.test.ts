@@ -206,6 +206,8 @@ describe('the Xen lab', { skip: unavailable ?? false }, () => {
       return (await readLog()) === first ? first : undefined;
     });
     assert.equal(kinds(stuck).at(-1), 'suspended', stuck.split('\n').slice(-4).join('\n'));
+    await lab.stallSecondary(false);
+    await until('the stalled checkpoint to complete', 20_000, async () => (count(await readLog(), 'secondary-processed') > count(stuck, 'secondary-processed') ? true : undefined), readLog);
   });
 
   test('xl remus killed: its log just ends, the PVM stays on a, b takes over: split brain', async (t) => {
@@ -218,7 +220,6 @@ describe('the Xen lab', { skip: unavailable ?? false }, () => {
     await until('b to take over', 20_000, async () => ((await stateOn(lab, 'b', 'web01')) === 'r-----' ? true : undefined));
     const end = await readLog();
     assert.ok(!kinds(end).includes('exit-reason'), 'xl remus printed no exit reason: it was killed');
-    assert.ok(kinds(end).includes('takeover-complete'), 'the receiver\'s takeover lines still reached the log through ssh');
     // Killed between checkpoints (running) or inside one (paused): either way it is still there on a.
     assert.match((await stateOn(lab, 'a', 'web01')) ?? 'gone', /^(r-----|--p---)$/);
   });

@@ -18,7 +18,7 @@ import { fingerprintSha256 } from '../ssh/known-hosts.js';
 import { shellQuote } from '../ssh/shell-quote.js';
 import { IMAGE_BYTES, SEEDED_IMAGES, seededDomains, writeHostState } from './seed.js';
 import { bundleXl } from './xl-bundle.js';
-import { DEFAULT_HOST, DEFAULT_STATE_DIR } from './xl/state.js';
+import { DEFAULT_HOST, DEFAULT_STATE_DIR, STALL_FLAG } from './xl/state.js';
 
 export interface LabHost {
   name: 'a' | 'b' | 'bastion';
@@ -44,6 +44,7 @@ export interface XenLab {
   cutReplicationLink(): Promise<void>;
   restoreReplicationLink(): Promise<void>;
   killHost(h: 'a' | 'b'): Promise<void>;
+  /** on: the receiving `xl migrate-receive` on b SIGSTOPs itself at its next checkpoint's suspend; off: SIGCONT. */
   stallSecondary(on: boolean): Promise<void>;
   dropConsoleConnections(h: 'a' | 'b'): Promise<void>;
   xl(h: 'a' | 'b', args: string[], opts?: { timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
@@ -505,6 +506,14 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
       },
       stallSecondary(on) {
         const pid = holderPid('b');
+        // The receiver stops itself at its next suspend while the flag is set, so the stall always leaves the
+        // primary paused waiting for SVM_SUSPENDED (a SIGSTOP at a random moment could land anywhere in a cycle).
+        const flag = path.join(hostDir('b'), 'state', STALL_FLAG);
+        if (on) {
+          writeFileSync(flag, '');
+          return Promise.resolve();
+        }
+        rmSync(flag, { force: true });
         for (const p of processesOf(pid)) {
           let cmd: string;
           try {
@@ -514,7 +523,7 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
           }
           if (cmd.includes('xl.mjs') && cmd.includes('migrate-receive')) {
             try {
-              process.kill(p, on ? 'SIGSTOP' : 'SIGCONT');
+              process.kill(p, 'SIGCONT');
             } catch {
               // Exited meanwhile.
             }

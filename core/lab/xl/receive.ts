@@ -2,15 +2,19 @@
 // own checkpoint engine on stdin/stdout, the SVM as `<name>--incoming` in the host's state, and on a broken
 // stream the takeover: the SVM renamed to `<name>` and left running.
 
+import { existsSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { StallableDomain } from '../../backends/sim/stallable-domain.js';
+import type { Domain } from '../../colo/domain.js';
 import { ColoSecondary } from '../../colo/secondary.js';
 import { INCOMING_SUFFIX } from '../../backends/xen/xl-commands.js';
 import type { Parsed } from './getopt.js';
 import { emulatedGuest } from './guest.js';
 import { LIBXL_AT, type XlLogger } from './logger.js';
 import type { GlobalOptions } from './main.js';
-import type { EmuDisk, EmuDomain, EmuNic, StateStore } from './state.js';
+import { type EmuDisk, type EmuDomain, type EmuNic, STALL_FLAG, type StateStore } from './state.js';
 
 /** How long the receiver lets its log lines lead the answer that follows them (see beforeReady). */
 export const RECEIVER_LINE_GAP_MS = 5;
@@ -43,6 +47,18 @@ function readConfig(json: string | undefined): IncomingConfig {
   };
 }
 
+/** The SVM; it freezes its whole process at suspend while the host's stall flag is set. */
+class FreezableDomain extends StallableDomain {
+  constructor(inner: Domain, private readonly flag: string) {
+    super(inner);
+  }
+
+  override async suspend(): Promise<void> {
+    await super.suspend();
+    if (existsSync(this.flag)) process.kill(process.pid, 'SIGSTOP');
+  }
+}
+
 export async function runMigrateReceive(p: Parsed, g: GlobalOptions, log: XlLogger, store: StateStore): Promise<number> {
   const has = (f: string): boolean => p.opts.some((o) => o.flag === f);
   const colo = has('colo');
@@ -67,7 +83,7 @@ export async function runMigrateReceive(p: Parsed, g: GlobalOptions, log: XlLogg
   };
   const secondary = new ColoSecondary({
     mode,
-    domain: guest.domain,
+    domain: new FreezableDomain(guest.domain, path.join(store.dir, STALL_FLAG)),
     forward,
     back,
     // sshd reads a session's stdout before its stderr when both are ready at once, so an answer written right

@@ -66,6 +66,13 @@ export const DEFAULT_HOST: HostConfig = {
 
 const LOCK_WAIT_MS = 10_000;
 
+/**
+ * The file (in the state directory) whose presence makes a receiver of this host stop itself (SIGSTOP) when its
+ * next checkpoint suspends the SVM: a hung SVM, at the one moment that leaves the primary waiting for
+ * SVM_SUSPENDED with its guest paused.
+ */
+export const STALL_FLAG = 'stall-receivers';
+
 export class StateStore {
   readonly dir: string;
   private readonly file: string;
