@@ -161,6 +161,15 @@ export async function runRemus(p: Parsed, g: GlobalOptions, log: XlLogger, store
   let checkpointedSeq = -1;
   let lastProgress = '';
   let destroyed = false;
+  let waiting = false;
+  // libxl learns that the domain is gone when it next tries to suspend it, so a destroy takes effect between
+  // checkpoints: a checkpoint in flight finishes first, and no line of it follows the exit lines.
+  const finishDestroy = (): void => {
+    if (flags.colo) log.libxl('warning', LIBXL_AT.coloSaveTeardown, d.domid, 'COLO: Domain suspend terminated with rc -3, teardown COLO devices...');
+    raw(`${label}: Primary domain has been destroyed.`);
+    guest.workload.stop();
+    primary.kill();
+  };
   const primary = new ColoPrimary({
     mode: flags.colo ? 'colo' : 'remus',
     domain: guest.domain,
@@ -174,10 +183,16 @@ export async function runRemus(p: Parsed, g: GlobalOptions, log: XlLogger, store
     slowPauseMs: 3_600_000,
     events: {
       checkpointStarted: () => {
+        waiting = false;
         setRunState('paused');
         log.log('xc', 'progress', 'Domain now suspended: 0/0 0%');
       },
       phase: ({ seq, phase, pagesSent }) => {
+        if (phase === 'wait') {
+          waiting = true;
+          if (destroyed) finishDestroy();
+          return;
+        }
         if (!started && phase === 'transfer') {
           started = true;
           raw(`Saving to migration stream new xl format (info 0x3/0x0/${configBytes + 4})`);
@@ -210,25 +225,19 @@ export async function runRemus(p: Parsed, g: GlobalOptions, log: XlLogger, store
       },
     },
   });
-  const destroyedLines = (): void => {
-    if (flags.colo) log.libxl('warning', LIBXL_AT.coloSaveTeardown, d.domid, 'COLO: Domain suspend terminated with rc -3, teardown COLO devices...');
-    raw(`${label}: Primary domain has been destroyed.`);
-  };
   process.on('SIGUSR1', () => {
-    // `xl destroy` of this domain: libxl finds it gone and xl says so before the stream closes, so these lines
-    // precede anything the secondary prints about its takeover.
+    // `xl destroy` of this domain. xl says so before the stream closes, so these lines precede anything the
+    // secondary prints about its takeover.
     if (destroyed) return;
     destroyed = true;
-    destroyedLines();
-    guest.workload.stop();
-    primary.kill();
+    if (waiting) finishDestroy();
   });
   process.on('SIGUSR2', () => {});
   const exit = await primary.run();
   guest.workload.stop();
   child.unref();
   if (destroyed || exit.kind === 'killed') {
-    if (!destroyed) destroyedLines();
+    if (!destroyed) finishDestroy();
     return 0;
   }
   const reason = exit.kind === 'secondary-lost' ? exit.reason : '';
