@@ -124,6 +124,7 @@ describe('the Xen lab', { skip: unavailable ?? false }, () => {
     assert.equal(await sizes(a), await sizes(b));
     assert.match(await sizes(a), /^2147483648 0\n$/, 'sparse');
     assert.equal(await sh(a, ['test', '-d', '/run/systemd/system']).catch(() => 'none'), 'none', 'no systemd: the setsid nohup path');
+    assert.equal(await sh(a, ['hostname']), 'xen-a\n');
 
     const { pid, log } = await startSupervised(a, lab, 'colo-console-web01');
     const readLog = (): Promise<string> => sh(a, ['cat', log]);

@@ -154,6 +154,14 @@ export function cleanupStaleLabs(): string[] {
   return removed;
 }
 
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 function mountNs(pid: number): string | undefined {
   try {
     return readlinkSync(`/proc/${pid}/ns/mnt`);
@@ -270,7 +278,9 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
   cleanupStaleLabs();
   const noNs = opts.forceLoopback ? 'loopback mode was asked for' : namespacesUnavailable();
   const mode: XenLab['mode'] = noNs === null ? 'namespaces' : 'loopback';
-  const id = randomBytes(2).toString('hex');
+  let id = randomBytes(2).toString('hex');
+  // A crashed lab's leftovers that cleanup could not remove must not collide with this one.
+  while (existsSync(`/run/netns/${PREFIX}-${id}-a`) || readdirSafe(REGISTRY).some((f) => f.startsWith(`${id}-`))) id = randomBytes(2).toString('hex');
   const used = usedSubnets();
   let k = randomBytes(1)[0]!;
   for (let n = 0; n < 256 && used.has(k); n++) k = (k + 1) % 256;
@@ -396,6 +406,8 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
     for (const p of Object.values(VIEWS)) mkdirSync(p, { recursive: true });
     mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
     mkdirSync(path.join(dir, 'holders'), { recursive: true });
+    const emptyDir = path.join(dir, 'empty');
+    mkdirSync(emptyDir);
 
     for (const h of names) {
       const binds: [string, string][] = [[path.join(hostDir(h), 'ssh'), VIEWS.ssh]];
@@ -408,8 +420,10 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
           [path.join(hostDir(h), 'qemu'), VIEWS.qemu],
         );
       }
-      const script = `${binds.map(([from, to]) => `mount --bind ${shellQuote(from)} ${shellQuote(to)}`).join(' && ')} && exec sleep infinity`;
-      const unshare = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script];
+      // A machine running systemd must not make the hosts look as if they ran it: the backend probes for it.
+      if (existsSync('/run/systemd/system')) binds.push([emptyDir, '/run/systemd']);
+      const script = `hostname ${h === 'bastion' ? 'bastion' : `xen-${h}`} && ${binds.map(([from, to]) => `mount --bind ${shellQuote(from)} ${shellQuote(to)}`).join(' && ')} && exec sleep infinity`;
+      const unshare = ['unshare', '--mount', '--uts', '--propagation', 'private', 'sh', '-c', script];
       const argv = mode === 'namespaces' ? ['ip', 'netns', 'exec', ns(h), ...unshare] : unshare;
       const holder = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
       running[h] = { holder, sshds: {} as Running['sshds'] };
@@ -433,7 +447,7 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
           'StrictModes no', 'UsePAM no', 'AllowTcpForwarding yes', 'AllowStreamLocalForwarding yes',
           'ClientAliveInterval 1', 'ClientAliveCountMax 3', 'MaxStartups 100', 'MaxSessions 100', 'LogLevel VERBOSE', '',
         ].join('\n'));
-        const nsenter = ['nsenter', '-t', String(holder.pid), '-m', ...(mode === 'namespaces' ? ['-n'] : []), '--', SSHD, '-D', '-e', '-f', conf];
+        const nsenter = ['nsenter', '-t', String(holder.pid), '-m', '-u', ...(mode === 'namespaces' ? ['-n'] : []), '--', SSHD, '-D', '-e', '-f', conf];
         const sshd = spawn(nsenter[0]!, nsenter.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
         let log = '';
         sshd.stderr.setEncoding('utf8').on('data', (d: string) => {
@@ -482,7 +496,7 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
       mode,
       note: mode === 'namespaces'
         ? `namespaces ${names.map(ns).join(', ')}; console subnet 198.18.${k}.0/24, replication link 198.19.${k}.0/24`
-        : `loopback mode (${noNs}): hosts are sshds on 127.18.${k}.x; the replication link cannot be cut and a and b share one network view`,
+        : `loopback mode (${noNs}): hosts are sshds on 127.18.${k}.x; the replication link cannot be cut, a and b share one network view, and dropping the console's connections to b drops replication too (one sshd per host)`,
       a: mk('a'),
       b: mk('b'),
       bastion: mk('bastion'),
@@ -546,7 +560,7 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
         }
         const env: NodeJS.ProcessEnv = { ...process.env, HOME: '/root' };
         delete env.XL_EMU_DIR;
-        const argv = ['-t', String(pid), '-m', ...(mode === 'namespaces' ? ['-n'] : []), '--', `${VIEWS.bin}/xl`, ...args];
+        const argv = ['-t', String(pid), '-m', '-u', ...(mode === 'namespaces' ? ['-n'] : []), '--', `${VIEWS.bin}/xl`, ...args];
         return new Promise((resolve, reject) => {
           execFile('nsenter', argv, { env, timeout: o.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
             if (err === null) {
