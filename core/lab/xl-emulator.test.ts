@@ -107,26 +107,37 @@ describe('xl remus option checks and exit codes', () => {
     });
   }
 
-  test('COLO without -u: the compression notice, then a receiver that never answers → backup failed, exit 1, guest resumed', async () => {
+  test('COLO without -u: the compression notice; a receiver that never answers fails the preamble: exit 1, guest untouched', async () => {
     const h = host();
-    const r = await xl(h, ['remus', '-c', '-s', '', '--', 'web01', 'exit 0']);
+    const r = await xl(h, ['remus', '-c', '-s', '', '--', 'web01', 'true']);
     assert.equal(r.code, 1, r.stderr);
-    const lines = r.stderr.trimEnd().split('\n');
-    assert.equal(lines[0], "COLO can't be used with memory compression. Disable memory checkpoint compression now...: Success");
-    assert.match(r.stderr, /libxl: error: libxl_colo_save\.c:\d+:\w+: Domain 1:reading data fails/);
-    assert.equal(lines.at(-1), 'COLO: Backup failed? resuming domain at primary.');
-    assert.match((await xl(h, ['list', 'web01'])).stdout, /^web01 .* r----- /m);
+    assert.deepEqual(r.stderr.trimEnd().split('\n'), [
+      "COLO can't be used with memory compression. Disable memory checkpoint compression now...: Success",
+      'libxl: error: libxl_utils.c:397:libxl_read_exactly: file/stream truncated reading banner from migration receiver stream',
+    ]);
+    assert.match((await xl(h, ['list', 'web01'])).stdout, /^web01 .* --p--- /m, 'still paused, as it was');
   });
 
-  test('COLO refuses a PV guest and a disk without COLO keys, after starting the receiver', async () => {
+  test('a receiver that answers with something else than the banner: the rune is named, exit 1', async () => {
+    const r = await xl(host(), ['remus', '-c', '-u', '-s', '', '--', 'web01', 'head -c 64 /dev/zero']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(r.stderr.trimEnd().split('\n'), [
+      'migration receiver stream contained unexpected data instead of banner',
+      '(command run was: exec head -c 64 /dev/zero )',
+    ]);
+  });
+
+  test('COLO refuses a PV guest and a disk without COLO keys once the preamble is done', async () => {
     const h = host();
-    const pv = await xl(h, ['remus', '-c', '-u', '-s', '', '--', 'pv01', 'cat >/dev/null']);
+    const receiver = `env XL_EMU_DIR=${shellQuote(host({ domains: [] }))} ${shellQuote(bundle.xl)} migrate-receive --colo`;
+    const pv = await xl(h, ['remus', '-c', '-u', '-s', '', '--', 'pv01', receiver]);
     assert.equal(pv.code, 1);
-    assert.match(pv.stderr, /Domain 2:COLO only supports hvm now\n/);
-    const plain = await xl(h, ['remus', '-c', '-u', '-s', '', '--', 'plain01', 'cat >/dev/null']);
+    assert.match(pv.stderr, /^Saving to migration stream new xl format \(info 0x3\/0x0\/\d+\)\n(.*\n)*.*Domain 2:COLO only supports hvm now\n/m);
+    assert.match(pv.stderr, /^migration target: Domain creation failed \(code -3\)\.$/m, 'the receiver gets a stream that ends');
+    const plain = await xl(h, ['remus', '-c', '-u', '-s', '', '--', 'plain01', receiver]);
     assert.equal(plain.code, 1);
     assert.match(plain.stderr, /Domain 3:device not handled by checkpoint \(device=vbd:768\)\n/);
-    assert.match(plain.stderr, /COLO: Backup failed\? resuming domain at primary\.\n$/);
+    assert.match(plain.stderr, /^COLO: Backup failed\? resuming domain at primary\.$/m);
   });
 });
 

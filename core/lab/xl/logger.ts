@@ -23,6 +23,7 @@ export const LIBXL_AT = {
   coloRestoreTeardown: 'libxl_colo_restore.c:557:libxl__colo_restore_teardown',
   checkpointDevice: 'libxl_checkpoint_device.c:90:all_devices_matched',
   coloSave: 'libxl_colo_save.c:94:libxl__colo_save_setup',
+  readExactly: 'libxl_utils.c:397:libxl_read_exactly',
 } as const;
 
 export class XlLogger {

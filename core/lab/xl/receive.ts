@@ -144,7 +144,10 @@ export async function runMigrateReceive(p: Parsed, g: GlobalOptions, log: XlLogg
       d.name = name;
       return true;
     });
-    return renamed ? 0 : 3;
+    if (renamed) return 0;
+    // libxl's ERROR_DOMAIN_EXISTS is -6 (name taken); COLO then exits with -ERROR_FAIL (3), the guest running.
+    log.raw(`migration target (${colo ? 'COLO' : 'Remus'}): Failed to rename domain from ${name}${INCOMING_SUFFIX} to ${name}:-6`);
+    return colo ? 3 : 0;
   }
   // The initial copy never completed, or the SVM was destroyed under us: no domain is left.
   if (domid !== undefined) store.update((s) => { s.domains = s.domains.filter((x) => x.domid !== domid); });

@@ -140,17 +140,16 @@ export async function runRemus(p: Parsed, g: GlobalOptions, log: XlLogger, store
     child.unref();
     return 1;
   };
-  // What libxl's COLO setup refuses, it refuses after the receiver was started (the stream then just ends).
-  if (flags.colo && d.type !== 'hvm') {
-    log.libxl('error', LIBXL_AT.coloSave, d.domid, 'COLO only supports hvm now');
-    return backupFailed();
-  }
+  // What libxl's COLO setup refuses, it refuses once the preamble is done (banner read, xl header written):
+  // the stream then just ends.
   const unhandled = d.disks.find((disk) => !coloDisk(disk));
-  if (flags.colo && unhandled !== undefined) {
-    log.libxl('error', LIBXL_AT.checkpointDevice, d.domid, `device not handled by checkpoint (device=vbd:${vbdNumber(unhandled.vdev)})`);
-    log.libxl('error', LIBXL_AT.coloSave, d.domid, 'COLO: failed to setup device for guest');
-    return backupFailed();
-  }
+  const refuse = !flags.colo ? undefined : d.type !== 'hvm'
+    ? (): void => log.libxl('error', LIBXL_AT.coloSave, d.domid, 'COLO only supports hvm now')
+    : unhandled === undefined ? undefined : (): void => {
+      log.libxl('error', LIBXL_AT.checkpointDevice, d.domid, `device not handled by checkpoint (device=vbd:${vbdNumber(unhandled.vdev)})`);
+      log.libxl('error', LIBXL_AT.coloSave, d.domid, 'COLO: failed to setup device for guest');
+    };
+  let refused = false;
   setOwner(true);
 
   const config = domainConfig({ ...d, domid: 0 });
@@ -196,6 +195,12 @@ export async function runRemus(p: Parsed, g: GlobalOptions, log: XlLogger, store
         if (!started && phase === 'transfer') {
           started = true;
           raw(`Saving to migration stream new xl format (info 0x3/0x0/${configBytes + 4})`);
+          if (refuse !== undefined) {
+            refused = true;
+            refuse();
+            primary.stop();
+            return;
+          }
           log.log('xc', 'info', `Saving domain ${d.domid}, type x86 ${d.type === 'hvm' ? 'HVM' : 'PV'}`);
         }
         if ((phase === 'device' || phase === 'resume') && checkpointedSeq < seq) {
@@ -240,7 +245,21 @@ export async function runRemus(p: Parsed, g: GlobalOptions, log: XlLogger, store
     if (!destroyed) finishDestroy();
     return 0;
   }
+  if (refused) return backupFailed();
   const reason = exit.kind === 'secondary-lost' ? exit.reason : '';
+  if (!started) {
+    // The preamble failed: no banner from the receiver (xl_migrate.c migrate_read_fixedmessage). libxl was never
+    // asked to save anything, so there is nothing to tear down or resume.
+    if (/does not start with xl's receiver banner/.test(reason)) {
+      raw('migration receiver stream contained unexpected data instead of banner');
+      raw(`(command run was: ${receiverRune(flags, host)} )`);
+    } else {
+      log.libxl('error', LIBXL_AT.readExactly, undefined, 'file/stream truncated reading banner from migration receiver stream');
+    }
+    setOwner(false);
+    child.unref();
+    return 1;
+  }
   const sending = /write|EPIPE|ECONNRESET|destroyed/i.test(reason) && !/back channel/.test(reason);
   if (flags.colo) {
     log.libxl('error', sending ? LIBXL_AT.coloSaveWrite : LIBXL_AT.coloSaveRead, d.domid, sending ? 'sending data fails' : 'reading data fails');
