@@ -320,3 +320,20 @@ test('a corrupt or cut state file: one clear error naming the file, exit 1', asy
   writeFileSync(file, '{"domains": 3}');
   assert.match((await xl(h, ['destroy', 'web01'])).stderr, /has the wrong shape/);
 });
+
+test('-t: progress lines are written for a terminal (CR, no level), other lines as usual', async (t) => {
+  const { a, b, remus } = pipePair(['-t'], ['-c', '-u']);
+  t.after(async () => {
+    await xl(a, ['destroy', 'web01']);
+    await remus.catch(() => undefined);
+  });
+  await waitForName(b, 'web01--incoming');
+  await delay(400);
+  await xl(a, ['destroy', 'web01']);
+  const r = await remus;
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /xc: progress: /);
+  assert.match(r.stderr, /^xc: Domain now suspended: 0\/0 0%$/m);
+  assert.match(r.stderr, /^xc: Checkpointed save: (\d+)\/\1 {2}100%$/m);
+  assert.match(r.stderr, /^xc: info: All records processed$/m);
+});

@@ -12,6 +12,8 @@ export interface LoggerOptions {
   verbose: number;
   /** -T */
   timestamps: boolean;
+  /** -t: progress updates overwrite each other with CR (no level, no stamp), a newline once complete. */
+  progressCr?: boolean;
 }
 
 /** libxl source positions for its messages; the line numbers are made up (they vary by version anyway). */
@@ -28,6 +30,8 @@ export const LIBXL_AT = {
 
 export class XlLogger {
   private readonly min: number;
+  /** Length of the progress line now on screen (-t), which the next message blanks out first. */
+  private progressShown = 0;
 
   constructor(private readonly o: LoggerOptions) {
     // Default XTL_PROGRESS (4); each -v lowers it by one, down to DEBUG (1).
@@ -40,6 +44,11 @@ export class XlLogger {
 
   log(context: 'xc' | 'libxl', level: Level, message: string): void {
     if (!this.enabled(level)) return;
+    if (level === 'progress' && this.o.progressCr) {
+      this.progressLine(`${context}: ${message}`);
+      return;
+    }
+    this.eraseProgress();
     let head = '';
     if (this.o.timestamps) head = `${stamp(new Date())} [${process.pid}] `;
     this.raw(`${head}${context}: ${level}: ${message}`);
@@ -52,8 +61,25 @@ export class XlLogger {
 
   /** xl's own fprintf(stderr, …): no context, no level, never filtered or stamped. */
   raw(line: string): void {
+    this.write(`${line}\n`);
+  }
+
+  private progressLine(text: string): void {
+    const complete = /: (\d+)\/\1 /.test(text);
+    const pad = this.progressShown > text.length ? `${' '.repeat(this.progressShown - text.length)}\r` : '';
+    this.write(`${this.progressShown > 0 ? '\r' : ''}${text}${complete ? '\n' : ''}${pad}`);
+    this.progressShown = complete ? 0 : text.length;
+  }
+
+  private eraseProgress(): void {
+    if (this.progressShown === 0) return;
+    this.write(`\r${' '.repeat(this.progressShown)}\r`);
+    this.progressShown = 0;
+  }
+
+  private write(text: string): void {
     try {
-      writeSync(2, `${line}\n`);
+      writeSync(2, text);
     } catch {
       // stderr gone (the log was removed, the terminal closed): xl carries on, as it ignores fprintf's result.
     }

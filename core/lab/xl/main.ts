@@ -54,7 +54,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const [cmd, ...rest] = g.operands;
   if (cmd === undefined) return usage('');
-  const log = new XlLogger({ verbose: global.verbose, timestamps: global.timestamps });
+  const log = new XlLogger({ verbose: global.verbose, timestamps: global.timestamps, progressCr: global.progressCr });
   const store = new StateStore();
   const parse = (spec: string, long: Record<string, boolean> = {}): ReturnType<typeof getopt> | number => {
     try {
