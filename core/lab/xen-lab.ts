@@ -9,7 +9,7 @@
 
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, chmodSync, truncateSync, closeSync, openSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync, chmodSync, truncateSync, closeSync, openSync } from 'node:fs';
 import net from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -68,7 +68,8 @@ const VIEWS = { log: '/var/log/colo-console', xen: '/var/lib/xen', state: DEFAUL
 
 type HostName = 'a' | 'b' | 'bastion';
 
-interface Record {
+/** What a lab leaves in REGISTRY so that it can be removed even after its process died. */
+interface LabRecord {
   id: string;
   pid: number;
   dir: string;
@@ -140,11 +141,12 @@ export function cleanupStaleLabs(): string[] {
   if (!existsSync(REGISTRY)) return removed;
   for (const f of readdirSync(REGISTRY)) {
     if (!f.endsWith('.json')) continue;
-    let r: Record;
+    let r: LabRecord;
     try {
-      r = JSON.parse(readFileSync(path.join(REGISTRY, f), 'utf8')) as Record;
+      r = JSON.parse(readFileSync(path.join(REGISTRY, f), 'utf8')) as LabRecord;
     } catch {
-      rmSync(path.join(REGISTRY, f), { force: true });
+      // Empty or half-written: a lab that is starting right now has just reserved it. Only an old one is junk.
+      if (Date.now() - mtimeOf(path.join(REGISTRY, f)) > 60_000) rmSync(path.join(REGISTRY, f), { force: true });
       continue;
     }
     if (alive(r.pid)) continue;
@@ -152,6 +154,14 @@ export function cleanupStaleLabs(): string[] {
     removed.push(r.id);
   }
   return removed;
+}
+
+function mtimeOf(f: string): number {
+  try {
+    return statSync(f).mtimeMs;
+  } catch {
+    return Date.now();
+  }
 }
 
 function readdirSafe(dir: string): string[] {
@@ -192,7 +202,7 @@ function killAll(holderPid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   }
 }
 
-function teardown(r: Record): void {
+function teardown(r: LabRecord): void {
   // Processes first (a namespace with processes in it stays alive), then links, namespaces, files.
   for (const ns of r.namespaces) {
     try {
@@ -281,19 +291,29 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
   let id = randomBytes(2).toString('hex');
   // A crashed lab's leftovers that cleanup could not remove must not collide with this one.
   while (existsSync(`/run/netns/${PREFIX}-${id}-a`) || readdirSafe(REGISTRY).some((f) => f.startsWith(`${id}-`))) id = randomBytes(2).toString('hex');
-  const used = usedSubnets();
-  let k = randomBytes(1)[0]!;
-  for (let n = 0; n < 256 && used.has(k); n++) k = (k + 1) % 256;
-  if (used.has(k)) throw new Error('no free 198.18.x.0/24 subnet for a new lab');
-  const dir = mkdtempSync(path.join(tmpdir(), `colo-lab-${id}-`));
-  const record: Record = { id, pid: process.pid, dir, namespaces: [], links: [] };
   mkdirSync(REGISTRY, { recursive: true });
+  // The subnet is reserved by creating its registry file exclusively: labs starting at once never share one.
+  const used = usedSubnets();
+  const start = randomBytes(1)[0]!;
+  let k = -1;
+  for (let n = 0; n < 256 && k < 0; n++) {
+    const candidate = (start + n) % 256;
+    if (used.has(candidate) || readdirSafe(REGISTRY).some((f) => f.endsWith(`-k${candidate}.json`))) continue;
+    try {
+      closeSync(openSync(path.join(REGISTRY, `${id}-k${candidate}.json`), 'wx'));
+      k = candidate;
+    } catch {
+      // Taken a moment ago by another lab.
+    }
+  }
+  if (k < 0) throw new Error('no free 198.18.x.0/24 subnet for a new lab');
+  const dir = mkdtempSync(path.join(tmpdir(), `colo-lab-${id}-`));
+  const record: LabRecord = { id, pid: process.pid, dir, namespaces: [], links: [] };
   const registryFile = path.join(REGISTRY, `${id}-k${k}.json`);
   const save = (): void => writeFileSync(registryFile, JSON.stringify(record));
   record.id = `${id}-k${k}`;
   save();
   const running: Partial<{ [H in HostName]: Running }> = {};
-  const logs: string[] = [];
   const stopAll = (): Promise<void> => {
     for (const h of Object.values(running)) {
       if (h.holder.pid !== undefined) killAll(h.holder.pid);
@@ -453,7 +473,6 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
         sshd.stderr.setEncoding('utf8').on('data', (d: string) => {
           if (log.length < 1_000_000) log += d;
         });
-        logs.push(`--- ${h} ${kind}`);
         running[h].sshds[kind] = sshd;
         const probeHost = kind === 'replication' ? consoleAddr[h] : addr;
         if (kind === 'console') await waitForPort(probeHost, port, 5000, `sshd of host ${h}`, () => log);
