@@ -84,6 +84,9 @@ describe('xl info / list output', () => {
     const one = parseXlList((await xl(h, ['list', '-l', 'web01'])).stdout);
     assert.deepEqual(one.map((d) => d.name), ['web01']);
     assert.deepEqual(parseXlList((await xl(h, ['list', '-l', '3'])).stdout).map((d) => d.name), ['plain01']);
+    assert.deepEqual(parseXlList((await xl(h, ['list', '-l', '0'])).stdout).map((d) => d.name), ['Domain-0']);
+    const dom0 = await xl(h, ['destroy', 'Domain-0']);
+    assert.deepEqual([dom0.code, dom0.stderr], [1, 'Cannot destroy privileged domain 0.\n']);
     const missing = await xl(h, ['list', 'nosuch']);
     assert.equal(missing.code, 1);
     assert.equal(missing.stderr, 'nosuch is an invalid domain identifier (rc=-6)\n');

@@ -82,8 +82,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       const s = store.read();
       let only;
       if (p.operands.length === 1) {
-        only = findDomain(s, p.operands[0]!);
-        if (only === undefined) return invalidDomain(p.operands[0]!);
+        const q = p.operands[0]!;
+        if (q === '0' || q === 'Domain-0') only = 'dom0' as const;
+        else only = findDomain(s, q);
+        if (only === undefined) return invalidDomain(q);
       }
       process.stdout.write(long ? listLong(s, only) : listTable(s, only));
       return 0;
@@ -95,6 +97,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (typeof p === 'number') return p;
       if (p.operands.length !== 1) return usage(cmd);
       const q = p.operands[0]!;
+      if (q === '0' || q === 'Domain-0') {
+        if (cmd !== 'destroy' || !p.opts.some((o) => o.flag === 'f')) {
+          process.stderr.write(cmd === 'destroy' ? 'Cannot destroy privileged domain 0.\n' : `${q}: the lab does not ${cmd} Domain-0\n`);
+          return 1;
+        }
+        return 0;
+      }
       if (global.dryRun) return 0;
       const result = store.update((s) => {
         const d = findDomain(s, q);

@@ -49,11 +49,14 @@ function row(name: string, domid: number, mem: number, vcpus: number, state: str
   return `${name.padEnd(40)} ${String(domid).padStart(5)} ${String(mem).padStart(5)} ${String(vcpus).padStart(5)}     ${state}  ${secs.toFixed(1).padStart(8)}\n`;
 }
 
-export function listTable(s: HostState, only?: EmuDomain): string {
+/** `dom0` selects Domain-0 alone; undefined, every domain. */
+export type ListSelection = EmuDomain | 'dom0' | undefined;
+
+export function listTable(s: HostState, only?: ListSelection): string {
   let out = `${'Name'.padEnd(40)} ${'ID'.padStart(5)} ${'Mem'.padStart(5)} ${'VCPUs'.padStart(5)} ${'State'.padStart(10)} ${'Time(s)'.padStart(9)}\n`;
-  if (only === undefined) out += row(DOM0.name, DOM0.domid, DOM0.memoryMiB, DOM0.vcpus, 'r-----', 1234.5);
+  if (only === undefined || only === 'dom0') out += row(DOM0.name, DOM0.domid, DOM0.memoryMiB, DOM0.vcpus, 'r-----', 1234.5);
   const now = Date.now();
-  for (const d of only === undefined ? s.domains : [only]) {
+  for (const d of only === undefined ? s.domains : only === 'dom0' ? [] : [only]) {
     out += row(d.name, d.domid, d.memoryMiB, d.vcpus, d.state === 'running' ? 'r-----' : '--p---', d.state === 'running' ? (now - d.createdAt) / 1000 : 0.1);
   }
   return out;
@@ -80,9 +83,9 @@ export function domainConfig(d: EmuDomain): Record<string, unknown> {
   };
 }
 
-export function listLong(s: HostState, only?: EmuDomain): string {
-  const doms = only === undefined ? s.domains : [only];
-  const entries: unknown[] = only === undefined
+export function listLong(s: HostState, only?: ListSelection): string {
+  const doms = only === undefined ? s.domains : only === 'dom0' ? [] : [only];
+  const entries: unknown[] = only === undefined || only === 'dom0'
     ? [{ domid: 0, config: { c_info: { type: 'pv', name: 'Domain-0' }, b_info: { max_memkb: DOM0.memoryMiB * 1024, max_vcpus: DOM0.vcpus } } }]
     : [];
   for (const d of doms) entries.push({ domid: d.domid, config: domainConfig(d) });
