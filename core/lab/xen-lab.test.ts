@@ -74,7 +74,11 @@ function wholeCycles(log: string): number {
 }
 
 async function startSupervised(conn: SshConnection, lab: XenLab, unit: string): Promise<{ pid: number; log: string }> {
-  const argv = ['xl', '-vvv', 'remus', '-c', '-u', '--', 'web01', lab.b.replicationAddress!];
+  return startSupervisedOn(conn, unit, lab.b.replicationAddress!);
+}
+
+async function startSupervisedOn(conn: SshConnection, unit: string, secondary: string): Promise<{ pid: number; log: string }> {
+  const argv = ['xl', '-vvv', 'remus', '-c', '-u', '--', 'web01', secondary];
   const { command, log } = supervisedCommand(argv, unit, false);
   const pid = Number((await sh(conn, ['sh', '-c', command])).trim());
   assert.ok(pid > 0);
@@ -159,6 +163,14 @@ describe('the Xen lab', { skip: unavailable ?? false }, () => {
     assert.deepEqual(onB.filter((d) => d.name?.startsWith('web01')).map((d) => [d.name, d.uuid]), [['web01', pvm.uuid]]);
     assert.equal(await stateOn(lab, 'b', 'web01'), 'r-----');
     await until('xl remus to exit', 10_000, async () => ((await a.exec(['kill', '-0', String(pid)], { timeoutMs: 5000 })).code !== 0 ? true : undefined));
+
+    // Protection again, the other way round: a brand-new xl remus from b (reached through the bastion again: the
+    // drop above ended the first connection) to a.
+    const b2 = await connect(t, lab, 'b', await connect(t, lab, 'bastion'));
+    const back = await startSupervisedOn(b2, 'colo-console-web01-back', lab.a.replicationAddress!);
+    const readBack = (): Promise<string> => sh(b2, ['cat', back.log]);
+    await until('a checkpoint of the reverse protection', 20_000, async () => (wholeCycles(await readBack()) >= 2 ? true : undefined), readBack);
+    assert.deepEqual((await listOn(lab, 'a')).filter((d) => d.name?.startsWith('web01')).map((d) => [d.name, d.uuid]), [['web01--incoming', pvm.uuid]]);
   });
 
   test('killHost(a): b takes over; a and its guests are gone', async (t) => {
