@@ -131,6 +131,14 @@ describe('SshConnection against a real sshd', { skip: unavailable ?? false }, ()
     t.after(() => through.close());
     assert.equal((await through.exec(['echo', 'behind the bastion'], { timeoutMs: 10_000 })).stdout, 'behind the bastion\n');
 
+    // The far host's session ends: the connection through the bastion says so at once, as a direct one does.
+    const closed = new Promise<SshError>((resolve) => through.onClose(resolve));
+    dom0.dropConnections();
+    assert.equal((await closed).kind, 'closed');
+    assert.equal(through.isOpen, false);
+    assert.equal((await refusal(through.exec(['true'], { timeoutMs: 10_000 }))).kind, 'closed');
+    assert.equal(bastion.isOpen, true);
+
     const strict = await startSshd({ config: ['AllowTcpForwarding no'] });
     t.after(() => strict.stop());
     const strictKeys = parseKnownHosts(knownHostsLine(strict.host, strict.port, strict.hostKeyType, strict.hostKey, false), 'kh');

@@ -89,7 +89,14 @@ export class SshConnection {
 
   static async connect(target: SshTarget, auth: SshAuth, options: ConnectOptions): Promise<SshConnection> {
     const sock = options.via === undefined ? undefined : await options.via.forwardTcp(target.host, target.port);
-    return SshConnection.handshake(target, auth, options, sock);
+    const conn = await SshConnection.handshake(target, auth, options, sock);
+    // ssh2 does not watch a socket it was handed: when the far host or the jump host goes, only the forwarded
+    // channel says so. Without this the connection would look open until a keepalive went unanswered.
+    // The far end's half-close ('end') is the news; 'close' follows only once our side has ended too.
+    const drop = (): void => conn.dropped(new SshError('closed', `The SSH connection to ${describe(target)} through its jump host closed.`));
+    sock?.once('end', drop);
+    sock?.once('close', drop);
+    return conn;
   }
 
   private static handshake(target: SshTarget, auth: SshAuth, options: ConnectOptions, sock: Duplex | undefined): Promise<SshConnection> {
@@ -226,6 +233,11 @@ export class SshConnection {
   }
 
   close(): void {
+    this.client.end();
+  }
+
+  private dropped(err: SshError): void {
+    this.closed(err);
     this.client.end();
   }
 
