@@ -7,6 +7,7 @@
 
 import path from 'node:path';
 import { type ProblemSink, quarantine, readJsonFile, writeFileAtomic } from '../../service/files.js';
+import type { ProtectionState } from '../../colo/types.js';
 import type { AssemblerState } from './cycle-assembler.js';
 
 export interface XenRun {
@@ -25,6 +26,8 @@ export interface XenRun {
   /** Bytes of the log already read and assembled. */
   offset: number;
   assembler: AssemblerState;
+  /** The last state reported, shown again on attach. */
+  state?: ProtectionState;
 }
 
 export interface XenRunStore {
