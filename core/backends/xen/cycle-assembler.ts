@@ -86,9 +86,13 @@ export class CycleAssembler {
     s.lines++;
     s.lastLineAt = at;
     if (e.kind === 'unknown') s.unknownLines++;
+    // COLO without Record lines (xl not run with -vvv): the first line after the secondary's "processed" is the
+    // nearest sign that the primary resumed, so it ends the pause and the cycle.
+    if (s.open !== null && s.open.processedAt !== undefined && !s.verbose) {
+      s.open.afterProcessedAt = at;
+      this.close(s.open, 'committed', at);
+    }
     const o = s.open;
-    // COLO without Record lines: the first line after the secondary's "processed" is the nearest sign of resume.
-    if (o !== null && o.processedAt !== undefined && o.afterProcessedAt === undefined && e.kind !== 'record') o.afterProcessedAt = at;
     switch (e.kind) {
       case 'stream-started':
         s.streamStarted = true;
@@ -120,7 +124,6 @@ export class CycleAssembler {
       case 'secondary-processed':
         if (o === null) return;
         o.processedAt = at;
-        if (!s.verbose) this.close(o, 'committed', at);
         return;
       case 'record':
         if (o === null || e.type !== RECORD_CHECKPOINT_STATE || o.checkpointedAt === undefined) return;
