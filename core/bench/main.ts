@@ -21,6 +21,7 @@
 //   engine-dirty  mean cycle time with 1,000 dirty pages vs raw transfer of the same bytes, same RTTs    target ≤ 1.5×
 //   memory        RSS over 100,000 checkpoints (20,000 with --quick) after a 2,000-checkpoint warm-up     growth < 10 %
 //   audit         console start with a 1,000,000-entry audit log (100,000 with --quick); verify's loop waits  start < 2 s
+//   xl-log        xl -vvv remus log (32 KiB chunks) to events + offsets vs decode + plain line splitting     target ≥ 0.5×
 
 import { fork } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -31,8 +32,9 @@ import { engineDirty } from './engine-dirty.js';
 import { engineIdle } from './engine-idle.js';
 import { type BenchResult, type Benchmark, gcExposed, now, round } from './harness.js';
 import { memory } from './memory.js';
+import { xlLog } from './xl-log.js';
 
-const BENCHMARKS: readonly Benchmark[] = [codec, engineIdle, engineDirty, memory, auditLog];
+const BENCHMARKS: readonly Benchmark[] = [codec, engineIdle, engineDirty, memory, auditLog, xlLog];
 
 const HELP = `Usage: npm run bench -- [--quick] [--json] [--only NAME[,NAME…]] [--in-process]
 

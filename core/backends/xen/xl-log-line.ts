@@ -44,8 +44,9 @@ export type XlEvent =
   | { kind: 'other'; level?: XlLevel }
   | { kind: 'unknown' };
 
-const HEAD = /^(?:\[?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [A-Z][A-Za-z0-9+-]{0,5})?)\]? )?(?:\[(\d{1,10})\] )?(?:([a-z][a-z0-9_-]{0,31}): (debug|verbose|detail|progress|info|notice|warning|error|critical): )?(.*)$/;
-const LIBXL_TEXT = /^[A-Za-z0-9_.-]+\.c:\d+:([A-Za-z0-9_]+): (?:Domain (\d+):)?(.*)$/;
+// dotAll: a stray CR or U+2028 inside a line is part of the text, not the end of it.
+const HEAD = /^(?:\[?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [A-Z][A-Za-z0-9+-]{0,5})?)\]? )?(?:\[(\d{1,10})\] )?(?:([a-z][a-z0-9_-]{0,31}): (debug|verbose|detail|progress|info|notice|warning|error|critical): )?(.*)$/s;
+const LIBXL_TEXT = /^[A-Za-z0-9_.-]+\.c:\d+:([A-Za-z0-9_]+): (?:Domain (\d+):)?(.*)$/s;
 
 export function parseXlLine(raw: string): XlLine {
   const line = raw.length > MAX_XL_LINE ? raw.slice(0, MAX_XL_LINE) : raw;
