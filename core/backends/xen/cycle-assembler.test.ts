@@ -7,6 +7,7 @@ import type { CycleRecord, OpenCheckpoint, ProtectionState } from '../../colo/ty
 import { CycleAssembler, type AssemblerState, estimateCheckpointBytes, initialAssemblerState } from './cycle-assembler.js';
 import { backupFailedLines, cycleLines, primaryDestroyedLines, startLines } from './test-support/xl-log-fixture.js';
 import { classifyXlLine, parseXlLine } from './xl-log-line.js';
+import { XlLogReader } from './xl-log-reader.js';
 
 interface Seen {
   states: ProtectionState[];
@@ -25,8 +26,7 @@ function rig(state: AssemblerState, stepMs = 10, start = 1_000_000): { a: CycleA
     feed(lines) {
       for (const raw of lines) {
         t += stepMs;
-        const l = parseXlLine(raw);
-        a.line(l, classifyXlLine(l), t);
+        a.line(classifyXlLine(parseXlLine(raw)), t);
       }
     },
   };
@@ -142,4 +142,53 @@ describe('cycle assembler', () => {
       assert.deepEqual(all, whole.seen.cycles, `cut at line ${cut}`);
     }
   });
+});
+
+describe('tail bytes → reader → assembler (what the backend runs)', () => {
+  const LOG = Buffer.from(`${[...startLines(), ...cycleLines(10), 'ünïcødé ✓ garbage', ...cycleLines(20), 'Z'.repeat(10 * 1024 * 1024), ...cycleLines(30), ...cycleLines(40)].join('\n')}\nxc: progress: Domain now susp`);
+
+  function readAll(chunkSizes: number[], from = 0, state = initialAssemblerState('colo', true)): { cycles: CycleRecord[]; offset: number; state: AssemblerState } {
+    const cycles: CycleRecord[] = [];
+    const a = new CycleAssembler(state, { state: () => {}, checkpointStarted: () => {}, cycle: (c) => cycles.push({ ...c, startedAt: 0 }) });
+    const reader = new XlLogReader(from);
+    let i = from;
+    let k = 0;
+    let t = 0;
+    while (i < LOG.length) {
+      const n = chunkSizes[k++ % chunkSizes.length]!;
+      reader.push(LOG.subarray(i, i + n), (e) => a.line(e, (t += 10)));
+      i += n;
+    }
+    return { cycles, offset: reader.resumeOffset, state: a.s };
+  }
+
+  test('any chunking (a 10 MB line, a UTF-8 character cut in two, a partial last line) gives the same cycles and offset', () => {
+    const whole = readAll([LOG.length]);
+    assert.deepEqual(whole.cycles.map((c) => [c.seq, c.outcome, c.pagesSent]), [[0, 'committed', 10], [1, 'committed', 20], [2, 'committed', 30], [3, 'committed', 40]]);
+    assert.equal(whole.offset, LOG.length - 'xc: progress: Domain now susp'.length);
+    for (const sizes of [[65536], [7, 1, 4093], [1 << 20, 3]]) {
+      const r = readAll(sizes);
+      assert.deepEqual(r.cycles.map((c) => [c.seq, c.pagesSent, c.primaryPauseMs >= 0]), whole.cycles.map((c) => [c.seq, c.pagesSent, true]), `chunks ${sizes.join(',')}`);
+      assert.equal(r.offset, whole.offset);
+      assert.ok(r.state.unknownLines >= 2);
+    }
+  });
+
+  test('stopped at any offset and resumed there with the saved state: no cycle lost or counted twice', () => {
+    const first = readAll([LOG.length]);
+    for (const stopAt of [100, 900, 1500, LOG.length - 600]) {
+      const part = { ...readAllUpTo(stopAt) };
+      const saved = JSON.parse(JSON.stringify(part.state)) as AssemblerState;
+      const rest = readAll([4096], part.offset, saved);
+      assert.deepEqual([...part.cycles, ...rest.cycles].map((c) => c.seq), first.cycles.map((c) => c.seq), `stopped at ${stopAt}`);
+    }
+  });
+
+  function readAllUpTo(stopAt: number): { cycles: CycleRecord[]; offset: number; state: AssemblerState } {
+    const cycles: CycleRecord[] = [];
+    const a = new CycleAssembler(initialAssemblerState('colo', true), { state: () => {}, checkpointStarted: () => {}, cycle: (c) => cycles.push(c) });
+    const reader = new XlLogReader(0);
+    reader.push(LOG.subarray(0, stopAt), (e) => a.line(e, 0));
+    return { cycles, offset: reader.resumeOffset, state: a.s };
+  }
 });

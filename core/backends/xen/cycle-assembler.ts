@@ -15,7 +15,7 @@
 // keep it with the log offset, and attaching later resumes exactly where it stopped.
 
 import type { CheckpointTrigger, CycleOutcome, CycleRecord, OpenCheckpoint, PhaseTiming, ProtectionState, ReplicationMode, SyncProgress } from '../../colo/types.js';
-import type { XlEvent, XlLine } from './xl-log-line.js';
+import type { XlEvent } from './xl-log-line.js';
 
 /** libxc's page size: COLO guests are x86 HVM. */
 const PAGE_BYTES = 4096;
@@ -80,8 +80,8 @@ export function initialAssemblerState(mode: ReplicationMode, verbose: boolean): 
 export class CycleAssembler {
   constructor(readonly s: AssemblerState, private readonly sink: AssemblerSink) {}
 
-  /** One line, stamped with its arrival time (ms since the epoch). */
-  line(line: XlLine, e: XlEvent, at: number): void {
+  /** One line's event, stamped with the line's arrival time (ms since the epoch). */
+  line(e: XlEvent, at: number): void {
     const s = this.s;
     s.lines++;
     s.lastLineAt = at;

@@ -8,7 +8,8 @@ import type { BackendContext } from '../../service/backend.js';
 import type { HostRecord } from '../../service/registry.js';
 import type { SshHostLink } from '../../ssh/host-link.js';
 import { HostCommandError, exitSummary, runOnHost } from './host-command.js';
-import { LogLineSplitter } from './log-line-splitter.js';
+import type { XlEvent } from './xl-log-line.js';
+import { XlLogReader } from './xl-log-reader.js';
 
 export interface LogTailOptions {
   link: SshHostLink;
@@ -17,7 +18,8 @@ export interface LogTailOptions {
   pid: number;
   offset: number;
   ctx: BackendContext;
-  onLine(raw: string): void;
+  /** One line's event; `text()` gives its text, valid only during the call. */
+  onLine(event: XlEvent, text: () => string): void;
   /** The tail is streaming again (after a start or a reconnect), or it lost its connection. */
   onConnected?(connected: boolean, why?: string): void;
   /** While the primary cannot be reached: the caller may look for the run's end elsewhere (the secondary). */
@@ -32,23 +34,19 @@ export interface LogTailOptions {
 export type TailEnd = { kind: 'exited' } | { kind: 'stopped' } | { kind: 'given-up'; why: string };
 
 export class LogTail {
-  private readonly splitter: LogLineSplitter;
+  private reader: XlLogReader;
   private readonly abort = new AbortController();
   private stopped = false;
   readonly done: Promise<TailEnd>;
 
   constructor(private readonly o: LogTailOptions) {
-    this.splitter = new LogLineSplitter(o.offset);
+    this.reader = new XlLogReader(o.offset);
     this.done = this.loop();
   }
 
-  /** Bytes of the log read as complete lines. */
+  /** Bytes of the log read as complete lines: where a restarted tail begins. */
   get offset(): number {
-    return this.splitter.offset;
-  }
-
-  get overlongLines(): number {
-    return this.splitter.overlongLines;
+    return this.reader.resumeOffset;
   }
 
   stop(): Promise<TailEnd> {
@@ -60,6 +58,7 @@ export class LogTail {
   private async loop(): Promise<TailEnd> {
     const o = this.o;
     let failures = 0;
+    const text = (): string => this.reader.lineText();
     while (!this.stopped) {
       try {
         await o.link.connection();
@@ -69,7 +68,10 @@ export class LogTail {
         await this.sleep(o.retryDelayMs ?? 500);
         continue;
       }
-      const argv = ['tail', '-c', `+${this.splitter.offset + 1}`, '-F', `--pid=${o.pid}`, '--', o.log];
+      // A restart begins at the last complete line: a partial line held from before is read again, whole.
+      if (this.reader.pendingBytes > 0) this.reader = new XlLogReader(this.reader.resumeOffset);
+      const reader = this.reader;
+      const argv = ['tail', '-c', `+${reader.resumeOffset + 1}`, '-F', `--pid=${o.pid}`, '--', o.log];
       o.onConnected?.(true);
       try {
         const r = await runOnHost(o.link, o.host, argv, o.ctx, {
@@ -77,9 +79,9 @@ export class LogTail {
           maxOutputBytes: o.maxBytesPerTail ?? 8 * 1024 * 1024,
           signal: this.abort.signal,
           onStdout: (chunk) => {
-            for (const line of this.splitter.push(chunk)) o.onLine(line);
+            reader.push(chunk, (event) => o.onLine(event, text));
           },
-          detail: (res) => `${exitSummary(res)}; log read to byte ${this.splitter.offset}`,
+          detail: (res) => `${exitSummary(res)}; log read to byte ${this.reader.resumeOffset}`,
         });
         if (r.code === 0) return { kind: 'exited' };
         // tail itself failed (no such option, no such file once xl remus is gone): say so, retry a few times.

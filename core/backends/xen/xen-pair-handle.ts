@@ -13,7 +13,7 @@ import { runOnHost } from './host-command.js';
 import { LogTail, type TailEnd } from './xen-log-tail.js';
 import type { XenRun, XenRunStore } from './xen-run-store.js';
 import { INCOMING_SUFFIX, destroyArgv } from './xl-commands.js';
-import { classifyXlLine, parseXlLine } from './xl-log-line.js';
+import type { XlEvent } from './xl-log-line.js';
 import { parseXlList } from './xl-list.js';
 
 export interface HandleTiming {
@@ -108,7 +108,7 @@ export class XenPairHandle implements PairHandle {
       ctx: this.ctx,
       maxBytesPerTail: this.timing.maxBytesPerTail,
       retryDelayMs: this.timing.retryDelayMs,
-      onLine: (raw) => this.line(raw),
+      onLine: (event, text) => this.line(event, text),
       onConnected: (up) => {
         this.streaming = up;
         // Lines that arrive after a gap are not a silent xl.
@@ -172,12 +172,14 @@ export class XenPairHandle implements PairHandle {
     else this.persist(true);
   }
 
-  private line(raw: string): void {
+  private line(event: XlEvent, text: () => string): void {
     const at = this.clock();
-    this.recent.push(raw.slice(0, 300));
-    if (this.recent.length > KEEP_RAW_LINES) this.recent.shift();
-    const parsed = parseXlLine(raw);
-    this.assembler.line(parsed, classifyXlLine(parsed), at);
+    // Kept for the error when xl remus ends before streaming: its last lines say why (usage, "COLO only supports hvm now").
+    if (event.kind !== 'record' && event.kind !== 'suspended' && event.kind !== 'checkpointed' && event.kind !== 'secondary-buffered' && event.kind !== 'secondary-processed') {
+      this.recent.push(text().slice(0, 300));
+      if (this.recent.length > KEEP_RAW_LINES) this.recent.shift();
+    }
+    this.assembler.line(event, at);
     this.run.offset = this.tail?.offset ?? this.run.offset;
     if (this.startWaiter !== null && this.run.assembler.streamStarted) {
       this.startWaiter.resolve();
