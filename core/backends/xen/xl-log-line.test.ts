@@ -29,6 +29,9 @@ describe('xl log lines', () => {
     assert.deepEqual(kind('migration target: COLO Failover for domain 7'), { kind: 'takeover-complete', domid: 7 });
     assert.deepEqual(kind('libxl: warning: libxl_colo_save.c:180:libxl__colo_save_teardown: Domain 5:COLO: Domain suspend terminated with rc -3, teardown COLO devices...'), { kind: 'primary-teardown', rc: -3 });
     assert.deepEqual(kind('COLO: Primary domain has been destroyed.'), { kind: 'exit-reason', reason: 'primary-destroyed' });
+    assert.deepEqual(kind('Remus: Primary domain has been destroyed.'), { kind: 'exit-reason', reason: 'primary-destroyed' });
+    assert.deepEqual(kind('Remus: Backup failed? resuming domain at primary.'), { kind: 'exit-reason', reason: 'backup-failed' });
+    assert.deepEqual(kind('Other: Backup failed? resuming domain at primary.'), { kind: 'unknown' });
     assert.deepEqual(kind('Failed to suspend domain at primary.'), { kind: 'exit-reason', reason: 'suspend-failed' });
     assert.deepEqual(kind('libxl: debug: libxl_stream_read.c:362:stream_header_done: Record: 5, length 4'), { kind: 'record', type: 5, length: 4 });
     assert.deepEqual(kind('libxl: error: libxl_colo_save.c:612:colo_common_read_stream_done: Domain 5:invalid section: 1, expected: 2'), { kind: 'error', text: 'invalid section: 1, expected: 2' });
