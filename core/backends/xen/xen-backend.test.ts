@@ -31,6 +31,7 @@ interface XenLab {
   clientKeyFile: string;
   knownHostsFile: string;
   dropConsoleConnections(h: 'a' | 'b'): Promise<void>;
+  killHost(h: 'a' | 'b'): Promise<void>;
   xl(h: 'a' | 'b', args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
 }
@@ -85,6 +86,7 @@ describe('Xen backend against the lab', { skip: labMissing ?? false }, () => {
   let A: HostRecord;
   let B: HostRecord;
   let pair: (domain: string) => PairSpec;
+  let reversed: (domain: string) => PairSpec;
 
   before(async () => {
     x = await lab!.startXenLab({});
@@ -104,6 +106,7 @@ describe('Xen backend against the lab', { skip: labMissing ?? false }, () => {
     }
     backend = new XenBackend({ links: { link: (h) => links.get(h.id)! }, runStore: new JsonFileRunStore(dir), commandTimeoutMs: 30_000, settleTimeoutMs: 20_000 });
     pair = (domain) => ({ id: `p-${domain}`, name: domain, domain, mode: 'colo', primary: A, secondary: B, options: { secondaryAddress: x.b.replicationAddress ?? x.b.address } });
+    reversed = (domain) => ({ id: `p-${domain}`, name: domain, domain, mode: 'colo', primary: B, secondary: A, options: { secondaryAddress: x.a.replicationAddress ?? x.a.address } });
   });
 
   after(async () => {
@@ -199,5 +202,42 @@ describe('Xen backend against the lab', { skip: labMissing ?? false }, () => {
     assert.deepEqual([fo.log[0]!.hostId, fo.log[0]!.command], [A.id, 'xl destroy -- web01']);
     assert.match((await x.xl('b', ['list'])).stdout, /^web01\s/m);
     assert.doesNotMatch((await x.xl('a', ['list'])).stdout, /web01/);
+  });
+
+  // From here web01 runs on b (it failed over): protection goes from b to a.
+  test('xl remus killed on the primary (b): the log just ends, a takes over while b still runs the guest: split brain; keeping the primary destroys a\'s copy', async () => {
+    const c = collect();
+    const h = await backend.protect(reversed('web01'), c.events, audit().ctx);
+    await until(() => c.cycles.length >= 2, 60_000, () => `2 cycles (have ${c.cycles.length})`);
+    const run = JSON.parse(readFileSync(path.join(dir, 'xen-runs.json'), 'utf8')) as { runs: { pairId: string; pid: number }[] };
+    const pid = run.runs.find((r) => r.pairId === 'p-web01')!.pid;
+    const killed = await links.get(B.id)!.exec(['kill', '-9', String(pid)], { timeoutMs: 10_000 });
+    assert.equal(killed.code, 0, killed.stderr);
+    const final = await h.ended;
+    assert.deepEqual([final.state, final.reasonCode], ['error', 'split-brain'], JSON.stringify(final));
+    assert.equal(c.failovers.at(-1)?.survivor, 'both');
+    assert.match(c.failovers.at(-1)?.cause ?? '', /no exit reason/);
+    assert.match((await x.xl('a', ['list'])).stdout, /^web01\s/m);
+    assert.match((await x.xl('b', ['list'])).stdout, /^web01\s/m);
+    const keep = audit();
+    const after = await h.keep!('primary', keep.ctx);
+    assert.equal(after.state, 'unprotected');
+    assert.deepEqual(keep.log.map((k) => [k.hostId, k.command]), [[A.id, 'xl destroy -- web01']]);
+    assert.doesNotMatch((await x.xl('a', ['list'])).stdout, /web01/);
+    assert.match((await x.xl('b', ['list'])).stdout, /^web01\s/m);
+  });
+
+  test('the primary host (b) dies, every process and its sshd: the tail cannot reconnect, a has taken over: failed-over, primary lost', async () => {
+    const c = collect();
+    const h = await backend.protect(reversed('web01'), c.events, audit().ctx);
+    await until(() => c.cycles.length >= 2, 60_000, () => `2 cycles (have ${c.cycles.length})`);
+    await x.killHost('b');
+    const final = await h.ended;
+    assert.deepEqual([final.state, final.reasonCode], ['failed-over', 'primary-lost'], JSON.stringify(final));
+    assert.equal(c.failovers.at(-1)?.survivor, 'secondary');
+    assert.equal(c.failovers.at(-1)?.detectedBy, 'secondary');
+    assert.match((await x.xl('a', ['list'])).stdout, /^web01\s/m);
+    const seqs = c.cycles.map((r) => r.seq);
+    assert.ok(contiguous(seqs), seqs.join(','));
   });
 });
