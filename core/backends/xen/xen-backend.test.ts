@@ -145,6 +145,11 @@ describe('Xen backend against the lab', { skip: labMissing ?? false }, () => {
     assert.equal(plain.find((c) => c.id === 'colo-disks')?.status, 'fail');
   });
 
+  test('protect pv01 fails with xl\'s own words, and leaves no run behind', async () => {
+    await assert.rejects(backend.protect(pair('pv01'), collect().events, audit().ctx), /xl remus on xen-a ended before the replication stream started: COLO only supports hvm now/);
+    assert.equal(await backend.attach(pair('pv01'), collect().events, audit().ctx), null);
+  });
+
   test('protect web01: cycles 0, 1, 2… derived; detach and attach, then a dropped console connection: none lost or doubled; stop destroys web01--incoming first', async () => {
     const first = collect();
     const { ctx } = audit();
@@ -188,9 +193,25 @@ describe('Xen backend against the lab', { skip: labMissing ?? false }, () => {
     assert.equal(await backend.attach(pair('web01'), collect().events, ctx), null, 'nothing left to attach to');
   });
 
-  test('failover: web01 destroyed on a, b takes over; failed-over with the downtime measured from the destroy', async () => {
+  test('Remus (-i 100): cycles end at Checkpointed save, mode remus; stop ends it with the guest on a', async () => {
     const c = collect();
-    const h = await backend.protect(pair('web01'), c.events, audit().ctx);
+    const spec: PairSpec = { ...pair('web01'), mode: 'remus', options: { secondaryAddress: x.b.replicationAddress ?? x.b.address, remusIntervalMs: 100 } };
+    const start = audit();
+    const h = await backend.protect(spec, c.events, start.ctx);
+    assert.ok(start.log.some((k) => k.hostId === A.id && k.command.includes("xl -vvv remus -i 100 -- web01")), start.log.map((k) => k.command).join('\n'));
+    await until(() => c.cycles.length >= 3, 60_000, () => `3 Remus cycles (have ${c.cycles.length})`);
+    assert.ok(c.cycles.every((r) => r.mode === 'remus' && r.outcome === 'committed' && r.phases.length === 1 && r.phases[0]!.name === 'transfer'));
+    assert.ok(contiguous(c.cycles.map((r) => r.seq)));
+    const final = await h.stop(audit().ctx);
+    assert.equal(final.state, 'stopped', JSON.stringify(final));
+    assert.match((await x.xl('a', ['list'])).stdout, /^web01\s/m);
+  });
+
+  test('failover (secondary verbose through -s): web01 destroyed on a, b takes over; failed-over with the downtime measured from the destroy', async () => {
+    const c = collect();
+    // With the secondary's xl made verbose through -s (xl remus does not forward -v).
+    const spec: PairSpec = { ...pair('web01'), options: { secondaryAddress: x.b.replicationAddress ?? x.b.address, secondaryVerbose: true } };
+    const h = await backend.protect(spec, c.events, audit().ctx);
     await until(() => c.cycles.length >= 2, 60_000, () => `2 cycles (have ${c.cycles.length})`);
     const fo = audit();
     const r = await h.failover(fo.ctx);
