@@ -125,17 +125,54 @@ export class XenPairHandle implements PairHandle {
     this.adminAction = 'stop';
     // The secondary first: ending xl remus first would make the secondary take over (xen-colo.md §2.8).
     const incoming = `${this.spec.domain}${INCOMING_SUFFIX}`;
-    await runOnHost(this.links.secondary, this.spec.secondary, destroyArgv(incoming), ctx, { timeoutMs: this.timing.commandTimeoutMs });
-    return this.ended;
+    let r;
+    try {
+      r = await runOnHost(this.links.secondary, this.spec.secondary, destroyArgv(incoming), ctx, { timeoutMs: this.timing.commandTimeoutMs });
+    } catch (err) {
+      this.adminAction = null;
+      throw err;
+    }
+    if (r.code === 0) return this.ended;
+    // No such domain, say: xl remus may be ending anyway (the secondary took over, or was lost). Wait a while.
+    const failed = `${this.spec.secondary.name}: xl destroy ${incoming} failed (exit ${r.code}: ${r.stderr.trim().slice(0, 300)})`;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        this.ended,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`${failed}, and xl remus on ${this.spec.primary.name} still runs.`)), this.timing.settleTimeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      if (!this.finished) this.adminAction = null;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async failover(ctx: BackendContext): Promise<FailoverResult> {
     if (this.finished) return { state: this.current, event: this.failoverEvent };
+    const before = this.current;
     this.adminAction = 'failover';
     this.failoverStartedAt = this.clock();
     this.setState({ state: 'failing-over', since: this.failoverStartedAt, reasonCode: 'failover-by-admin', reason: `Destroying ${this.spec.domain} on ${this.spec.primary.name}; ${this.spec.secondary.name} takes over from its last checkpoint.` });
-    const r = await runOnHost(this.links.primary, this.spec.primary, destroyArgv(this.spec.domain), ctx, { timeoutMs: this.timing.commandTimeoutMs });
-    if (r.code !== 0) throw new Error(`${this.spec.primary.name}: xl destroy ${this.spec.domain} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`);
+    const undo = (): void => {
+      if (this.finished) return;
+      this.adminAction = null;
+      this.setState(before);
+    };
+    let r;
+    try {
+      r = await runOnHost(this.links.primary, this.spec.primary, destroyArgv(this.spec.domain), ctx, { timeoutMs: this.timing.commandTimeoutMs });
+    } catch (err) {
+      undo();
+      throw err;
+    }
+    if (r.code !== 0) {
+      undo();
+      throw new Error(`${this.spec.primary.name}: xl destroy ${this.spec.domain} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`);
+    }
     const state = await this.ended;
     return { state, event: this.failoverEvent };
   }
