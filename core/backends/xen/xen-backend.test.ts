@@ -32,6 +32,7 @@ interface XenLab {
   knownHostsFile: string;
   dropConsoleConnections(h: 'a' | 'b'): Promise<void>;
   killHost(h: 'a' | 'b'): Promise<void>;
+  stallSecondary(on: boolean): Promise<void>;
   xl(h: 'a' | 'b', args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
 }
@@ -205,6 +206,28 @@ describe('Xen backend against the lab', { skip: labMissing ?? false }, () => {
     const final = await h.stop(audit().ctx);
     assert.equal(final.state, 'stopped', JSON.stringify(final));
     assert.match((await x.xl('a', ['list'])).stdout, /^web01\s/m);
+  });
+
+  test('a stalled secondary: the checkpoint stays open (no cycle for it) until it resumes, then commits with the whole pause', async (t) => {
+    const c = collect();
+    const h = await backend.protect(pair('web01'), c.events, audit().ctx);
+    t.after(() => x.stallSecondary(false));
+    await until(() => c.cycles.length >= 2, 60_000, () => `2 cycles (have ${c.cycles.length})`);
+    await x.stallSecondary(true);
+    const stalledAt = Date.now();
+    // A checkpoint that started after the stall cannot complete while the receiver is stopped.
+    await until(() => c.opens.some((o) => o.startedAt >= stalledAt), 30_000, () => 'a checkpoint to start during the stall');
+    const open = c.opens.find((o) => o.startedAt >= stalledAt)!;
+    await delay(1500);
+    assert.equal(c.cycles.some((r) => r.seq >= open.seq), false, 'no cycle closes while the secondary is stopped');
+    assert.equal(h.state.state, 'protected', 'the open pause is the service\'s to judge (Guest-frozen), not the backend\'s');
+    await x.stallSecondary(false);
+    await until(() => c.cycles.some((r) => r.seq === open.seq), 30_000, () => `cycle ${open.seq} after the stall`);
+    const done = c.cycles.find((r) => r.seq === open.seq)!;
+    assert.equal(done.outcome, 'committed');
+    assert.ok(done.primaryPauseMs >= 1500, `paused ${done.primaryPauseMs} ms`);
+    assert.ok(contiguous(c.cycles.map((r) => r.seq)));
+    assert.equal((await h.stop(audit().ctx)).state, 'stopped');
   });
 
   test('failover (secondary verbose through -s): web01 destroyed on a, b takes over; failed-over with the downtime measured from the destroy', async () => {
