@@ -71,6 +71,90 @@ void _stateMatches;
 void _cycleMatches;
 void _failoverMatches;
 
+export const hostKeyInfo = z.object({
+  /** trusted: listed or trusted once; unknown: the admin decides; changed / revoked: refused, never trustable here. */
+  status: z.enum(['trusted', 'unknown', 'changed', 'revoked']),
+  /** As OpenSSH prints it: ED25519, RSA, ECDSA. */
+  keyType: z.string().max(64),
+  /** `SHA256:…`, as OpenSSH prints it. */
+  fingerprint: z.string().max(128),
+  /** Changed: what the known_hosts files list for this host, each with its `file:line`. */
+  knownFingerprints: z.array(z.string().max(4300)).max(20).optional(),
+  /** Who presented it: the host, or a ProxyJump hop (`host` or `[host]:port`). */
+  presentedBy: z.string().max(300),
+});
+
+export const hostProbe = z.object({
+  hypervisor: z.enum(['sim', 'xen', 'qemu']),
+  version: z.string().max(128).optional(),
+  capabilities: z.array(z.string().max(128)).max(64),
+  warnings: z.array(z.string().max(1000)).max(20),
+});
+
+export const domainSummary = z.object({
+  name: z.string().max(256),
+  id: z.string().max(64).optional(),
+  uuid: z.string().max(64).optional(),
+  state: z.enum(['running', 'paused', 'suspended', 'shutdown', 'other']),
+  memoryMiB: z.number().nonnegative().optional(),
+  vcpus: z.number().int().nonnegative().optional(),
+  role: z.enum(['primary', 'secondary']).optional(),
+});
+
+export const preflightCheck = z.object({
+  id: z.string().max(64),
+  label: z.string().max(500),
+  status: z.enum(['pass', 'warn', 'fail']),
+  detail: z.string().max(2000).optional(),
+});
+
+/** A host name, IP address or ssh-config alias: no spaces, nothing ssh would read as an option. */
+const sshHostName = z.string().trim().regex(/^[A-Za-z0-9_][A-Za-z0-9._:%@-]{0,252}$/, 'a host name or address: letters, digits and . _ : % @ - only, not starting with -');
+const sshUser = z.string().trim().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/, 'a user name: letters, digits and . _ - only');
+
+export const hostAuthInput = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('agent') }),
+  /** keyPath may be left out for an alias: then the config's first IdentityFile that exists. */
+  z.object({ kind: z.literal('key'), keyPath: z.string().trim().min(1).max(4096).optional() }),
+  /** Asked each session, held in memory only; the request never carries it (hosts.unlock does). */
+  z.object({ kind: z.literal('password') }),
+]);
+
+export const hostAdd = z.object({
+  name: z.string().trim().min(1).max(256),
+  address: sshHostName.optional(),
+  alias: sshHostName.optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  user: sshUser.optional(),
+  auth: hostAuthInput,
+  hypervisor: z.enum(['xen', 'qemu']),
+}).refine((h) => (h.address === undefined) !== (h.alias === undefined), { message: 'give either an address or an ssh-config alias (one of them, not both)' });
+
+/** Xen pair options (PairRecord.options): flat scalars. */
+export const xenPairOptions = z.object({
+  /** The address the primary's dom0 uses to reach the secondary over ssh; default: the secondary host's address. */
+  secondaryAddress: sshHostName.optional(),
+  /** COLO with QEMU's userspace proxy (`xl remus -p`). */
+  userspaceProxy: z.boolean().optional(),
+  /** Remus checkpoint interval (`xl remus -i`), ms. */
+  remusIntervalMs: z.number().int().min(1).max(60_000).optional(),
+  /** Run the secondary's `xl migrate-receive` with -vvv (through `xl remus -s`). */
+  secondaryVerbose: z.boolean().optional(),
+  /** Preflight also checksums the disk images on both hosts (slow on large disks). */
+  checksumDisks: z.boolean().optional(),
+}).strict();
+
+export const pairDraft = z.object({
+  name: z.string().trim().min(1).max(128),
+  backend: z.literal('xen'),
+  /** The xl domain name on the primary. */
+  domain: z.string().min(1).max(128),
+  primaryHostId: id,
+  secondaryHostId: id,
+  mode: z.enum(['colo', 'remus']),
+  options: xenPairOptions.default({}),
+}).refine((p) => p.primaryHostId !== p.secondaryHostId, { message: 'the primary and the secondary must be two different hosts' });
+
 export const hostInfo = z.object({
   id,
   name: z.string().max(256),
@@ -84,6 +168,22 @@ export const hostInfo = z.object({
   /** `down`: the host itself is gone (crashed, killed); `disconnected`: the console cannot reach it. */
   status: z.enum(['connected', 'connecting', 'disconnected', 'down', 'error']),
   statusReason: z.string().max(2000).optional(),
+  /** The ~/.ssh/config alias it was added by (address, port, user and jumps were resolved from it then). */
+  alias: z.string().max(253).optional(),
+  /** How it logs in: agent, a key file, or a password asked each session. Never the secret. */
+  auth: z.enum(['agent', 'key', 'password']).optional(),
+  keyPath: z.string().max(4096).optional(),
+  /** ProxyJump hops, in order, as `user@host:port`. */
+  jumps: z.array(z.string().max(400)).max(8).optional(),
+  /** The key the host (or a hop: `presentedBy`) presented last, and what the known_hosts files say of it. */
+  hostKey: hostKeyInfo.optional(),
+  /** What the admin must enter before the console can log in. */
+  needs: z.enum(['passphrase', 'password']).optional(),
+  /** From the last probe: e.g. xl info's virt_caps; and what the admin should know (Xen ≥ 4.18). */
+  capabilities: z.array(z.string().max(128)).max(64).optional(),
+  warnings: z.array(z.string().max(1000)).max(20).optional(),
+  /** Pairs that use this host (it cannot be removed while any does). */
+  usedBy: z.array(id).max(1000).optional(),
 });
 
 export const pairStats = z.object({
@@ -154,6 +254,8 @@ export const pairInfo = z.object({
   mode: z.enum(['colo', 'remus']),
   primaryHostId: id,
   secondaryHostId: id,
+  /** The domain on the primary (xl name), when it differs from `name` or the backend is not the simulator. */
+  domain: z.string().max(128).optional(),
   state: protectionState,
   stats: pairStats,
   /** Present for simulated pairs only. */
@@ -281,6 +383,31 @@ export const consoleContract = defineContract({
     /** Problems with the console's own data: corrupt files found at start, failed writes since; the UI shows each until dismissed. */
     'app.problems': { request: z.object({}), response: z.array(dataFileProblem) },
     'hosts.list': { request: z.object({}), response: z.array(hostInfo) },
+    /** Adds an SSH host and makes the first connection attempt; the answer shows the host-key step if needed. */
+    'hosts.add': { request: hostAdd, response: hostInfo },
+    /** Accepts the unknown key the host presented (this exact fingerprint), once or saved in the console's known_hosts. */
+    'hosts.trustKey': { request: z.object({ hostId: id, fingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'a fingerprint as ssh prints it: SHA256: and 43 characters'), save: z.boolean() }), response: hostInfo },
+    /** A key's passphrase or this session's password: held in memory only, never stored, logged or audited. */
+    'hosts.unlock': {
+      request: z.object({ hostId: id, passphrase: z.string().min(1).max(1024).optional(), password: z.string().min(1).max(1024).optional() })
+        .refine((u) => (u.passphrase === undefined) !== (u.password === undefined), { message: 'give either a passphrase or a password' }),
+      response: hostInfo,
+    },
+    /** Tries to connect now (after fixing a key file, or to skip a wait). */
+    'hosts.retry': { request: z.object({ hostId: id }), response: hostInfo },
+    /** Removes an SSH host; refused while a pair uses it. */
+    'hosts.remove': { request: z.object({ hostId: id }), response: z.object({ removed: id }) },
+    'hosts.probe': { request: z.object({ hostId: id }), response: hostProbe },
+    'hosts.domains': { request: z.object({ hostId: id }), response: z.array(domainSummary).max(10_000) },
+    'pairs.add': { request: pairDraft, response: pairInfo },
+    /** Checks a pair (saved, or a draft from the wizard) without changing anything. */
+    'pairs.preflight': {
+      request: z.object({ pairId: id.optional(), draft: pairDraft.optional() })
+        .refine((r) => (r.pairId === undefined) !== (r.draft === undefined), { message: 'give either a pairId or a draft' }),
+      response: z.array(preflightCheck).max(100),
+    },
+    /** Removes a pair from the console (its history stays); refused while it is protected. Typed confirmation. */
+    'pairs.remove': { request: confirmed, response: z.object({ removed: id }) },
     'pairs.list': { request: z.object({}), response: z.array(pairInfo) },
     'pairs.get': { request: pairRef, response: pairInfo },
     'pairs.start': { request: pairRef, response: pairInfo },
@@ -326,6 +453,12 @@ export const consoleContract = defineContract({
 
 export type ConsoleContract = typeof consoleContract;
 export type HostInfo = z.output<typeof hostInfo>;
+export type HostKeyInfo = z.output<typeof hostKeyInfo>;
+export type HostAdd = z.output<typeof hostAdd>;
+export type PairDraft = z.output<typeof pairDraft>;
+export type HostProbeInfo = z.output<typeof hostProbe>;
+export type DomainSummaryInfo = z.output<typeof domainSummary>;
+export type PreflightCheckInfo = z.output<typeof preflightCheck>;
 export type PairInfo = z.output<typeof pairInfo>;
 export type PairEvent = z.output<typeof pairEvent>;
 export type AuditEntry = z.output<typeof auditEntry>;

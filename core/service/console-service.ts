@@ -14,9 +14,14 @@ import { z } from 'zod';
 import type {
   AuditEntry,
   ConsoleContract,
+  DomainSummaryInfo,
   DrillRecord,
   DrillReport,
+  HostAdd,
   HostInfo,
+  HostProbeInfo,
+  PairDraft,
+  PreflightCheckInfo,
   PairEvent,
   PairInfo,
   RunSummary,
@@ -29,7 +34,11 @@ import type { SimFault, SimPairOptions } from '../backends/sim/pair.js';
 import type { CycleRecord } from '../colo/types.js';
 import { appVersion } from './app-version.js';
 import { AUDIT_FILE, type AuditInput, AuditLog, type AuditVerdict } from './audit.js';
-import type { BackendContext, BackendKind, ReplicationBackend } from './backend.js';
+import { domainNameProblem } from '../backends/xen/xl-commands.js';
+import type { Backoff } from '../ssh/host-link.js';
+import type { BackendContext, BackendKind, HostProbe, PairSpec, ReplicationBackend } from './backend.js';
+import { HostConnections, HostKeyRefusal, type HostLinks } from './host-connections.js';
+import { newHostRecord, uniqueId } from './new-host.js';
 import { type ExportFile, exportCsv, exportJson } from './export.js';
 import { type DataDirLock, acquireDataDirLock } from './data-dir-lock.js';
 import { type Problem, removeStaleTempFiles } from './files.js';
@@ -37,7 +46,7 @@ import { HISTORY_FILE, History, type StoredEvent } from './history.js';
 import { LIVE_EVENTS, type PairLive } from './live.js';
 import { PairController } from './pair-controller.js';
 import { RecordingPairLive, RunOutputRecorder, SAVE_EVERY_MS } from './run-output.js';
-import { DEMO_PAIR_ID, type HostRecord, Registry } from './registry.js';
+import { DEMO_PAIR_ID, type HostRecord, type PairRecord, Registry } from './registry.js';
 import { SettingsStore } from './settings.js';
 import { SimBackend } from './sim-backend.js';
 
@@ -53,6 +62,8 @@ const EXPORT_DEFAULT_WINDOW_MS = 86_400_000;
 const CLOSE_PAIR_MS = 15_000;
 /** How often open checkpoints are judged against the overdue and frozen thresholds. */
 const ALARM_TICK_MS = 250;
+/** How much longer than one SSH handshake an answer waits for a connection attempt (hops add their own). */
+const SETTLE_SLACK_MS = 5000;
 /** States in which a pair's current run goes on (a settings change then lands in the middle of it). */
 const RUN_ACTIVE: ReadonlySet<string> = new Set(['starting', 'syncing', 'protected', 'degraded', 'failing-over']);
 /** States in which the guest's output goes through the replication (held until the copies agree or commit). */
@@ -63,7 +74,7 @@ const PROBLEM_REPEAT_MS = 60_000;
 const MAX_PROBLEMS = 500;
 
 /** Actions that destroy or stop something: each is performed only once its intent is in the audit log. */
-const DESTRUCTIVE_ACTIONS: ReadonlySet<string> = new Set(['pairs.stop', 'pairs.failover', 'pairs.drill', 'pairs.keep']);
+const DESTRUCTIVE_ACTIONS: ReadonlySet<string> = new Set(['pairs.stop', 'pairs.failover', 'pairs.drill', 'pairs.keep', 'pairs.remove']);
 const DESTRUCTIVE_FAULTS: ReadonlySet<string> = new Set(['kill-primary', 'kill-secondary', 'cut-link']);
 
 /** Whether a call is destructive: `fault` is sim.inject's (absent or unreadable counts as destructive). */
@@ -81,8 +92,19 @@ export interface ConsoleServiceOptions {
   clock?: () => number;
   /** Overrides for every simulated pair (tests: small guests, an unpaced link, a short COLO wait). */
   simOverrides?: Partial<SimPairOptions>;
-  /** Backends by family; default: the simulator only (Xen and QEMU arrive in later issues). */
-  backends?: Partial<Record<BackendKind, ReplicationBackend>>;
+  /**
+   * Backends by family; default: the simulator only. As a function, it is given the service's SSH links (one per
+   * host, host keys and secrets handled by the service) to build the SSH backends with.
+   */
+  backends?: Partial<Record<BackendKind, ReplicationBackend>> | ((links: HostLinks) => Partial<Record<BackendKind, ReplicationBackend>>);
+  /** SSH settings: the user's known_hosts and ssh config (tests point these at their own), the agent, the pace. */
+  ssh?: {
+    userKnownHosts?: readonly string[];
+    sshConfigFile?: string;
+    agentSocket?: string;
+    readyTimeoutMs?: number;
+    backoff?: Backoff;
+  };
   /** Reported by app.info; default: the version in package.json. */
   version?: string;
   /** Faults inside the service that no caller is waiting for (a history write failing, a backend teardown). */
@@ -134,6 +156,12 @@ export class ConsoleService {
   private readonly clock: () => number;
   private readonly opts: ConsoleServiceOptions;
   private readonly backends: Map<BackendKind, ReplicationBackend>;
+  /** One shared SSH link per host; host keys and this session's secrets. */
+  readonly connections: HostConnections;
+  /** The last probe of each SSH host, or why it failed. */
+  private readonly probes = new Map<string, { probe: HostProbe } | { error: string }>();
+  /** Hosts whose link was connected when last seen, so that each (re)connection probes once. */
+  private readonly hostsUp = new Set<string>();
   private readonly problemList: Problem[] = [];
   private readonly controllers = new Map<string, PairController>();
   private readonly lives = new Map<string, PairLive>();
@@ -168,7 +196,17 @@ export class ConsoleService {
     this.clock = opts.clock ?? Date.now;
     this.version = opts.version ?? appVersion();
     this.backends = new Map();
-    const given = opts.backends ?? {};
+    const ssh = opts.ssh ?? {};
+    this.connections = new HostConnections({
+      dataDir: this.dataDir,
+      ...(ssh.userKnownHosts === undefined ? {} : { userKnownHosts: ssh.userKnownHosts }),
+      ...(ssh.agentSocket === undefined ? {} : { agentSocket: ssh.agentSocket }),
+      ...(ssh.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: ssh.readyTimeoutMs }),
+      ...(ssh.backoff === undefined ? {} : { backoff: ssh.backoff }),
+      now: this.clock,
+      onChange: (hostId) => this.hostChanged(hostId),
+    });
+    const given = typeof opts.backends === 'function' ? opts.backends(this.connections) : (opts.backends ?? {});
     this.backends.set('sim', given.sim ?? new SimBackend(opts.simOverrides));
     if (given.xen) this.backends.set('xen', given.xen);
     if (given.qemu) this.backends.set('qemu', given.qemu);
@@ -238,6 +276,7 @@ export class ConsoleService {
     });
 
     for (const record of this.registry.pairs()) this.addController(record.id);
+    for (const h of this.registry.hosts()) if (h.kind === 'ssh') this.connections.connect(h);
     this.startTimers();
     this.pruning = this.prune();
     this.state = 'running';
@@ -293,6 +332,7 @@ export class ConsoleService {
         this.log(err, `close backend ${b.kind}`);
       }
     }
+    this.connections.close();
     await this.pruning.catch(() => {});
     if (this.historyDb !== undefined) this.runOutput.save();
     this.historyDb?.close();
@@ -523,6 +563,230 @@ export class ConsoleService {
     }
   }
 
+  // ---------------------------------------------------------------------------------------------------------------
+  // Hosts and pairs (audited; never with a secret)
+
+  /** Adds an SSH host, then makes the first connection attempt, so the answer shows the host-key step if needed. */
+  async addHost(req: HostAdd, actor: string): Promise<HostInfo> {
+    const detail = `${req.alias !== undefined ? `alias ${req.alias}` : `address ${req.address ?? ''}`}${req.port ? ` port ${req.port}` : ''}${req.user ? ` user ${req.user}` : ''}, auth ${req.auth.kind}, ${req.hypervisor}`;
+    const record = await this.hostAct(actor, 'hosts.add', `host ${req.name.slice(0, 200)}`, async () => {
+      const host = await newHostRecord(req, { existing: this.registry.hosts(), ...(this.opts.ssh?.sshConfigFile === undefined ? {} : { sshConfigFile: this.opts.ssh.sshConfigFile }) });
+      return this.registry.addHost(host);
+    }, detail, (h) => `id ${h.id}, ${h.user ?? ''}${h.user ? '@' : ''}${h.address ?? ''}:${h.port ?? 22}`);
+    await this.settle(record);
+    return this.hostInfo(record);
+  }
+
+  async trustHostKey(hostId: string, fingerprint: string, save: boolean, actor: string): Promise<HostInfo> {
+    const host = this.sshHost(hostId);
+    await this.hostAct(actor, 'hosts.trustKey', `host ${hostId}`, () => {
+      this.connections.trust(host, fingerprint, save);
+      return Promise.resolve();
+    }, `${fingerprint} ${save ? `saved to ${this.connections.consoleKnownHosts}` : 'trusted once (this session)'}`);
+    await this.settle(host);
+    return this.hostInfo(host);
+  }
+
+  /** The secret is given to the link and nothing else: the audit says only that one was entered. */
+  async unlockHost(hostId: string, secret: { passphrase?: string; password?: string }, actor: string): Promise<HostInfo> {
+    const host = this.sshHost(hostId);
+    const what = secret.passphrase !== undefined ? 'passphrase' : 'password';
+    await this.hostAct(actor, 'hosts.unlock', `host ${hostId}`, () => {
+      const expected = host.auth?.kind === 'password' ? 'password' : 'passphrase';
+      if (what !== expected) throw new RpcError('bad-request', `${host.name} needs a ${expected}, not a ${what}.`);
+      this.connections.unlock(host, (secret.passphrase ?? secret.password)!);
+      return Promise.resolve();
+    }, `a ${what} was entered (held in memory for this session only)`);
+    await this.settle(host);
+    return this.hostInfo(host);
+  }
+
+  async retryHost(hostId: string): Promise<HostInfo> {
+    const host = this.sshHost(hostId);
+    this.connections.retry(host);
+    await this.settle(host);
+    return this.hostInfo(host);
+  }
+
+  async removeHost(hostId: string, actor: string): Promise<{ removed: string }> {
+    return this.hostAct(actor, 'hosts.remove', `host ${hostId.slice(0, 128)}`, () => {
+      const host = this.sshHost(hostId);
+      const users = this.registry.pairs().filter((p) => p.primaryHostId === hostId || p.secondaryHostId === hostId);
+      if (users.length > 0) throw new RpcError('invalid-state', `${host.name} cannot be removed: the pair${users.length > 1 ? 's' : ''} ${users.map((p) => p.name).join(', ')} use${users.length > 1 ? '' : 's'} it. Remove ${users.length > 1 ? 'them' : 'it'} first.`);
+      this.connections.forget(hostId);
+      this.probes.delete(hostId);
+      this.hostsUp.delete(hostId);
+      this.registry.removeHost(hostId);
+      return Promise.resolve({ removed: hostId });
+    });
+  }
+
+  /**
+   * Each time a host's link comes up, its hypervisor is probed in the background (version, capabilities, the
+   * Xen ≥ 4.18 warning), so hosts.list shows them without anyone asking; the commands are audited as the console's.
+   */
+  private hostChanged(hostId: string): void {
+    if (this.state !== 'running') return;
+    const host = this.registry.host(hostId);
+    if (host === undefined || host.kind !== 'ssh') return;
+    const up = this.connections.status(host).status === 'connected';
+    if (!up) {
+      this.hostsUp.delete(hostId);
+      return;
+    }
+    if (this.hostsUp.has(hostId)) return;
+    this.hostsUp.add(hostId);
+    if (!this.backends.has(host.hypervisor)) return;
+    this.probeHost(hostId, SYSTEM_ACTOR).catch((err: unknown) => this.log(err, `probe ${hostId}`));
+  }
+
+  /** Reads the hypervisor's version and capabilities; the result shows in hostInfo until the next probe. */
+  async probeHost(hostId: string, actor: string): Promise<HostProbeInfo> {
+    const host = this.sshHost(hostId);
+    const backend = this.backendFor(host.hypervisor);
+    try {
+      const probe = await backend.probe(host, this.context(actor));
+      this.probes.set(hostId, { probe });
+      return probe;
+    } catch (err) {
+      this.probes.set(hostId, { error: messageOf(err).slice(0, 900) });
+      throw asRpcError(err, 'invalid-state');
+    }
+  }
+
+  async hostDomains(hostId: string, actor: string): Promise<DomainSummaryInfo[]> {
+    const host = this.sshHost(hostId);
+    try {
+      return await this.backendFor(host.hypervisor).inventory(host, this.context(actor));
+    } catch (err) {
+      throw asRpcError(err, 'invalid-state');
+    }
+  }
+
+  async addPair(draft: PairDraft, actor: string): Promise<PairInfo> {
+    const id = await this.hostAct(actor, 'pairs.add', `pair ${draft.name.slice(0, 128)}`, () => {
+      const record = this.pairRecord(draft);
+      this.registry.addPair(record);
+      this.addController(record.id);
+      return Promise.resolve(record.id);
+    }, `${draft.backend} ${draft.mode} of ${draft.domain} from ${draft.primaryHostId} to ${draft.secondaryHostId} ${JSON.stringify(draft.options)}`, (pid) => `id ${pid}`);
+    this.publishPair(id);
+    return this.pair(id);
+  }
+
+  /** Preflight of a saved pair or of the wizard's draft; read-only on the hosts (their commands are audited). */
+  async preflight(req: { pairId?: string; draft?: PairDraft }, actor: string): Promise<PreflightCheckInfo[]> {
+    const record = req.pairId !== undefined ? this.controller(req.pairId).record : this.pairRecord(req.draft!);
+    const backend = this.backendFor(record.backend);
+    try {
+      return await backend.preflight(this.pairSpec(record), this.context(actor));
+    } catch (err) {
+      throw asRpcError(err, 'invalid-state');
+    }
+  }
+
+  /** Forgets a pair that is not running (its history stays on disk); typed confirmation. */
+  async removePair(pairId: string, confirmName: string, actor: string): Promise<{ removed: string }> {
+    return this.act(actor, 'pairs.remove', pairId, async (c) => {
+      if (pairId === DEMO_PAIR_ID) throw new RpcError('invalid-state', 'The demo pair is built in; it cannot be removed.');
+      if (confirmName.normalize('NFC') !== c.record.name.normalize('NFC')) {
+        throw new RpcError('bad-request', `To remove the pair, type the VM's name exactly as shown ("${c.record.name}"); "${confirmName.slice(0, 128)}" does not match.`);
+      }
+      if (RUN_ACTIVE.has(c.state.state)) throw new RpcError('invalid-state', `${c.record.name} is ${c.state.state}: stop its protection before removing it.`);
+      await c.detach(this.context(actor));
+      this.controllers.delete(pairId);
+      this.lives.delete(pairId);
+      this.lastStatsKey.delete(pairId);
+      this.registry.removePair(pairId);
+      return { removed: pairId };
+    });
+  }
+
+  private pairRecord(d: PairDraft): PairRecord {
+    const problem = domainNameProblem(d.domain);
+    if (problem !== null) throw new RpcError('bad-request', `Domain: ${problem}.`);
+    for (const [role, hostId] of [['primary', d.primaryHostId], ['secondary', d.secondaryHostId]] as const) {
+      const h = this.registry.host(hostId);
+      if (h === undefined) throw new RpcError('not-found', `No host with id "${hostId}" (the ${role}).`);
+      if (h.kind !== 'ssh' || h.hypervisor !== d.backend) throw new RpcError('bad-request', `The ${role}, ${h.name}, is not a ${d.backend} host reached over SSH.`);
+    }
+    if (d.mode === 'colo' && d.options.remusIntervalMs !== undefined) throw new RpcError('bad-request', 'A checkpoint interval is for Remus mode only: COLO checkpoints when the copies\' output differs.');
+    if (d.mode === 'remus' && d.options.userspaceProxy === true) throw new RpcError('bad-request', 'The userspace proxy (-p) is for COLO mode only.');
+    const options = Object.fromEntries(Object.entries(d.options).filter(([, v]) => v !== undefined)) as Record<string, string | number | boolean>;
+    return {
+      id: uniqueId(d.name, this.registry.pairs().map((p) => p.id)),
+      name: d.name,
+      backend: d.backend,
+      mode: d.mode,
+      primaryHostId: d.primaryHostId,
+      secondaryHostId: d.secondaryHostId,
+      domain: d.domain,
+      ...(Object.keys(options).length > 0 ? { options } : {}),
+    };
+  }
+
+  private pairSpec(r: PairRecord): PairSpec {
+    return {
+      id: r.id,
+      name: r.name,
+      domain: r.domain ?? r.name,
+      mode: r.mode,
+      primary: this.registry.host(r.primaryHostId)!,
+      secondary: this.registry.host(r.secondaryHostId)!,
+      ...(r.options ? { options: r.options } : {}),
+    };
+  }
+
+  private sshHost(hostId: string): HostRecord {
+    const h = this.registry.host(hostId);
+    if (h === undefined) throw new RpcError('not-found', `No host with id "${hostId.slice(0, 128)}".`);
+    if (h.kind !== 'ssh') throw new RpcError('bad-request', `${h.name} is the embedded simulator, not a host reached over SSH.`);
+    return h;
+  }
+
+  private backendFor(kind: BackendKind): ReplicationBackend {
+    const b = this.backends.get(kind);
+    if (b === undefined) throw new RpcError('invalid-state', `No ${kind} backend is available in this build.`);
+    return b;
+  }
+
+  /**
+   * Waits for the link's current attempt to end, so answers show its outcome; bounded, since a hop's forward to
+   * an unreachable host can take as long as the hop's own TCP timeout. The attempt itself goes on regardless.
+   */
+  private async settle(host: HostRecord): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      this.connections.connect(host);
+      await Promise.race([
+        this.connections.link(host).connection(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, (this.opts.ssh?.readyTimeoutMs ?? 15_000) + SETTLE_SLACK_MS);
+        }),
+      ]);
+    } catch {
+      // The outcome is in the link's state, which hostInfo reports.
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Runs a host or pair management action and audits its outcome; detail and okDetail never carry secrets. */
+  private async hostAct<T>(actor: string, action: string, target: string, fn: () => Promise<T>, detail?: string, okDetail?: (v: T) => string): Promise<T> {
+    if (this.state !== 'running') throw new RpcError('invalid-state', 'the console service is not running');
+    let value: T;
+    try {
+      value = await fn();
+    } catch (err) {
+      const e = err instanceof HostKeyRefusal ? new RpcError('bad-request', err.message) : asRpcError(err, 'invalid-state');
+      this.record({ actor, action, target, result: 'error', detail: [detail, e.message].filter(Boolean).join('; ').slice(0, 2000) });
+      throw e;
+    }
+    const done = [detail, okDetail?.(value)].filter(Boolean).join('; ');
+    this.record({ actor, action, target, result: 'ok', ...(done ? { detail: done.slice(0, 2000) } : {}) });
+    return value;
+  }
+
   /** Deletes history past the retention period now (also runs at start and hourly). */
   async prune(): Promise<number> {
     const days = this.settingsStore!.get().historyRetentionDays;
@@ -726,6 +990,7 @@ export class ConsoleService {
       mode: r.mode,
       primaryHostId: r.primaryHostId,
       secondaryHostId: r.secondaryHostId,
+      ...(r.domain === undefined ? {} : { domain: r.domain }),
       state: c.state,
       stats: this.lives.get(r.id)!.stats(now, c.openSince),
       ...(r.sim === undefined ? {} : { sim: { ...r.sim, faults: c.faults } }),
@@ -751,11 +1016,31 @@ export class ConsoleService {
       const down = this.simHostsDown.get(h.id);
       return { ...base, version: 'embedded simulator', ...(down === undefined ? { status: 'connected' } : { status: 'down', statusReason: down }) };
     }
-    if (!this.backends.has(h.hypervisor)) {
-      return { ...base, status: 'disconnected', statusReason: `No ${h.hypervisor} backend is available in this build.` };
-    }
-    // Connection tracking arrives with the SSH backends; until then a real host is not connected.
-    return { ...base, status: 'disconnected' };
+    const link = this.connections.status(h);
+    const probed = this.probes.get(h.id);
+    const warnings = [
+      ...(this.backends.has(h.hypervisor) ? [] : [`No ${h.hypervisor} backend is available in this build.`]),
+      ...(probed !== undefined && 'probe' in probed ? probed.probe.warnings : []),
+      ...(probed !== undefined && 'error' in probed ? [`The last probe failed: ${probed.error}`] : []),
+    ];
+    const usedBy = this.registry.pairs().filter((p) => p.primaryHostId === h.id || p.secondaryHostId === h.id).map((p) => p.id);
+    return {
+      ...base,
+      status: link.status,
+      ...(link.reason === undefined ? {} : { statusReason: link.reason.slice(0, 2000) }),
+      ...(h.alias === undefined ? {} : { alias: h.alias }),
+      ...(h.auth === undefined ? {} : { auth: h.auth.kind }),
+      ...(h.auth?.kind === 'key' ? { keyPath: h.auth.keyPath } : {}),
+      ...(h.jumps === undefined ? {} : { jumps: h.jumps.map((j) => `${j.user ?? h.user ?? ''}${j.user ?? h.user ? '@' : ''}${j.address}:${j.port}`) }),
+      ...(link.hostKey === undefined ? {} : { hostKey: link.hostKey }),
+      ...(link.needs === undefined ? {} : { needs: link.needs }),
+      ...(probed !== undefined && 'probe' in probed ? {
+        ...(probed.probe.version === undefined ? {} : { version: probed.probe.version.slice(0, 128) }),
+        capabilities: probed.probe.capabilities.slice(0, 64),
+      } : {}),
+      ...(warnings.length > 0 ? { warnings: warnings.slice(0, 20) } : {}),
+      ...(usedBy.length > 0 ? { usedBy } : {}),
+    };
   }
 
   private startTimers(): void {
@@ -811,6 +1096,11 @@ function stripData({ pairId, seq, at, kind, message }: StoredEvent): PairEvent {
   return { pairId, seq, at, kind, message };
 }
 
+/** An RpcError as is; anything else (an SshError, a backend's error) keeps its message under `code`. */
+function asRpcError(err: unknown, code: 'invalid-state' | 'bad-request'): RpcError {
+  return err instanceof RpcError ? err : new RpcError(code, messageOf(err));
+}
+
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -857,6 +1147,16 @@ export function consoleHandlers(service: ConsoleService, options: HandlerOptions
       'app.info': () => ({ version: service.version, transport: options.transport, ...(options.warnings?.length ? { warnings: [...options.warnings] } : {}) }),
       'app.problems': () => [...service.problems],
       'hosts.list': () => service.hosts(),
+      'hosts.add': (req) => service.addHost(req, actor),
+      'hosts.trustKey': ({ hostId, fingerprint, save }) => service.trustHostKey(hostId, fingerprint, save, actor),
+      'hosts.unlock': ({ hostId, passphrase, password }) => service.unlockHost(hostId, { ...(passphrase === undefined ? {} : { passphrase }), ...(password === undefined ? {} : { password }) }, actor),
+      'hosts.retry': ({ hostId }) => service.retryHost(hostId),
+      'hosts.remove': ({ hostId }) => service.removeHost(hostId, actor),
+      'hosts.probe': ({ hostId }) => service.probeHost(hostId, actor),
+      'hosts.domains': ({ hostId }) => service.hostDomains(hostId, actor),
+      'pairs.add': (draft) => service.addPair(draft, actor),
+      'pairs.preflight': ({ pairId, draft }) => service.preflight({ ...(pairId === undefined ? {} : { pairId }), ...(draft === undefined ? {} : { draft }) }, actor),
+      'pairs.remove': ({ pairId, confirmName }) => service.removePair(pairId, confirmName, actor),
       'pairs.list': () => service.pairs(),
       'pairs.get': ({ pairId }) => service.pair(pairId),
       'pairs.start': ({ pairId }) => service.startPair(pairId, actor),

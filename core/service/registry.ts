@@ -20,7 +20,16 @@ const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digi
 const sshAuth = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('agent') }),
   z.object({ kind: z.literal('key'), keyPath: z.string().min(1).max(4096) }),
+  /** Asked each session, held in memory only. */
+  z.object({ kind: z.literal('password') }),
 ]);
+
+/** A ProxyJump hop, resolved when the host was added (OpenSSH's config read by `ssh -G`). */
+const jumpHost = z.object({
+  address: z.string().min(1).max(256),
+  port: z.number().int().min(1).max(65535),
+  user: z.string().min(1).max(64).optional(),
+});
 
 export const hostRecord = z.object({
   id,
@@ -31,6 +40,10 @@ export const hostRecord = z.object({
   port: z.number().int().min(1).max(65535).optional(),
   user: z.string().min(1).max(64).optional(),
   auth: sshAuth.optional(),
+  /** The ~/.ssh/config alias the admin gave; address, port, user, key and jumps were resolved from it when added. */
+  alias: z.string().min(1).max(253).optional(),
+  /** ProxyJump hops, in order (the first is dialled directly). */
+  jumps: z.array(jumpHost).max(8).optional(),
   /** The pinned host key (SHA-256 fingerprint, as OpenSSH prints it). */
   hostKeySha256: z.string().max(128).optional(),
 });
@@ -78,6 +91,7 @@ const registryFile = z.object({
 });
 
 export type HostRecord = z.output<typeof hostRecord>;
+export type HostAuth = z.output<typeof sshAuth>;
 export type PairRecord = z.output<typeof pairRecord>;
 export type StoredSimSettings = z.output<typeof storedSimSettings>;
 
@@ -157,6 +171,27 @@ export class Registry {
 
   pair(id: string): PairRecord | undefined {
     return this.pairList.find((p) => p.id === id);
+  }
+
+  /** Adds a host (validated) and persists the registry. */
+  addHost(host: HostRecord): HostRecord {
+    if (this.host(host.id) !== undefined) throw new Error(`a host with id ${host.id} exists`);
+    this.persist([...this.hostList, hostRecord.parse(host)], this.pairList);
+    return this.host(host.id)!;
+  }
+
+  removeHost(id: string): void {
+    this.persist(this.hostList.filter((h) => h.id !== id), this.pairList);
+  }
+
+  addPair(pair: PairRecord): PairRecord {
+    if (this.pair(pair.id) !== undefined) throw new Error(`a pair with id ${pair.id} exists`);
+    this.persist(this.hostList, [...this.pairList, pairRecord.parse(pair)]);
+    return this.pair(pair.id)!;
+  }
+
+  removePair(id: string): void {
+    this.persist(this.hostList, this.pairList.filter((p) => p.id !== id));
   }
 
   /** Replaces one pair's record (validated) and persists the registry. */

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { knownHostsCheck } from './host-keys.js';
+import { SshError } from './connection.js';
 import { type LinkState, SshHostLink } from './host-link.js';
 import { type KnownHostEntry, knownHostsLine, parseKnownHosts } from './known-hosts.js';
 import { type Sshd, startSshd, sshdUnavailable } from './test-support/sshd.js';
@@ -79,5 +80,28 @@ describe('SshHostLink against a real sshd', { skip: sshdUnavailable() ?? false }
     await until(() => l.state.kind === 'waiting' && l.state.attempt >= 2, 10_000, () => JSON.stringify(l.state));
     sshd = await startSshd({ port, dir });
     await until(() => l.state.kind === 'connected', 10_000, () => JSON.stringify(l.state));
+  });
+});
+
+describe('SshHostLink without a host', () => {
+  test('a login that fails before dialling (auth() throws) is retried for real by retry()', async (t) => {
+    let calls = 0;
+    const l = new SshHostLink({
+      // Port 1 on loopback: nothing listens, so the second attempt fails as a network error, not a stale one.
+      target: { host: '127.0.0.1', port: 1, user: 'nobody' },
+      auth: () => {
+        calls++;
+        if (calls === 1) throw new SshError('auth', 'the key is encrypted');
+        return { kind: 'password', password: 'x' };
+      },
+      connect: { checkHostKey: () => undefined, readyTimeoutMs: 2000 },
+      backoff: { initialMs: 60_000, maxMs: 60_000 },
+    });
+    t.after(() => l.close());
+    await assert.rejects(l.connection(), /the key is encrypted/);
+    assert.equal(l.state.kind, 'failed');
+    l.retry();
+    await until(() => l.state.kind === 'waiting', 5000, () => JSON.stringify(l.state));
+    assert.equal(calls, 2, 'the retry asked for the login again');
   });
 });

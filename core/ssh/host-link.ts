@@ -55,7 +55,16 @@ export class SshHostLink {
     if (s.kind === 'failed') return Promise.reject(s.error);
     if (s.kind === 'waiting') return Promise.reject(s.error);
     if (this.conn !== null && this.conn.isOpen) return Promise.resolve(this.conn);
-    this.pending ??= this.dial();
+    if (this.pending === null) {
+      // Cleared once settled, here rather than in dial(): a dial that fails before its first await (auth() threw)
+      // has already finished when it returns, and must not stay behind as the pending attempt of the next call.
+      const attempt = this.dial();
+      this.pending = attempt;
+      const clear = (): void => {
+        if (this.pending === attempt) this.pending = null;
+      };
+      attempt.then(clear, clear);
+    }
     return this.pending;
   }
 
@@ -105,8 +114,6 @@ export class SshHostLink {
         else this.set({ kind: 'failed', error: e });
       }
       throw e;
-    } finally {
-      this.pending = null;
     }
   }
 

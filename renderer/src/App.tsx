@@ -4,6 +4,7 @@ import { titleWithAlerts } from './lib/alarm';
 import { hrefFor, type Route } from './lib/route';
 import { useRoute } from './router';
 import { Audit } from './screens/Audit';
+import { HostView } from './screens/HostView';
 import { Hosts } from './screens/Hosts';
 import { Overview } from './screens/Overview';
 import { PairView } from './screens/PairView';
@@ -14,7 +15,7 @@ import { applyTheme, currentTheme, type ThemeSetting } from './theme';
 
 const NAV: readonly { route: Route; label: string; testId: string; match: Route['name'][] }[] = [
   { route: { name: 'overview' }, label: 'Overview', testId: 'nav-overview', match: ['overview', 'pair'] },
-  { route: { name: 'hosts' }, label: 'Hosts', testId: 'nav-hosts', match: ['hosts'] },
+  { route: { name: 'hosts' }, label: 'Hosts', testId: 'nav-hosts', match: ['hosts', 'host'] },
   { route: { name: 'audit' }, label: 'Audit log', testId: 'nav-audit', match: ['audit'] },
 ];
 
@@ -142,6 +143,8 @@ function Screen({ route }: { route: Route }) {
       return <PairView key={route.id} id={route.id} />;
     case 'hosts':
       return <Hosts />;
+    case 'host':
+      return <HostView key={route.id} id={route.id} />;
     case 'audit':
       return <Audit />;
     case 'not-found':

@@ -12,18 +12,10 @@ import { MAX_XL_LINE, type XlEvent, classifyXlLine, parseXlLine } from './xl-log
 /** Called for each line read: its event and the byte offset just past its newline. */
 export type XlLineHandler = (event: XlEvent, end: number) => void;
 
-const SUSPENDED: XlEvent = Object.freeze({ kind: 'suspended' });
-const BUFFERED: XlEvent = Object.freeze({ kind: 'secondary-buffered' });
-const PROCESSED: XlEvent = Object.freeze({ kind: 'secondary-processed' });
-
-// Sticky: each is tried exactly at a line's start and must reach its newline where the general path would read
-// the whole line. The Checkpointed pattern stops after "N/M" as classifyXlLine's does.
-// Only test() is used (no match object per line); the numbers are read by hand from where the pattern put them.
-const XC_LINE = /xc: (?:progress: (?:Domain now suspended[^\n\r]*\n|Checkpointed save: \d{1,15}\/\d)|info: All records (?:buffered|processed)\n)/y;
-const RECORD_LINE = /libxl: debug: [A-Za-z0-9_.-]+\.c:\d+:[A-Za-z0-9_]+: (?:Domain \d+:)?Record: \d{1,9}, length \d{1,15}\n/y;
+// Sticky: tried exactly at a line's start. It stops after "N/M" as classifyXlLine's pattern does; only test() is
+// used (no match object per line) and the number is read by hand.
+const CHECKPOINTED_LINE = /xc: progress: Checkpointed save: \d{1,15}\/\d/y;
 const CHECKPOINTED_DIGITS = 'xc: progress: Checkpointed save: '.length;
-const LENGTH_WORD = ', length '.length;
-
 
 export class XlLogReader {
   /** Offset of the next byte pushed. */
@@ -107,8 +99,10 @@ export class XlLogReader {
         onLine(event, end);
       } else {
         const text = chunk.toString('utf8', from + at, from + Math.min(nl, at + MAX_XL_LINE));
+        const general = classifyXlLine(parseXlLine(text));
+        if (nl - at <= MAX_XL_LINE) this.recurring.remember(t, at, nl, general);
         current.bytes = text;
-        onLine(classifyXlLine(parseXlLine(text)), end);
+        onLine(general, end);
       }
       at = nl + 1;
     }
@@ -124,60 +118,60 @@ export class XlLogReader {
   }
 }
 
-const isDigit = (c: number): boolean => c >= 48 && c <= 57;
-
 function numberAt(t: string, from: number, to: number): number {
   let n = 0;
   for (let i = from; i < to; i++) n = n * 10 + (t.charCodeAt(i) - 48);
   return n;
 }
 
-/** A Record line seen before, matched again by its exact text (far cheaper than the general pattern). */
-interface KnownRecordLine {
+/** A line seen before whose event depends on its text alone, matched again by that exact text. */
+interface KnownLine {
   exact: RegExp;
   event: XlEvent;
 }
 
-/** How many distinct Record lines a reader remembers (one domain reads the same two back-channel records). */
-const KNOWN_RECORD_LINES = 4;
+/** How many distinct lines a reader remembers, and the longest it will (a COLO log repeats about five). */
+const KNOWN_LINES = 64;
+const KNOWN_LINE_MAX = 512;
+/** Events that vary from one cycle to the next, or say nothing: never remembered. */
+const NOT_REMEMBERED: ReadonlySet<XlEvent['kind']> = new Set(['checkpointed', 'live-progress', 'unknown']);
 
-const regexpEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+/** Every character but letters, digits and space as \xHH: the text is latin1, so each fits. */
+const exactPattern = (line: string): RegExp =>
+  new RegExp(line.replace(/[^A-Za-z0-9 ]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) + '\\n', 'y');
 
-/** Recognises the recurring lines in place in the decoded text `t`. */
+/**
+ * Recognises recurring lines in place in the decoded text `t`: a line already read is matched again by its exact
+ * text (one anchored comparison, far cheaper than reading it), and "Checkpointed save", whose page count changes
+ * every cycle, by its own pattern. Lines it does not know go to the general parser, and are remembered after.
+ */
 class RecurringLines {
-  private readonly records: KnownRecordLine[] = [];
+  // Packed, not holey: indexed by line length on every line.
+  private readonly byLength: (KnownLine[] | null)[] = new Array<KnownLine[] | null>(KNOWN_LINE_MAX + 1).fill(null);
+  private known = 0;
 
-  /** The event of the line starting at `at` and ending at `nl` when it is one of the recurring ones, else null. */
+  /** The event of the line from `at` to its newline at `nl`, when it is a recurring one; else null. */
   eventAt(t: string, at: number, nl: number): XlEvent | null {
-    const c = t.charCodeAt(at);
-    if (c === 120 /* x */) {
-      XC_LINE.lastIndex = at;
-      if (!XC_LINE.test(t)) return null;
-      const d = t.charCodeAt(at + 14);
-      if (d === 68 /* D */) return SUSPENDED;
-      if (d === 67 /* C */) return { kind: 'checkpointed', pages: numberAt(t, at + CHECKPOINTED_DIGITS, t.indexOf('/', at + CHECKPOINTED_DIGITS)) };
-      return t.charCodeAt(at + 22) === 98 /* b */ ? BUFFERED : PROCESSED;
+    const candidates = nl - at <= KNOWN_LINE_MAX ? this.byLength[nl - at]! : null;
+    if (candidates !== null) {
+      for (const k of candidates) {
+        k.exact.lastIndex = at;
+        if (k.exact.test(t)) return k.event;
+      }
     }
-    if (c === 108 /* l */) return this.record(t, at, nl);
+    if (t.charCodeAt(at) === 120 /* x */) {
+      CHECKPOINTED_LINE.lastIndex = at;
+      if (CHECKPOINTED_LINE.test(t)) return { kind: 'checkpointed', pages: numberAt(t, at + CHECKPOINTED_DIGITS, t.indexOf('/', at + CHECKPOINTED_DIGITS)) };
+    }
     return null;
   }
 
-  private record(t: string, at: number, nl: number): XlEvent | null {
-    for (const known of this.records) {
-      known.exact.lastIndex = at;
-      if (known.exact.test(t)) return known.event;
-    }
-    RECORD_LINE.lastIndex = at;
-    if (!RECORD_LINE.test(t)) return null;
-    // The line ends "Record: <type>, length <length>\n": read both numbers back from its end.
-    let i = nl;
-    while (isDigit(t.charCodeAt(i - 1))) i--;
-    const length = numberAt(t, i, nl);
-    const typeEnd = i - LENGTH_WORD;
-    let j = typeEnd;
-    while (isDigit(t.charCodeAt(j - 1))) j--;
-    const event: XlEvent = Object.freeze({ kind: 'record', type: numberAt(t, j, typeEnd), length });
-    if (this.records.length < KNOWN_RECORD_LINES) this.records.push({ exact: new RegExp(regexpEscape(t.slice(at, nl)) + '\n', 'y'), event });
-    return event;
+  /** Remembers the line from `at` to `nl`, whose event the general parser found, if it is worth it. */
+  remember(t: string, at: number, nl: number, event: XlEvent): void {
+    const length = nl - at;
+    if (this.known >= KNOWN_LINES || length > KNOWN_LINE_MAX || NOT_REMEMBERED.has(event.kind)) return;
+    const list = (this.byLength[length] ??= []);
+    list.push({ exact: exactPattern(t.slice(at, nl)), event: Object.freeze(event) });
+    this.known++;
   }
 }

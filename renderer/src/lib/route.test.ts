@@ -11,6 +11,8 @@ test('hash routes parse and round-trip', () => {
   assert.deepEqual(parseHash('#/pair/a%20b'), { name: 'pair', id: 'a b' });
   assert.equal(parseHash('#/pair/%E0%A4%A').name, 'not-found');
   assert.equal(parseHash('#/nope').name, 'not-found');
+  assert.deepEqual(parseHash('#/host/xen-a'), { name: 'host', id: 'xen-a' });
+  assert.deepEqual(parseHash(hrefFor({ name: 'host', id: 'a b' })), { name: 'host', id: 'a b' });
   assert.equal(hrefFor({ name: 'pair', id: 'a b/c' }), '#/pair/a%20b%2Fc');
   assert.deepEqual(parseHash(hrefFor({ name: 'pair', id: 'a b/c' })), { name: 'pair', id: 'a b/c' });
 });

@@ -4,6 +4,7 @@ export type Route =
   | { name: 'overview' }
   | { name: 'pair'; id: string }
   | { name: 'hosts' }
+  | { name: 'host'; id: string }
   | { name: 'audit' }
   | { name: 'not-found'; path: string };
 
@@ -12,11 +13,11 @@ export function parseHash(hash: string): Route {
   if (path === '' || path === '/' || path === '/overview') return { name: 'overview' };
   if (path === '/hosts') return { name: 'hosts' };
   if (path === '/audit') return { name: 'audit' };
-  const m = /^\/pair\/([^/]+)$/.exec(path);
+  const m = /^\/(pair|host)\/([^/]+)$/.exec(path);
   if (m !== null) {
     try {
-      const id = decodeURIComponent(m[1]!);
-      if (id !== '') return { name: 'pair', id };
+      const id = decodeURIComponent(m[2]!);
+      if (id !== '') return { name: m[1] === 'host' ? 'host' : 'pair', id };
     } catch {
       // fall through: a malformed escape is simply not a route
     }
@@ -32,6 +33,8 @@ export function hrefFor(route: Route): string {
       return `#/pair/${encodeURIComponent(route.id)}`;
     case 'hosts':
       return '#/hosts';
+    case 'host':
+      return `#/host/${encodeURIComponent(route.id)}`;
     case 'audit':
       return '#/audit';
     case 'not-found':

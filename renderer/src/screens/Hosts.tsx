@@ -4,6 +4,9 @@
 import { useEffect, useState } from 'react';
 import type { HostInfo, PairInfo } from '../../../core/api/console-contract.js';
 import { errorMessage } from '../api/console-api';
+import { AddHostForm } from '../components/AddHostForm';
+import { ProtectWizard } from '../components/ProtectWizard';
+import { hostStep, hostTarget } from '../lib/hosts';
 import { hrefFor } from '../lib/route';
 import { disconnectedText } from '../lib/alarm';
 import { useAlerts } from '../store/alerts';
@@ -27,6 +30,7 @@ export function Hosts() {
   const since = useAlerts((s) => s.disconnectedSince);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [panel, setPanel] = useState<'add' | 'protect' | null>(null);
 
   const refresh = async (): Promise<void> => {
     setBusy(true);
@@ -62,10 +66,20 @@ export function Hosts() {
           </h1>
           <p className="sub">Machines that run primaries and secondaries. Refreshed every {REFRESH_MS / 1000} s.</p>
         </div>
-        <button type="button" onClick={() => void refresh()} disabled={busy}>
-          {busy ? 'Refreshing…' : 'Refresh'}
-        </button>
+        <div className="row">
+          <button type="button" onClick={() => setPanel(panel === 'add' ? null : 'add')} aria-expanded={panel === 'add'}>
+            Add host
+          </button>
+          <button type="button" onClick={() => setPanel(panel === 'protect' ? null : 'protect')} aria-expanded={panel === 'protect'}>
+            Protect a VM
+          </button>
+          <button type="button" onClick={() => void refresh()} disabled={busy}>
+            {busy ? 'Refreshing…' : 'Refresh'}
+          </button>
+        </div>
       </div>
+      {panel === 'add' && <AddHostForm onClose={() => setPanel(null)} />}
+      {panel === 'protect' && <ProtectWizard hosts={hosts} onClose={() => setPanel(null)} />}
       {error !== null && (
         <p className="banner bad" role="alert">
           Could not list hosts: {error}
@@ -98,7 +112,13 @@ export function Hosts() {
                 {hosts.map((h) => (
                   <tr key={h.id} data-testid={`host-row-${h.id}`}>
                     <td>
-                      <b>{h.name}</b>
+                      {h.kind === 'ssh' ? (
+                        <a href={hrefFor({ name: 'host', id: h.id })}>
+                          <b>{h.name}</b>
+                        </a>
+                      ) : (
+                        <b>{h.name}</b>
+                      )}
                       <div className="small muted mono">{h.id}</div>
                     </td>
                     <td>
@@ -112,13 +132,12 @@ export function Hosts() {
                             {h.status}
                           </span>
                           {h.statusReason !== undefined && <div className="small muted">{h.statusReason}</div>}
+                          {h.kind === 'ssh' && <HostNextStep host={h} />}
                         </>
                       )}
                     </td>
                     <td>{h.kind === 'sim' ? 'Embedded simulator' : 'SSH'}</td>
-                    <td className="mono">
-                      {h.address !== undefined ? `${h.user !== undefined ? `${h.user}@` : ''}${h.address}${h.port !== undefined ? `:${h.port}` : ''}` : '—'}
-                    </td>
+                    <td className="mono">{hostTarget(h)}</td>
                     <td>
                       {h.hypervisor}
                       {h.version !== undefined ? ` ${h.version}` : ''}
@@ -144,5 +163,26 @@ export function Hosts() {
         )}
       </section>
     </>
+  );
+}
+
+/** What the admin must do for an SSH host, linked to its page where it is done. */
+function HostNextStep({ host }: { host: HostInfo }) {
+  const step = hostStep(host).kind;
+  const words: Partial<Record<typeof step, { text: string; tone: string }>> = {
+    'key-changed': { text: 'HOST KEY CHANGED: connection refused', tone: 'bad' },
+    'key-revoked': { text: 'Host key revoked', tone: 'bad' },
+    'trust-key': { text: 'Check and trust its host key', tone: 'info' },
+    passphrase: { text: 'Enter the key\'s passphrase', tone: 'info' },
+    password: { text: 'Enter the password', tone: 'info' },
+  };
+  const w = words[step];
+  if (w === undefined) return null;
+  return (
+    <div>
+      <a href={hrefFor({ name: 'host', id: host.id })} className={`badge ${w.tone}`} data-testid="host-next-step">
+        {w.text}
+      </a>
+    </div>
   );
 }

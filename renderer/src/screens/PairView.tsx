@@ -15,6 +15,7 @@ import { OutputCompare } from '../components/OutputCompare';
 import { PairActions } from '../components/PairActions';
 import { PhaseTimeline } from '../components/PhaseTimeline';
 import { ProtectionBadge } from '../components/ProtectionBadge';
+import { RemovePair } from '../components/RemovePair';
 import { SyncProgress } from '../components/SyncProgress';
 import { formatAge, formatCount, formatMs } from '../lib/format';
 import { disconnectedText, pairBadge, visiblePauseMs, whereRuns } from '../lib/alarm';
@@ -161,6 +162,7 @@ export function PairView({ id }: { id: string }) {
         <FailoverPanel pair={pair} />
         <EventLog pairId={pair.id} />
       </div>
+      <RemovePair pair={pair} />
     </>
   );
 }
