@@ -24,6 +24,8 @@ export interface LogTailOptions {
   onConnected?(connected: boolean, why?: string): void;
   /** While the primary cannot be reached: the caller may look for the run's end elsewhere (the secondary). */
   onUnreachable?(): Promise<boolean>;
+  /** How often onUnreachable is asked at most; default 5 s. */
+  unreachableCheckMs?: number;
   /** Output per tail command before it is restarted from the offset (bounds what ssh2 buffers). */
   maxBytesPerTail?: number;
   /** Longest one tail command runs before it is restarted. */
@@ -58,13 +60,18 @@ export class LogTail {
   private async loop(): Promise<TailEnd> {
     const o = this.o;
     let failures = 0;
+    let lastAsked = -Infinity;
     const text = (): string => this.reader.lineText();
     while (!this.stopped) {
       try {
         await o.link.connection();
       } catch (err) {
         o.onConnected?.(false, err instanceof Error ? err.message : String(err));
-        if (o.onUnreachable !== undefined && (await o.onUnreachable().catch(() => false))) return { kind: 'exited' };
+        // Asked now and then, not at every retry: each question is a command on the other host, in the audit log.
+        if (o.onUnreachable !== undefined && Date.now() - lastAsked >= (o.unreachableCheckMs ?? 5000)) {
+          lastAsked = Date.now();
+          if (await o.onUnreachable().catch(() => false)) return { kind: 'exited' };
+        }
         await this.sleep(o.retryDelayMs ?? 500);
         continue;
       }

@@ -69,10 +69,14 @@ export class XenPairHandle implements PairHandle {
   ) {
     this.current = initialState;
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+    // A detached handle reports nothing more: the service has let go of it (a start that failed, say).
     const sink: AssemblerSink = {
       state: (s) => this.setState(s),
-      checkpointStarted: (o) => this.events.checkpointStarted?.(o),
+      checkpointStarted: (o) => {
+        if (!this.detached) this.events.checkpointStarted?.(o);
+      },
       cycle: (r) => {
+        if (this.detached) return;
         this.events.cycle(r);
         this.persist(false);
       },
@@ -225,7 +229,7 @@ export class XenPairHandle implements PairHandle {
   }
 
   private setState(s: ProtectionState): void {
-    if (this.finished) return;
+    if (this.finished || this.detached) return;
     if (this.adminAction === 'failover' && s.state !== 'failing-over' && s.state !== 'failed-over' && s.state !== 'error') return;
     this.current = s;
     this.run.state = s;
@@ -274,7 +278,7 @@ export class XenPairHandle implements PairHandle {
     }
     this.current = final;
     this.run.state = final;
-    this.events.state(final);
+    if (!this.detached) this.events.state(final);
     this.finished = true;
     clearInterval(this.tickTimer);
     if (this.persistTimer !== null) clearTimeout(this.persistTimer);
@@ -332,7 +336,7 @@ export class XenPairHandle implements PairHandle {
 
   private emitFailover(e: FailoverEvent): void {
     this.failoverEvent = e;
-    this.events.failover(e);
+    if (!this.detached) this.events.failover(e);
   }
 
   /** Where the guest runs, by name and UUID; waits a while for the secondary's takeover when one is expected. */
