@@ -230,6 +230,22 @@ describe('Xen backend against the lab', { skip: labMissing ?? false }, () => {
     assert.equal((await h.stop(audit().ctx)).state, 'stopped');
   });
 
+  test('the secondary copy destroyed behind the console\'s back: backup failed, the guest runs on a unprotected, in xl\'s words', async () => {
+    const c = collect();
+    const h = await backend.protect(pair('web01'), c.events, audit().ctx);
+    await until(() => c.cycles.length >= 2, 60_000, () => `2 cycles (have ${c.cycles.length})`);
+    const destroyed = await x.xl('b', ['destroy', 'web01--incoming']);
+    assert.equal(destroyed.code, 0, destroyed.stderr);
+    const final = await h.ended;
+    assert.deepEqual([final.state, final.reasonCode], ['unprotected', 'secondary-lost'], JSON.stringify(final));
+    const e = c.failovers.at(-1);
+    assert.equal(e?.survivor, 'primary');
+    assert.match(e?.detail ?? '', /Backup failed\? resuming domain at primary.*(reading|sending) data fails/);
+    assert.ok((e?.lastCheckpointSeq ?? -1) >= 1);
+    assert.match((await x.xl('a', ['list'])).stdout, /^web01\s/m);
+    assert.ok(contiguous(c.cycles.map((r) => r.seq)));
+  });
+
   test('failover (secondary verbose through -s): web01 destroyed on a, b takes over; failed-over with the downtime measured from the destroy', async () => {
     const c = collect();
     // With the secondary's xl made verbose through -s (xl remus does not forward -v).
