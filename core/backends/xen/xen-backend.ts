@@ -226,7 +226,7 @@ export class XenBackend implements ReplicationBackend {
   }
 
   private handle(pair: PairSpec, run: XenRun, events: PairEvents, ctx: BackendContext, state: ProtectionState): XenPairHandle {
-    const handle = new XenPairHandle(pair, run, events, { primary: this.link(pair.primary), secondary: this.link(pair.secondary) }, this.o.runStore, ctx, this.clock, this.timing, state);
+    const handle: XenPairHandle = new XenPairHandle(pair, run, events, { primary: this.link(pair.primary), secondary: this.link(pair.secondary) }, this.o.runStore, ctx, this.clock, this.timing, state, () => this.live.delete(handle));
     this.live.add(handle);
     void handle.ended.then(() => this.live.delete(handle));
     return handle;

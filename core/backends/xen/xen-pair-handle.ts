@@ -66,6 +66,8 @@ export class XenPairHandle implements PairHandle {
     private readonly clock: () => number,
     private readonly timing: HandleTiming,
     initialState: ProtectionState,
+    /** Called once the handle is done with: detached, or its run ended. */
+    private readonly released: () => void = () => {},
   ) {
     this.current = initialState;
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
@@ -204,6 +206,7 @@ export class XenPairHandle implements PairHandle {
   async detach(): Promise<void> {
     if (this.detached) return;
     this.detached = true;
+    this.released();
     clearInterval(this.tickTimer);
     if (this.tail !== null) await this.tail.stop();
     this.startWaiter?.reject(new Error('detached before the replication stream started'));
