@@ -446,6 +446,8 @@ export const consoleContract = defineContract({
     /** How long the guest's output was held, per pair, as a gauge (simulated pairs). */
     output: { event: z.object({ pairId: id, heldP50Ms: ms.nullable(), heldP99Ms: ms.nullable(), packetsPerSecond: z.number().nonnegative() }), policy: 'latest' },
     audit: { event: auditEntry, policy: 'reliable' },
+    /** A host whose connection, host-key step or probe result changed (the current list first); removals come through hosts.list. */
+    hosts: { event: hostInfo, policy: 'reliable', queueLimit: 1000 },
     /** Problems with the console's own data as they are found (a write failing, a broken audit chain); app.problems first. */
     problems: { event: dataFileProblem, policy: 'reliable', queueLimit: 500 },
   },

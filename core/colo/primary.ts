@@ -32,6 +32,7 @@ import type {
   CycleRecord,
   FailoverEvent,
   OpenCheckpoint,
+  PhaseName,
   ProtectionReasonCode,
   ProtectionState,
   ProtectionStateName,
@@ -54,6 +55,11 @@ export interface PrimaryEvents {
   cycle?(record: CycleRecord): void;
   state?(state: ProtectionState): void;
   failover?(event: FailoverEvent): void;
+  /**
+   * A phase of checkpoint `seq` began (an emulated xl prints its progress lines here). `pagesSent` is what the
+   * checkpoint has sent so far, once its page data is out.
+   */
+  phase?(p: { seq: number; phase: PhaseName; pagesSent?: number }): void;
 }
 
 export interface PrimaryOptions {
@@ -341,7 +347,7 @@ export class ColoPrimary {
     ]);
     domain.enableLogDirty();
     domain.takeDirtyPfns();
-    timer.phase('transfer');
+    this.enter(timer, 'transfer');
     let pfns: Uint32Array = Uint32Array.from({ length: domain.pageCount }, (_, i) => i);
     let pagesSent = 0;
     for (let iteration = 1; ; iteration++) {
@@ -350,10 +356,10 @@ export class ColoPrimary {
       pfns = domain.takeDirtyPfns();
       if (pfns.length <= TARGET_DIRTY_COUNT || iteration >= MAX_LIVE_ITERATIONS) break;
     }
-    timer.phase('suspend');
+    this.enter(timer, 'suspend');
     const open = this.openCycle(timer, 'initial', bytes);
     await this.suspendGuest();
-    timer.phase('transfer');
+    this.enter(timer, 'transfer');
     const final = domain.takeDirtyPfns();
     const last = this.dirty.union(pfns, final);
     const dirtyPages = last.length;
@@ -362,7 +368,7 @@ export class ColoPrimary {
     bytes += this.send(endOfCheckpointRecords(domain.getCpuContext()));
     pagesSent += last.length;
     open.pagesSent = pagesSent;
-    timer.phase('device');
+    this.enter(timer, 'device');
     bytes += this.send(deviceRecords(domain));
     this.primaryPause = await this.commitAndResume(timer, 0);
     this.finishCycle(timer, 'initial', { dirtyPages, pagesSent, bytesSent: bytes });
@@ -391,9 +397,9 @@ export class ColoPrimary {
    */
   private async commitAndResume(timer: CycleTimer, seq: number): Promise<number> {
     if (this.o.mode === 'colo') {
-      timer.phase('svm-load');
+      this.enter(timer, 'svm-load');
       this.checkState(this.reader.tryNext() ?? (await this.next(checkpointStateName(CheckpointState.SVM_READY))), CheckpointState.SVM_READY);
-      timer.phase('resume');
+      this.enter(timer, 'resume');
       this.lastCommitted = seq;
       this.o.onCommit?.(seq);
       const paused = this.resumeGuest();
@@ -401,13 +407,18 @@ export class ColoPrimary {
       return paused;
     }
     await this.flushed();
-    timer.phase('resume');
+    this.enter(timer, 'resume');
     this.lastCommitted = seq;
     this.o.onCommit?.(seq);
     return this.resumeGuest();
   }
 
   private primaryPause = 0;
+
+  private enter(timer: CycleTimer, phase: PhaseName): void {
+    timer.phase(phase);
+    this.o.events?.phase?.({ seq: this.seq, phase, ...(this.open === undefined ? {} : { pagesSent: this.open.pagesSent }) });
+  }
 
   private finishCycle(
     timer: CycleTimer,
@@ -449,7 +460,7 @@ export class ColoPrimary {
   private async checkpoint(): Promise<void> {
     const { domain } = this.o;
     const timer = new CycleTimer();
-    timer.phase('wait');
+    this.enter(timer, 'wait');
     let trigger: CheckpointTrigger;
     try {
       trigger = await this.o.triggers.next(this.abort.signal);
@@ -460,16 +471,16 @@ export class ColoPrimary {
     const colo = this.o.mode === 'colo';
     let bytes = 0;
     if (colo) bytes += this.send([CHECKPOINT_NEW]);
-    timer.phase('suspend');
+    this.enter(timer, 'suspend');
     const open = this.openCycle(timer, trigger, bytes);
     await this.suspendGuest();
     let secondaryDirty: ArrayLike<number> = NO_PFNS;
     if (colo) {
       this.checkState(this.reader.tryNext() ?? (await this.next(checkpointStateName(CheckpointState.SVM_SUSPENDED))), CheckpointState.SVM_SUSPENDED);
-      timer.phase('transfer');
+      this.enter(timer, 'transfer');
       secondaryDirty = this.dirtyPfns(this.reader.tryNext() ?? (await this.next('the dirty pfn list')));
     } else {
-      timer.phase('transfer');
+      this.enter(timer, 'transfer');
     }
     const own = domain.takeDirtyPfns();
     const pfns = this.dirty.union(own, secondaryDirty);
@@ -483,7 +494,7 @@ export class ColoPrimary {
       bytes += this.send(pageDataRecords(domain, pfns));
       bytes += this.send(endOfCheckpointRecords(domain.getCpuContext()));
       if (!small) await this.flushed();
-      timer.phase('device');
+      this.enter(timer, 'device');
       bytes += this.send(deviceRecords(domain));
       if (small) this.writer.uncork();
       await this.flushed();
@@ -493,10 +504,10 @@ export class ColoPrimary {
       bytes += this.send(endOfCheckpointRecords(domain.getCpuContext()));
       // Remus resumes the guest once libxc's part is out, then sends the device state (xen-colo.md §2.9).
       await this.flushed();
-      timer.phase('resume');
+      this.enter(timer, 'resume');
       const device = deviceRecords(domain);
       this.primaryPause = this.resumeGuest();
-      timer.phase('device');
+      this.enter(timer, 'device');
       bytes += this.send(device);
       await this.flushed();
       this.lastCommitted = this.seq;

@@ -44,6 +44,10 @@ export interface SecondaryEvents {
   cycle?(cycle: SecondaryCycle): void;
   status?(status: SecondaryStatus): void;
   takeover?(event: FailoverEvent): void;
+  /** The xl, libxl and libxc headers as they are read (an emulated xl prints its start lines from them). */
+  header?(item: StreamItem): void;
+  /** Checkpoint `seq` is fully buffered, then applied ('processed'); COLO and the initial copy only. */
+  checkpointLoaded?(seq: number, stage: 'buffered' | 'processed'): void;
 }
 
 export interface SecondaryOptions {
@@ -55,6 +59,8 @@ export interface SecondaryOptions {
   decoder?: DecoderOptions;
   /** Called with checkpoint `seq` applied and the copy still suspended (preresume: the proxy's checkpoint). */
   beforeResume?(seq: number): void;
+  /** Awaited (when it returns a promise) after checkpoint `seq` is applied and before SVM_READY is sent. */
+  beforeReady?(seq: number): Promise<void> | void;
 }
 
 export type SecondaryExit =
@@ -124,6 +130,7 @@ export class ColoSecondary {
   private async expect(kind: StreamItem['kind'], what: string): Promise<StreamItem> {
     const item = await this.next();
     if (item.kind !== kind) throw new ProtocolError(`expected ${what}, got ${item.kind === 'record' ? item.name : item.kind} at byte ${item.offset}`);
+    if (kind !== 'record') this.o.events?.header?.(item);
     return item;
   }
 
@@ -136,9 +143,12 @@ export class ColoSecondary {
     // The initial copy is applied as it arrives: if it breaks, the secondary is destroyed anyway (status setup).
     const started = now();
     const checkpoint = await this.readCheckpoint(true);
+    this.loaded(0, 'buffered');
     this.apply(checkpoint);
     this.lastComplete = 0;
+    this.loaded(0, 'processed');
     if (this.o.mode === 'colo') {
+      await this.o.beforeReady?.(0);
       this.o.domain.enableLogDirty();
       this.o.domain.takeDirtyPfns();
       this.sendState(CheckpointState.SVM_READY);
@@ -167,8 +177,12 @@ export class ColoSecondary {
     });
     const loadStart = now();
     const checkpoint = await this.readCheckpoint(false);
+    this.loaded(seq, 'buffered');
     this.apply(checkpoint);
     this.lastComplete = seq;
+    this.loaded(seq, 'processed');
+    const gate = this.o.beforeReady?.(seq);
+    if (gate !== undefined) await gate;
     // READY and RESUMED leave in one write: resuming takes microseconds, and a syscall each would cost more.
     this.writer.batch(() => {
       this.sendState(CheckpointState.SVM_READY);
@@ -179,6 +193,10 @@ export class ColoSecondary {
     });
     const end = now();
     this.o.events?.cycle?.({ seq, pauseMs: end - suspendedAt, dirtyPages: dirty.length, pagesApplied: checkpoint.applied, loadMs: end - loadStart });
+  }
+
+  private loaded(seq: number, stage: 'buffered' | 'processed'): void {
+    if (this.o.mode === 'colo') this.o.events?.checkpointLoaded?.(seq, stage);
   }
 
   private async remusCheckpoint(): Promise<void> {

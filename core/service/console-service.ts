@@ -185,6 +185,7 @@ export class ConsoleService {
   private readonly outputListeners: Listeners<[OutputEvent]>;
   private readonly auditListeners: Listeners<[AuditEntry]>;
   private readonly problemListeners: Listeners<[Problem]>;
+  private readonly hostListeners: Listeners<[HostInfo]>;
   private readonly problemLastAt = new Map<string, number>();
   private lock: DataDirLock | undefined;
   /** The last audit append failed: until one succeeds, every action writes its intent first (audit or refuse). */
@@ -217,6 +218,7 @@ export class ConsoleService {
     this.outputListeners = new Listeners(onListenerError);
     this.auditListeners = new Listeners(onListenerError);
     this.problemListeners = new Listeners(onListenerError);
+    this.hostListeners = new Listeners(onListenerError);
   }
 
   /**
@@ -338,7 +340,7 @@ export class ConsoleService {
     this.historyDb?.close();
     this.auditLog?.close();
     this.lock?.release();
-    for (const l of [this.pairListeners, this.cycleListeners, this.eventListeners, this.outputListeners, this.auditListeners, this.problemListeners]) l.clear();
+    for (const l of [this.pairListeners, this.cycleListeners, this.eventListeners, this.outputListeners, this.auditListeners, this.problemListeners, this.hostListeners]) l.clear();
     this.state = 'closed';
   }
 
@@ -348,6 +350,16 @@ export class ConsoleService {
    */
   get problems(): readonly Problem[] {
     return [...this.problemList];
+  }
+
+  /** A host's connection, host-key step or probe result changed. */
+  onHost(fn: (h: HostInfo) => void): () => void {
+    return this.hostListeners.add(fn);
+  }
+
+  private emitHost(hostId: string): void {
+    const host = this.registry.host(hostId);
+    if (host !== undefined && this.hostListeners.size > 0) this.hostListeners.emit(this.hostInfo(host));
   }
 
   onProblem(fn: (p: Problem) => void): () => void {
@@ -629,6 +641,7 @@ export class ConsoleService {
     if (this.state !== 'running') return;
     const host = this.registry.host(hostId);
     if (host === undefined || host.kind !== 'ssh') return;
+    this.emitHost(hostId);
     const up = this.connections.status(host).status === 'connected';
     if (!up) {
       this.hostsUp.delete(hostId);
@@ -651,6 +664,8 @@ export class ConsoleService {
     } catch (err) {
       this.probes.set(hostId, { error: messageOf(err).slice(0, 900) });
       throw asRpcError(err, 'invalid-state');
+    } finally {
+      this.emitHost(hostId);
     }
   }
 
@@ -1199,6 +1214,11 @@ export function consoleHandlers(service: ConsoleService, options: HandlerOptions
       },
       output: (sink) => service.onOutput((e) => sink.emit(e)),
       audit: (sink) => service.onAudit((e) => sink.emit(e)),
+      hosts: (sink) => {
+        const off = service.onHost((h) => sink.emit(h));
+        for (const h of service.hosts()) sink.emit(h);
+        return off;
+      },
       problems: (sink) => {
         const off = service.onProblem((p) => sink.emit(p));
         // Like pairs: the current list first (the UI shows each once, by file, time and message), then new ones.

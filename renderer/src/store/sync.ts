@@ -39,6 +39,15 @@ export function startSync(): void {
   // Problems with the console's own data as they happen (a write failing on a full disk, a broken audit chain); the
   // subscription starts with the current list, shown once each like those fetched at load.
   api.subscribe('problems', undefined, showDataProblems);
+  // Host status as it changes (a connection dropped, a host key to confirm, a probe result); starts with the list.
+  // Rare, so applied at once rather than batched with the frame (a batched patch would race a hosts.list refresh).
+  api.subscribe('hosts', undefined, (hosts) => {
+    useConsole.setState((s) => {
+      const byId = new Map(s.hosts.map((h) => [h.id, h]));
+      for (const h of hosts) byId.set(h.id, h);
+      return { hosts: [...byId.values()], hostsLoaded: true };
+    });
+  });
   api.subscribe('output', undefined, (gauges) => {
     const now = Date.now();
     const pairs = useConsole.getState().pairs;
