@@ -51,7 +51,10 @@ export interface AssemblerState {
   /** Whether the log has libxl's debug lines (the console runs `xl -vvv`): Record lines end the pause. */
   verbose: boolean;
   phase: 'starting' | 'syncing' | 'protected' | 'degraded' | 'ended';
+  /** xl wrote its stream header ("Saving to migration stream…"); libxl's COLO checks may still refuse after it. */
   streamStarted: boolean;
+  /** libxc is sending the guest (live progress or the first suspend): COLO setup was accepted. */
+  sending?: boolean;
   nextSeq: number;
   lastCommittedSeq: number;
   open: OpenCycle | null;
@@ -101,6 +104,7 @@ export class CycleAssembler {
       case 'live-progress': {
         const before = s.progress;
         s.progress = { iteration: e.iteration, pagesDone: e.done, pagesTotal: e.total };
+        s.sending = true;
         if (s.phase === 'starting') s.streamStarted = true;
         if (s.phase === 'starting' || (s.phase === 'syncing' && (before === undefined || before.iteration !== e.iteration || before.pagesDone !== e.done))) {
           this.enter('syncing', at, { reasonCode: 'initial-sync', reason: `Initial copy, iteration ${e.iteration}: ${e.done} of ${e.total} pages.`, progress: s.progress });
@@ -109,6 +113,7 @@ export class CycleAssembler {
       }
       case 'suspended':
         if (s.phase === 'ended') return;
+        s.sending = true;
         if (o !== null) this.closeAtNextStart(o, at);
         this.open(at);
         return;

@@ -99,10 +99,13 @@ export class XenPairHandle implements PairHandle {
     return this.run.assembler.unknownLines;
   }
 
-  /** Starts following the log; `started` resolves once the replication stream has begun (protect waits on it). */
+  /**
+   * Starts following the log; `started` resolves once libxc is sending the guest (protect waits on it). Not at xl's
+   * "Saving to migration stream" line: libxl's COLO checks ("COLO only supports hvm now") come after it.
+   */
   follow(): { started: Promise<void> } {
     const started = new Promise<void>((resolve, reject) => {
-      if (this.run.assembler.streamStarted) resolve();
+      if (this.run.assembler.sending === true) resolve();
       else this.startWaiter = { resolve, reject };
     });
     this.tail = new LogTail({
@@ -225,7 +228,7 @@ export class XenPairHandle implements PairHandle {
     }
     this.assembler.line(event, at);
     this.run.offset = this.tail?.offset ?? this.run.offset;
-    if (this.startWaiter !== null && this.run.assembler.streamStarted) {
+    if (this.startWaiter !== null && this.run.assembler.sending === true) {
       this.startWaiter.resolve();
       this.startWaiter = null;
     }
