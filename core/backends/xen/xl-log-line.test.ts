@@ -38,10 +38,12 @@ describe('xl log lines', () => {
   });
 
   test('unknown and hostile lines are unknown or other, never an exception; overlong lines are cut', () => {
-    for (const line of ['', 'garbage', 'a\rb', 'xc: info: x\u2028y', 'libxl: error: f.c:1:g: Domain 1:bad\rline', '\x1b]0;pwned\x07', 'xc: info: All records bufferedX', 'Checkpointed save: 1/1', '[pid] xc: info: x', 'x'.repeat(1_000_000)]) {
+    for (const line of ['', 'garbage', 'a\rb', 'xc: info: x\u2028y', '\x1b]0;pwned\x07', 'xc: info: All records bufferedX', 'Checkpointed save: 1/1', '[pid] xc: info: x', 'x'.repeat(1_000_000)]) {
       const e = kind(line);
       assert.ok(e.kind === 'unknown' || e.kind === 'other', `${JSON.stringify(line.slice(0, 40))} → ${e.kind}`);
     }
+    // A CR inside an error line is part of its text: still an error, in full, not an exception.
+    assert.deepEqual(kind('libxl: error: f.c:1:g: Domain 1:bad\rline'), { kind: 'error', text: 'bad\rline' });
     assert.equal(parseXlLine('y'.repeat(MAX_XL_LINE * 3)).text.length, MAX_XL_LINE);
   });
 });
