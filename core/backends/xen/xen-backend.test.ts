@@ -137,9 +137,15 @@ describe('Xen backend against the lab', { skip: labMissing ?? false }, () => {
     assert.equal((await backend.inventory(B, audit().ctx)).some((d) => d.name === 'web01'), false);
   });
 
-  test('preflight: web01 passes; pv01 fails HVM; plain01 fails the colo disk keys', async () => {
+  test('preflight: web01 passes (sizes always, sha256 on both hosts only when asked); pv01 fails HVM; plain01 fails the colo disk keys', async () => {
     const web = await backend.preflight(pair('web01'), audit().ctx);
     assert.deepEqual(web.filter((c) => c.status === 'fail').map((c) => `${c.id}: ${c.detail}`), []);
+    assert.equal(web.find((c) => c.id === 'disk-size')?.status, 'pass');
+    assert.equal(web.find((c) => c.id === 'disk-checksum'), undefined, 'no checksum unless asked');
+    const sums = audit();
+    const checked = await backend.preflight({ ...pair('web01'), options: { ...pair('web01').options, checksumDisks: true } }, sums.ctx);
+    assert.equal(checked.find((c) => c.id === 'disk-checksum')?.status, 'pass', JSON.stringify(checked.find((c) => c.id === 'disk-checksum')));
+    assert.deepEqual(sums.log.filter((c) => c.command.startsWith('sha256sum')).map((c) => c.hostId).sort(), [A.id, B.id]);
     const pv = await backend.preflight(pair('pv01'), audit().ctx);
     assert.equal(pv.find((c) => c.id === 'hvm')?.status, 'fail');
     const plain = await backend.preflight(pair('plain01'), audit().ctx);
