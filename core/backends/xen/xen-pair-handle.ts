@@ -108,6 +108,8 @@ export class XenPairHandle implements PairHandle {
       if (this.run.assembler.sending === true) resolve();
       else this.startWaiter = { resolve, reject };
     });
+    // Only protect waits on it; an attach that never looks must not leave an unhandled rejection behind.
+    started.catch(() => {});
     this.tail = new LogTail({
       link: this.links.primary,
       host: this.spec.primary,
