@@ -228,7 +228,14 @@ export class XenPairHandle implements PairHandle {
       this.recent.push(text().slice(0, 300));
       if (this.recent.length > KEEP_RAW_LINES) this.recent.shift();
     }
-    this.assembler.line(event, at);
+    try {
+      this.assembler.line(event, at);
+    } catch (err) {
+      // A listener that threw (the service's store, say) must not take the SSH stream down with it; the line
+      // counts as read, and the failure is kept where the run's errors are.
+      this.run.assembler.errors.push(`console: handling a log line failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 500));
+      if (this.run.assembler.errors.length > 8) this.run.assembler.errors.shift();
+    }
     this.run.offset = this.tail?.offset ?? this.run.offset;
     if (this.startWaiter !== null && this.run.assembler.sending === true) {
       this.startWaiter.resolve();
