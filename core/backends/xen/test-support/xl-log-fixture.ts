@@ -44,7 +44,7 @@ export function cycleLines(pages: number, o: FixtureOptions = {}): string[] {
   return lines;
 }
 
-export function primaryDestroyedLines(name = 'web01', o: FixtureOptions = {}): string[] {
+export function primaryDestroyedLines(o: FixtureOptions = {}): string[] {
   const d = o.domid ?? 5;
   return [
     `libxl: warning: libxl_colo_save.c:123:libxl__colo_save_teardown: Domain ${d}:COLO: Domain suspend terminated with rc -3, teardown COLO devices...`,
@@ -52,7 +52,6 @@ export function primaryDestroyedLines(name = 'web01', o: FixtureOptions = {}): s
     'xc: info: COLO Failover',
     `libxl: info: libxl_colo_restore.c:702:libxl__colo_restore_teardown: Domain ${d + 1}:failover`,
     `migration target: COLO Failover for domain ${d + 1}`,
-    ...(name === '' ? [] : []),
   ];
 }
 
