@@ -8,15 +8,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { shellCommand } from '../../ssh/shell-quote.js';
-import { destroyArgv, domainNameProblem, remusArgv, supervisedCommand } from './xl-commands.js';
+import { VERBOSE_RECEIVER_SSH, destroyArgv, domainNameProblem, remusArgv, supervisedCommand } from './xl-commands.js';
 
 const HOSTILE = ["it's", 'two words', 'semi;colon', '$(touch PWNED)', '`touch PWNED`', 'quo"te', 'ünï ✓'];
 
 describe('xl commands', () => {
   test('xl remus for COLO, COLO with the userspace proxy, and Remus with an interval', () => {
-    assert.deepEqual(remusArgv({ domain: 'web-01', secondary: 'dom0-b', mode: 'colo' }), ['xl', 'remus', '-c', '-u', '--', 'web-01', 'dom0-b']);
-    assert.deepEqual(remusArgv({ domain: 'web-01', secondary: '10.0.0.2', mode: 'colo', userspaceProxy: true }), ['xl', 'remus', '-c', '-p', '-u', '--', 'web-01', '10.0.0.2']);
-    assert.deepEqual(remusArgv({ domain: 'web-01', secondary: 'dom0-b', mode: 'remus', intervalMs: 100 }), ['xl', 'remus', '-i', '100', '--', 'web-01', 'dom0-b']);
+    assert.deepEqual(remusArgv({ domain: 'web-01', secondary: 'dom0-b', mode: 'colo' }), ['xl', '-vvv', 'remus', '-c', '-u', '--', 'web-01', 'dom0-b']);
+    assert.deepEqual(remusArgv({ domain: 'web-01', secondary: '10.0.0.2', mode: 'colo', userspaceProxy: true }), ['xl', '-vvv', 'remus', '-c', '-p', '-u', '--', 'web-01', '10.0.0.2']);
+    assert.deepEqual(remusArgv({ domain: 'web-01', secondary: 'dom0-b', mode: 'remus', intervalMs: 100 }), ['xl', '-vvv', 'remus', '-i', '100', '--', 'web-01', 'dom0-b']);
     assert.throws(() => remusArgv({ domain: 'w', secondary: 'b', mode: 'colo', intervalMs: 100 }), /does not take an interval/);
     assert.throws(() => remusArgv({ domain: 'w', secondary: 'b', mode: 'remus', userspaceProxy: true }), /only with COLO/);
     assert.throws(() => remusArgv({ domain: 'w', secondary: 'b;reboot', mode: 'colo' }), /not a host name/);
@@ -47,9 +47,25 @@ describe('xl commands', () => {
     }
     assert.equal(existsSync(path.join(dir, 'PWNED')), false);
     const sup = supervisedCommand(remusArgv({ domain: HOSTILE[3]!, secondary: 'dom0-b', mode: 'colo' }), 'colo-console-web', false);
-    assert.match(sup.command, /^mkdir -p -m 0750 \/var\/log\/colo-console && setsid nohup xl remus -c -u -- '\$\(touch PWNED\)' dom0-b >>\/var\/log\/colo-console\/colo-console-web\.log 2>&1 <\/dev\/null & echo \$!$/);
-    const unit = supervisedCommand(['xl', 'remus', '-c', '-u', '--', "it's", 'b'], 'colo-console-web', true);
-    assert.equal(unit.command, `mkdir -p -m 0750 /var/log/colo-console && systemd-run --unit=colo-console-web --collect --quiet -p StandardOutput=append:/var/log/colo-console/colo-console-web.log -p StandardError=append:/var/log/colo-console/colo-console-web.log -- xl remus -c -u -- 'it'\\''s' b`);
+    assert.match(sup.command, /^mkdir -p -m 0750 \/var\/log\/colo-console && setsid nohup xl -vvv remus -c -u -- '\$\(touch PWNED\)' dom0-b >>\/var\/log\/colo-console\/colo-console-web\.log 2>&1 <\/dev\/null & echo \$!$/);
+    const unit = supervisedCommand(['xl', '-vvv', 'remus', '-c', '-u', '--', "it's", 'b'], 'colo-console-web', true);
+    assert.equal(unit.command, `mkdir -p -m 0750 /var/log/colo-console && systemd-run --unit=colo-console-web --collect --quiet -p StandardOutput=append:/var/log/colo-console/colo-console-web.log -p StandardError=append:/var/log/colo-console/colo-console-web.log -- xl -vvv remus -c -u -- 'it'\\''s' b`);
     assert.throws(() => supervisedCommand(['xl'], 'evil; rm', true), /not a unit name/);
+  });
+});
+
+describe('the verbose receiver command (-s)', () => {
+  test('run the way xl runs it (exec <cmd> <host> xl migrate-receive <flags> through sh), ssh gets the host and xl -vvv with the flags', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'xl-s-'));
+    try {
+      writeFileSync(path.join(dir, 'ssh'), '#!/bin/sh\nprintf "%s\\0" "$@"\n');
+      chmodSync(path.join(dir, 'ssh'), 0o755);
+      const env = { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` };
+      const out = execFileSync('/bin/sh', ['-c', `exec ${VERBOSE_RECEIVER_SSH} dom0-b xl migrate-receive --colo --userspace-colo-proxy`], { env, encoding: 'utf8' });
+      assert.deepEqual(out.split('\0').slice(0, -1), ['-o', 'BatchMode=yes', '--', 'dom0-b', 'xl', '-vvv', 'migrate-receive', '--colo', '--userspace-colo-proxy']);
+      assert.deepEqual(remusArgv({ domain: 'w', secondary: 'dom0-b', mode: 'colo', sshCommand: VERBOSE_RECEIVER_SSH }).slice(-5), ['-s', VERBOSE_RECEIVER_SSH, '--', 'w', 'dom0-b']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -41,11 +41,14 @@ export interface RemusOptions {
   sshCommand?: string;
 }
 
-/** `xl remus …` as argv (xen-colo.md §3.1): -c and -i are exclusive; -u keeps COLO from complaining. */
+/**
+ * `xl -vvv remus …` as argv (xen-colo.md §3.1): -c and -i are exclusive; -u keeps COLO from complaining. The global
+ * -vvv makes libxl log the back channel's `Record: 5, length 4` lines, which mark the end of each pause.
+ */
 export function remusArgv(o: RemusOptions): string[] {
   const bad = domainNameProblem(o.domain) ?? secondaryHostProblem(o.secondary);
   if (bad !== null) throw new Error(bad);
-  const argv = ['xl', 'remus'];
+  const argv = ['xl', '-vvv', 'remus'];
   if (o.mode === 'colo') {
     if (o.intervalMs !== undefined) throw new Error('xl remus -c does not take an interval (-i)');
     argv.push('-c', ...(o.userspaceProxy ? ['-p'] : []), '-u');
@@ -61,6 +64,14 @@ export function remusArgv(o: RemusOptions): string[] {
   argv.push('--', o.domain, o.secondary);
   return argv;
 }
+
+/**
+ * The `-s` command that makes the secondary's xl verbose too, since xl remus does not forward -v (xen-colo.md
+ * §3.1). xl runs `exec <this> <host> xl migrate-receive <flags>` through sh: here sh gets the host as $0 and
+ * `xl migrate-receive <flags>` as its arguments, drops the `xl`, and runs ssh with `xl -vvv` and xl's own flags
+ * (so -p's --userspace-colo-proxy is kept). Fixed text: nothing of the user's goes into it.
+ */
+export const VERBOSE_RECEIVER_SSH = `sh -c 'shift; exec ssh -o BatchMode=yes -- "$0" xl -vvv "$@"'`;
 
 /** `xl destroy <dom>`. */
 export function destroyArgv(domain: string): string[] {

@@ -29,16 +29,21 @@ describe('xl log lines', () => {
     assert.deepEqual(kind('migration target: COLO Failover for domain 7'), { kind: 'takeover-complete', domid: 7 });
     assert.deepEqual(kind('libxl: warning: libxl_colo_save.c:180:libxl__colo_save_teardown: Domain 5:COLO: Domain suspend terminated with rc -3, teardown COLO devices...'), { kind: 'primary-teardown', rc: -3 });
     assert.deepEqual(kind('COLO: Primary domain has been destroyed.'), { kind: 'exit-reason', reason: 'primary-destroyed' });
+    assert.deepEqual(kind('Remus: Primary domain has been destroyed.'), { kind: 'exit-reason', reason: 'primary-destroyed' });
+    assert.deepEqual(kind('Remus: Backup failed? resuming domain at primary.'), { kind: 'exit-reason', reason: 'backup-failed' });
+    assert.deepEqual(kind('Other: Backup failed? resuming domain at primary.'), { kind: 'unknown' });
     assert.deepEqual(kind('Failed to suspend domain at primary.'), { kind: 'exit-reason', reason: 'suspend-failed' });
     assert.deepEqual(kind('libxl: debug: libxl_stream_read.c:362:stream_header_done: Record: 5, length 4'), { kind: 'record', type: 5, length: 4 });
     assert.deepEqual(kind('libxl: error: libxl_colo_save.c:612:colo_common_read_stream_done: Domain 5:invalid section: 1, expected: 2'), { kind: 'error', text: 'invalid section: 1, expected: 2' });
   });
 
   test('unknown and hostile lines are unknown or other, never an exception; overlong lines are cut', () => {
-    for (const line of ['', 'garbage', 'a\rb', 'xc: info: x\u2028y', 'libxl: error: f.c:1:g: Domain 1:bad\rline', '\x1b]0;pwned\x07', 'xc: info: All records bufferedX', 'Checkpointed save: 1/1', '[pid] xc: info: x', 'x'.repeat(1_000_000)]) {
+    for (const line of ['', 'garbage', 'a\rb', 'xc: info: x\u2028y', '\x1b]0;pwned\x07', 'xc: info: All records bufferedX', 'Checkpointed save: 1/1', '[pid] xc: info: x', 'x'.repeat(1_000_000)]) {
       const e = kind(line);
       assert.ok(e.kind === 'unknown' || e.kind === 'other', `${JSON.stringify(line.slice(0, 40))} → ${e.kind}`);
     }
+    // A CR inside an error line is part of its text: still an error, in full, not an exception.
+    assert.deepEqual(kind('libxl: error: f.c:1:g: Domain 1:bad\rline'), { kind: 'error', text: 'bad\rline' });
     assert.equal(parseXlLine('y'.repeat(MAX_XL_LINE * 3)).text.length, MAX_XL_LINE);
   });
 });

@@ -76,8 +76,9 @@ export function classifyXlLine(l: XlLine): XlEvent {
     if (t.startsWith('migration target: Ready to receive domain.')) return { kind: 'receiver-ready' };
     const took = /^migration target: COLO Failover for domain (\d+)/.exec(t);
     if (took !== null) return { kind: 'takeover-complete', domid: Number(took[1]) };
-    if (t.startsWith('COLO: Backup failed? resuming domain at primary')) return { kind: 'exit-reason', reason: 'backup-failed' };
-    if (t.startsWith('COLO: Primary domain has been destroyed')) return { kind: 'exit-reason', reason: 'primary-destroyed' };
+    // xl prefixes these with the mode it ran in: "COLO" or "Remus".
+    if (/^(?:COLO|Remus): Backup failed\? resuming domain at primary/.test(t)) return { kind: 'exit-reason', reason: 'backup-failed' };
+    if (/^(?:COLO|Remus): Primary domain has been destroyed/.test(t)) return { kind: 'exit-reason', reason: 'primary-destroyed' };
     if (t.startsWith('Failed to suspend domain at primary')) return { kind: 'exit-reason', reason: 'suspend-failed' };
     return { kind: 'unknown' };
   }
