@@ -19,9 +19,15 @@
 import type { CycleRecord, FailoverEvent, OpenCheckpoint, ProtectionState, ReplicationMode, Side } from '../colo/types.js';
 import type { SimFault } from '../backends/sim/pair.js';
 import type { WorkloadConfig } from '../backends/sim/workload.js';
+import type { SshHostLink } from '../ssh/host-link.js';
 import type { HostRecord, StoredSimSettings } from './registry.js';
 
 export type BackendKind = 'sim' | 'xen' | 'qemu';
+
+/** How a backend reaches an SSH host: the service's one shared link per host (host-connections.ts). */
+export interface HostLinks {
+  link(host: HostRecord): SshHostLink;
+}
 
 export interface BackendCapabilities {
   /** 'driven': the console decides when to checkpoint (sim). 'observed': the hypervisor does; we watch. */

@@ -36,8 +36,8 @@ import { appVersion } from './app-version.js';
 import { AUDIT_FILE, type AuditInput, AuditLog, type AuditVerdict } from './audit.js';
 import { domainNameProblem } from '../backends/xen/xl-commands.js';
 import type { Backoff } from '../ssh/host-link.js';
-import type { BackendContext, BackendKind, HostProbe, PairSpec, ReplicationBackend } from './backend.js';
-import { HostConnections, HostKeyRefusal, type HostLinks } from './host-connections.js';
+import type { BackendContext, BackendKind, HostLinks, HostProbe, PairSpec, ReplicationBackend } from './backend.js';
+import { HostConnections, HostKeyRefusal } from './host-connections.js';
 import { newHostRecord, uniqueId } from './new-host.js';
 import { type ExportFile, exportCsv, exportJson } from './export.js';
 import { type DataDirLock, acquireDataDirLock } from './data-dir-lock.js';
@@ -49,6 +49,8 @@ import { RecordingPairLive, RunOutputRecorder, SAVE_EVERY_MS } from './run-outpu
 import { DEMO_PAIR_ID, type HostRecord, type PairRecord, Registry } from './registry.js';
 import { SettingsStore } from './settings.js';
 import { SimBackend } from './sim-backend.js';
+import { XenBackend } from '../backends/xen/xen-backend.js';
+import { JsonFileRunStore } from '../backends/xen/xen-run-store.js';
 
 /** The actor of what the console does by itself (auto-start, file recovery, shutdown). */
 export const SYSTEM_ACTOR = 'colo-console';
@@ -93,8 +95,8 @@ export interface ConsoleServiceOptions {
   /** Overrides for every simulated pair (tests: small guests, an unpaced link, a short COLO wait). */
   simOverrides?: Partial<SimPairOptions>;
   /**
-   * Backends by family; default: the simulator only. As a function, it is given the service's SSH links (one per
-   * host, host keys and secrets handled by the service) to build the SSH backends with.
+   * Backends by family; default: the simulator, and Xen over the service's SSH links. As a function, it is given
+   * those links (one per host, host keys and secrets handled by the service) to build the SSH backends with.
    */
   backends?: Partial<Record<BackendKind, ReplicationBackend>> | ((links: HostLinks) => Partial<Record<BackendKind, ReplicationBackend>>);
   /** SSH settings: the user's known_hosts and ssh config (tests point these at their own), the agent, the pace. */
@@ -207,10 +209,7 @@ export class ConsoleService {
       now: this.clock,
       onChange: (hostId) => this.hostChanged(hostId),
     });
-    const given = typeof opts.backends === 'function' ? opts.backends(this.connections) : (opts.backends ?? {});
-    this.backends.set('sim', given.sim ?? new SimBackend(opts.simOverrides));
-    if (given.xen) this.backends.set('xen', given.xen);
-    if (given.qemu) this.backends.set('qemu', given.qemu);
+    this.backends.set('sim', new SimBackend(opts.simOverrides));
     const onListenerError = (err: unknown): void => this.log(err, 'listener');
     this.pairListeners = new Listeners(onListenerError);
     this.cycleListeners = new Listeners(onListenerError);
@@ -238,6 +237,8 @@ export class ConsoleService {
       const report = (p: Problem): void => this.addProblem(p);
       this.settingsStore = SettingsStore.load(this.dataDir, report, now);
       this.registryStore = Registry.load(this.dataDir, report, now);
+      // The backends keep their own files here too (a Xen run's log offset), so they come after the lock.
+      this.createBackends(report);
       this.auditLog = new AuditLog(this.dataDir, {
         report,
         now,
@@ -279,6 +280,10 @@ export class ConsoleService {
 
     for (const record of this.registry.pairs()) this.addController(record.id);
     for (const h of this.registry.hosts()) if (h.kind === 'ssh') this.connections.connect(h);
+    // Protection on real hosts went on without the console: follow it again, from where the console stopped.
+    for (const [id, c] of this.controllers) {
+      c.attach(SYSTEM_ACTOR).catch((err: unknown) => this.log(err, `attach ${id}`));
+    }
     this.startTimers();
     this.pruning = this.prune();
     this.state = 'running';
@@ -350,6 +355,15 @@ export class ConsoleService {
    */
   get problems(): readonly Problem[] {
     return [...this.problemList];
+  }
+
+  /** The backends by family: the simulator always; Xen over the service's SSH links unless the caller gives its own. */
+  private createBackends(report: (p: Problem) => void): void {
+    const opts = this.opts;
+    const given = typeof opts.backends === 'function' ? opts.backends(this.connections) : (opts.backends ?? {});
+    if (given.sim) this.backends.set('sim', given.sim);
+    this.backends.set('xen', given.xen ?? new XenBackend({ links: this.connections, runStore: new JsonFileRunStore(this.dataDir, report, this.clock) }));
+    if (given.qemu) this.backends.set('qemu', given.qemu);
   }
 
   /** A host's connection, host-key step or probe result changed. */

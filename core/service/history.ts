@@ -162,6 +162,20 @@ export class History {
     return runId;
   }
 
+  /**
+   * Takes up the pair's latest run again (protection that went on on its hosts while the console was away) and
+   * returns it with the highest checkpoint seq stored for it, so that nothing already stored is stored twice.
+   * Null when the pair has no run.
+   */
+  resumeLatestRun(pairId: string): { runId: number; lastSeq: number | null } | null {
+    this.flush();
+    const run = this.db.prepare('SELECT id FROM runs WHERE pair_id = ? ORDER BY id DESC LIMIT 1').get(pairId) as { id: number } | undefined;
+    if (run === undefined) return null;
+    const seq = this.db.prepare('SELECT MAX(seq) AS seq FROM cycles WHERE run_id = ?').get(run.id) as { seq: number | null };
+    this.currentRuns.set(pairId, run.id);
+    return { runId: run.id, lastSeq: seq.seq };
+  }
+
   // -------------------------------------------------------------------------------------------------------------
   // The demo's results (run-history.ts): run settings and figures, drills, true cycle counts.
 

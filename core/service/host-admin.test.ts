@@ -17,7 +17,8 @@ import { fingerprintSha256, knownHostsLine } from '../ssh/known-hosts.js';
 import { type Sshd, startSshd, sshdUnavailable } from '../ssh/test-support/sshd.js';
 import type { ReplicationBackend } from './backend.js';
 import { type ConsoleService, type ConsoleServiceOptions, SYSTEM_ACTOR, consoleHandlers } from './console-service.js';
-import { CONSOLE_KNOWN_HOSTS, type HostLinks } from './host-connections.js';
+import { CONSOLE_KNOWN_HOSTS } from './host-connections.js';
+import type { HostLinks } from './backend.js';
 import { rejectsWithCode, startService, tempDir, waitFor } from './test-support/service-rig.js';
 
 type T = { after(fn: () => Promise<void> | void): void };

@@ -16,12 +16,8 @@ import { knownHostsCheck, keyTypeLabel } from '../ssh/host-keys.js';
 import { type Backoff, type LinkState, SshHostLink } from '../ssh/host-link.js';
 import { type KnownHostEntry, fingerprintSha256, hostKeyVerdict, knownHostsLine, knownHostsName, parseKnownHosts } from '../ssh/known-hosts.js';
 import { writeFileAtomic } from './files.js';
+import type { HostLinks } from './backend.js';
 import type { HostRecord } from './registry.js';
-
-/** Same shape as the Xen backend's HostLinks (core/backends/xen/xen-backend.ts): what a backend may ask for. */
-export interface HostLinks {
-  link(host: HostRecord): SshHostLink;
-}
 
 /** The console's own known_hosts, in the data directory. */
 export const CONSOLE_KNOWN_HOSTS = 'known_hosts';

@@ -469,6 +469,38 @@ export class PairController {
     }
   }
 
+  /**
+   * Picks up protection that runs on the hosts without the console (the console restarted): the backend finds the
+   * run and resumes following it where it stopped. Cycles continue the pair's latest stored run; any the backend
+   * reports again are refused by seq. Returns whether a run was found.
+   */
+  async attach(actor: string): Promise<boolean> {
+    const backend = this.deps.backend;
+    if (backend?.attach === undefined || !backend.capabilities.attach || this.handle !== null) return false;
+    const spec = this.spec();
+    const gen = ++this.generation;
+    // Before the backend is asked: it may report what it replays at once.
+    const resumed = this.deps.history.resumeLatestRun(this.id);
+    this.runId = resumed?.runId ?? 0;
+    this.lastStoredSeq = resumed?.lastSeq ?? -1;
+    this.open = null;
+    const handle = await backend.attach(spec, this.listener(gen), this.deps.context(actor));
+    if (handle === null) return false;
+    if (gen !== this.generation) {
+      await handle.detach(this.deps.context(actor));
+      return false;
+    }
+    // No stored run (the console's data was lost, say): the run found on the hosts starts one here.
+    if (resumed === null) this.runId = this.deps.history.beginRun(this.id, this.deps.clock(), spec.mode);
+    this.handle = handle;
+    this.event('action', `Following the protection of ${spec.name} that ran on ${spec.primary.name} while the console was away.`);
+    handle.ended.then(
+      (final) => this.retire(gen, handle, final),
+      (err: unknown) => this.deps.log(err, `pair ${this.id} run`),
+    ).catch((err: unknown) => this.deps.log(err, `pair ${this.id} retire`));
+    return true;
+  }
+
   /** Starts a new run: preflight, then the backend's protect(). */
   private async protect(actor: string): Promise<void> {
     const backend = this.deps.backend!;

@@ -7,6 +7,7 @@ import type {
   BackendCapabilities,
   BackendContext,
   DomainSummary,
+  HostLinks,
   HostProbe,
   PairEvents,
   PairHandle,
@@ -25,11 +26,6 @@ import type { XenRun, XenRunStore } from './xen-run-store.js';
 import { MAX_INFO_BYTES, parseXlInfo, xenProbe, type XlInfo } from './xl-info.js';
 import { MAX_LIST_BYTES, domainSummary, parseXlList, type XlDomain } from './xl-list.js';
 import { VERBOSE_RECEIVER_SSH, domainNameProblem, remusArgv, secondaryHostProblem, supervisedCommand } from './xl-commands.js';
-
-/** How the backend reaches a host: the service's shared link per host (core/service/host-connections.ts). */
-export interface HostLinks {
-  link(host: HostRecord): SshHostLink;
-}
 
 export interface XenBackendOptions {
   links: HostLinks;
