@@ -10,6 +10,9 @@ import { hrefFor } from '../lib/route';
 import { refreshHosts } from '../store/sync';
 import { useConsole } from '../store/store';
 
+/** How often an open host page lists the host's domains again. */
+const DOMAINS_REFRESH_MS = 10_000;
+
 export function HostView({ id }: { id: string }) {
   const host = useConsole((s) => s.hosts.find((h) => h.id === id));
   const loaded = useConsole((s) => s.hostsLoaded);
@@ -52,6 +55,14 @@ export function HostView({ id }: { id: string }) {
     loadDomains();
     // eslint-disable-next-line react-hooks/exhaustive-deps -- only on (re)connection
   }, [connected, isSsh]);
+
+  // The list stays current while the page is open: a domain started, destroyed or taken over elsewhere shows up.
+  useEffect(() => {
+    if (!connected || !isSsh) return;
+    const timer = setInterval(loadDomains, DOMAINS_REFRESH_MS);
+    return () => clearInterval(timer);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- loadDomains only reads the id
+  }, [connected, isSsh, id]);
 
   useEffect(() => {
     if (!loaded) refreshHosts().catch(() => undefined);
@@ -142,6 +153,7 @@ export function HostView({ id }: { id: string }) {
             <h2 id="domains-title" style={{ flex: 1 }}>
               Domains
             </h2>
+            <span className="sub">Listed again every {DOMAINS_REFRESH_MS / 1000} s</span>
             <button type="button" onClick={loadDomains} disabled={!connected}>
               Refresh domains
             </button>
