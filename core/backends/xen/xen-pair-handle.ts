@@ -329,7 +329,9 @@ export class XenPairHandle implements PairHandle {
         cause: admin
           ? `Failover by admin: ${this.spec.domain} destroyed on ${p}; ${s} took over. Downtime measured from the destroy command to ${s}'s xl list showing ${this.spec.domain}.`
           : `${p} lost the guest (${words}); ${s} took over. Downtime measured from the end of the primary's log to ${s}'s xl list showing ${this.spec.domain}.`,
-        at: now,
+        // The detection is where the downtime is measured from (the destroy command, the log's end): the UI puts
+        // the survivor running at `at + guestDowntimeMs`.
+        at: from,
         survivor: 'secondary',
         lastCheckpointSeq: lastSeq,
         guestDowntimeMs: Math.max(0, seenAt - from),
