@@ -6,37 +6,10 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { labUnavailable, startXenLab, type XenLab } from '../lab/xen-lab.js';
-import type { ConsoleService, ConsoleServiceOptions } from './console-service.js';
+import { labUnavailable } from '../lab/xen-lab.js';
+import type { ConsoleService } from './console-service.js';
 import { startService, tempDir, untilState, waitFor } from './test-support/service-rig.js';
-
-const ACTOR = 'alice';
-const DOMAIN = 'web01';
-
-type T = { after(fn: () => Promise<void> | void): void };
-
-async function lab(t: T): Promise<XenLab> {
-  const l = await startXenLab({ coloPeriodMs: 200 });
-  t.after(() => l.stop());
-  return l;
-}
-
-function serviceOptions(l: XenLab): Partial<ConsoleServiceOptions> {
-  // The lab's known_hosts as the user's: the hosts connect without a host-key step (host-admin.test.ts covers it).
-  return { autoStartDemo: false, ssh: { userKnownHosts: [l.knownHostsFile], readyTimeoutMs: 5000, backoff: { initialMs: 200, maxMs: 1000 } } };
-}
-
-async function addHosts(s: ConsoleService, l: XenLab): Promise<{ a: string; b: string }> {
-  const ids: string[] = [];
-  for (const [h, name] of [[l.a, 'Xen A'], [l.b, 'Xen B']] as const) {
-    const added = await s.addHost({ name, address: h.address, port: h.port, user: h.user, auth: { kind: 'key', keyPath: l.clientKeyFile }, hypervisor: 'xen' }, ACTOR);
-    ids.push(added.id);
-  }
-  for (const id of ids) {
-    await waitFor(() => s.hosts().find((h) => h.id === id)?.status === 'connected', 20_000, () => `${id} to connect (${JSON.stringify(s.hosts().find((h) => h.id === id))})`);
-  }
-  return { a: ids[0]!, b: ids[1]! };
-}
+import { ACTOR, DOMAIN, addLabHosts, addWeb01Pair, lab, labServiceOptions, xlState } from './test-support/xen-lab-service.js';
 
 /** Every stored cycle's seq, oldest first (a limit far above the count, so nothing is decimated). */
 function storedSeqs(s: ConsoleService, pairId: string): number[] {
@@ -60,23 +33,15 @@ function runsOf(seqs: readonly number[]): string {
   return out.join(', ');
 }
 
-async function xlState(l: XenLab, h: 'a' | 'b', name: string): Promise<string | undefined> {
-  const r = await l.xl(h, ['list']);
-  return r.stdout.split('\n').find((line) => line.startsWith(`${name} `))?.split(/\s+/)[4];
-}
-
 describe('Xen protection across a console restart', { skip: labUnavailable() ?? false }, () => {
   void test('closed while protecting: xl remus runs on; the next service follows it again with no seq gap or duplicate; stop destroys web01--incoming on b first', async (t) => {
     const l = await lab(t);
     const dir = tempDir(t);
 
     // -- The first console: hosts, pair, protection.
-    const { service: first, errors: firstErrors } = await startService(dir, serviceOptions(l));
-    const hosts = await addHosts(first, l);
-    const pair = await first.addPair({
-      name: DOMAIN, backend: 'xen', domain: DOMAIN, primaryHostId: hosts.a, secondaryHostId: hosts.b, mode: 'colo',
-      options: { secondaryAddress: l.b.replicationAddress ?? l.b.address },
-    }, ACTOR);
+    const { service: first, errors: firstErrors } = await startService(dir, labServiceOptions(l));
+    const hosts = await addLabHosts(first, l);
+    const pair = await addWeb01Pair(first, l, hosts);
     await first.startPair(pair.id, ACTOR);
     await untilState(first, pair.id, 'protected', 60_000);
     await waitFor(() => lastSeq(first, pair.id) >= 5, 30_000, () => `5 checkpoints (at #${lastSeq(first, pair.id)})`);
@@ -89,7 +54,7 @@ describe('Xen protection across a console restart', { skip: labUnavailable() ?? 
     await delay(1500);
 
     // -- The second console, same data directory.
-    const { service: second, errors: secondErrors } = await startService(dir, serviceOptions(l));
+    const { service: second, errors: secondErrors } = await startService(dir, labServiceOptions(l));
     const storedAtStart = storedSeqs(second, pair.id);
     assert.ok(storedAtStart.length >= 6, `the first console's cycles are stored (${runsOf(storedAtStart)})`);
     const lastBefore = storedAtStart.at(-1)!;

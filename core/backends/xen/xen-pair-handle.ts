@@ -246,6 +246,8 @@ export class XenPairHandle implements PairHandle {
   private setState(s: ProtectionState): void {
     if (this.finished || this.detached) return;
     if (this.adminAction === 'failover' && s.state !== 'failing-over' && s.state !== 'failed-over' && s.state !== 'error') return;
+    // Destroying the incoming copy fails the checkpoint in flight: expected, not news while the stop completes.
+    if (this.adminAction === 'stop' && s.state === 'degraded') return;
     this.current = s;
     this.run.state = s;
     this.events.state(s);
