@@ -167,6 +167,13 @@ test('Xen: the a–b replication link cut while protected raises the split-brain
     const from = Number(/writes since checkpoint (\d+) are lost/.exec((await banner.textContent()) ?? '')?.[1]);
     expect(from, `the split checkpoint, against #${seen} shown before the cut`).toBeGreaterThanOrEqual(seen);
     await expect(page.getByTestId('failover-panel')).toContainText(new RegExp(`took over as well\\. Last complete checkpoint on the survivor: #${from}\\.`));
+    // The event log tells the way there: the checkpoint after the split one failed, in xl's words; no "protected"
+    // after it.
+    const log = page.getByTestId('event-log');
+    await expect(log).toContainText(new RegExp(`degraded: Checkpoint ${from + 1} failed \\((reading|sending) data fails\\)`));
+    const lines = await log.getByRole('listitem').allTextContents();
+    const failedAt = lines.findIndex((line) => line.includes(`Checkpoint ${from + 1} failed`));
+    expect(lines.slice(0, failedAt).filter((line) => /protected:/.test(line)), `events, newest first:\n${lines.join('\n')}`).toEqual([]);
     // Both copies really run.
     expect(await stateOn(lab, 'a', DOMAIN)).toBe('r-----');
     expect(await stateOn(lab, 'b', DOMAIN)).toBe('r-----');
