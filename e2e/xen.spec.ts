@@ -2,7 +2,7 @@
 // with real OpenSSH sshds. Add both hosts (trusting each key after comparing its fingerprint), see what the probe
 // found, protect web01 from a to b with COLO after a passing preflight, watch it reach Protected with checkpoints
 // arriving (their timings labelled derived: xl's lines only bound the phases), fail over by typing the name, and,
-// in a second run, cut the a–b replication link and see the split-brain alarm with both ways out.
+// in a second run, cut the a–b replication link, see the split-brain alarm with both ways out, and keep A's copy.
 
 import type { Page } from '@playwright/test';
 import { type LabHost, type XenLab, labUnavailable, startXenLab } from '../core/lab/xen-lab.js';
@@ -140,7 +140,7 @@ test('Xen: add both lab hosts, protect web01 with COLO, see cycles arrive, fail 
   }
 });
 
-test('Xen: the a–b replication link cut while protected raises the split-brain alarm with keep-A and keep-B', async ({ page, ui }) => {
+test('Xen: the a–b replication link cut while protected raises the split-brain alarm; keeping the copy on A destroys b\'s', async ({ page, ui }) => {
   test.setTimeout(240_000);
   const lab = await withLab();
   test.skip(lab.mode !== 'namespaces', `the lab runs in loopback mode: ${lab.note}`);
@@ -178,6 +178,20 @@ test('Xen: the a–b replication link cut while protected raises the split-brain
     expect(await stateOn(lab, 'a', DOMAIN)).toBe('r-----');
     expect(await stateOn(lab, 'b', DOMAIN)).toBe('r-----');
     await ui.shot('xen-split-brain');
+
+    // The way out: keep the copy on A (it took the writes the clients saw last); b's copy is destroyed.
+    await banner.getByTestId('alarm-keep-primary').click();
+    const dialog = ui.dialog();
+    await expect(dialog.getByRole('heading', { name: `Keep the copy on ${NAMES.a}?` })).toBeVisible();
+    await expect(dialog.getByRole('region', { name: 'Secondary side' })).toContainText(NAMES.b);
+    await ui.confirmWithName(DOMAIN);
+    await ui.expectState(/^Not protected/, 'unprotected', T.state);
+    await expect(ui.runsOn()).toHaveText(`Runs on ${NAMES.a}, unprotected`);
+    await expect(ui.alarmBanner()).toHaveCount(0);
+    await expect(ui.detail()).toContainText(`the copy on ${NAMES.a} was kept and the copy on ${NAMES.b} destroyed`);
+    expect(await stateOn(lab, 'a', DOMAIN)).toBe('r-----');
+    expect(await stateOn(lab, 'b', DOMAIN), `${DOMAIN} on b`).toBeUndefined();
+    await expect(ui.action('start')).toBeEnabled();
   } finally {
     await lab.stop();
   }
