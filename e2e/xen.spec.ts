@@ -122,6 +122,7 @@ test('Xen: add both lab hosts, protect web01 with COLO, see cycles arrive, fail 
     await ui.confirm('failover', DOMAIN);
     await ui.expectState('Failed over', 'failed-over', T.detect);
     await expect(ui.runsOn()).toHaveText(`Runs on ${NAMES.b}, unprotected`);
+    await expect(page.getByTestId('action-status')).toHaveText('Failover done.');
     const panel = page.getByTestId('failover-panel');
     await expect(panel.getByTestId('failover-headline')).toHaveText(new RegExp(`^${DOMAIN} now runs on ${NAMES.b}; it was down [\\d.,]+ (ms|s)\\.$`));
     const downtime = await Console.msIn(panel.getByTestId('guest-downtime'));
