@@ -66,6 +66,9 @@ const SSHD = '/usr/sbin/sshd';
 /** Host paths each host sees its own copy of (bind mounts in its mount namespace). */
 const VIEWS = { log: '/var/log/colo-console', xen: '/var/lib/xen', state: DEFAULT_STATE_DIR, ssh: '/root/.ssh', bin: '/usr/local/sbin', qemu: '/usr/lib/xen/bin' } as const;
 
+/** Root's shell startup files on this machine; each host sees them empty. */
+const ROOT_SHELL_FILES = ['/root/.bashrc', '/root/.bash_profile', '/root/.bash_login', '/root/.profile'];
+
 type HostName = 'a' | 'b' | 'bastion';
 
 /** What a lab leaves in REGISTRY so that it can be removed even after its process died. */
@@ -428,6 +431,8 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
     mkdirSync(path.join(dir, 'holders'), { recursive: true });
     const emptyDir = path.join(dir, 'empty');
     mkdirSync(emptyDir);
+    const emptyFile = path.join(dir, 'empty-file');
+    writeFileSync(emptyFile, '');
 
     for (const h of names) {
       const binds: [string, string][] = [[path.join(hostDir(h), 'ssh'), VIEWS.ssh]];
@@ -442,6 +447,9 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
       }
       // A machine running systemd must not make the hosts look as if they ran it: the backend probes for it.
       if (existsSync('/run/systemd/system')) binds.push([emptyDir, '/run/systemd']);
+      // Nor may this machine's shell setup for root run in the hosts' sessions (bash reads ~/.bashrc under sshd):
+      // a slow or stuck one (pyenv's rehash waits up to 60 s on a lock a killed session left) stalls every command.
+      for (const f of ROOT_SHELL_FILES) if (existsSync(f)) binds.push([emptyFile, f]);
       const script = `hostname ${h === 'bastion' ? 'bastion' : `xen-${h}`} && ${binds.map(([from, to]) => `mount --bind ${shellQuote(from)} ${shellQuote(to)}`).join(' && ')} && exec sleep infinity`;
       const unshare = ['unshare', '--mount', '--uts', '--propagation', 'private', 'sh', '-c', script];
       const argv = mode === 'namespaces' ? ['ip', 'netns', 'exec', ns(h), ...unshare] : unshare;

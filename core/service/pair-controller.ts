@@ -781,7 +781,7 @@ const ACTION_WORDS: Record<PairAction, string> = {
 
 function describeFailover(e: FailoverEvent): string {
   const who = e.detectedBy === 'admin' ? 'the admin' : `the ${e.detectedBy}`;
-  return `Failover detected by ${who}: ${e.cause}. Survivor: ${e.survivor}; last checkpoint ${e.lastCheckpointSeq}; guest down ${e.guestDowntimeMs.toFixed(1)} ms.`;
+  return `Failover detected by ${who}: ${e.cause.replace(/\.\s*$/, '')}. Survivor: ${e.survivor}; last checkpoint ${e.lastCheckpointSeq}; guest down ${e.guestDowntimeMs.toFixed(1)} ms.`;
 }
 
 function bound(text: string, max = MAX_MESSAGE): string {

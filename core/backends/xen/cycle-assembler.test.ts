@@ -109,6 +109,15 @@ describe('cycle assembler', () => {
     assert.deepEqual(r.a.s.errors, ['reading data fails']);
   });
 
+  test('a checkpoint that fails while protected: degraded, naming it and xl\'s error, never the last "committed" again', () => {
+    const r = rig(initialAssemblerState('colo', true));
+    r.feed([...startLines(), ...cycleLines(10), ...cycleLines(3), ...cycleLines(3).slice(0, 2), ...backupFailedLines()]);
+    assert.deepEqual(r.seen.cycles.map((c) => [c.seq, c.outcome]), [[0, 'committed'], [1, 'committed'], [2, 'failed']]);
+    const last = r.seen.states.at(-1)!;
+    assert.deepEqual([last.state, last.reasonCode], ['degraded', 'stream-error']);
+    assert.equal(last.reason, 'Checkpoint 2 failed (reading data fails); the secondary may not hold checkpoint 2. Waiting for xl remus to end.');
+  });
+
   test('the log ends mid-checkpoint (xl remus killed): end() closes it as failed, or aborted when the admin stopped', () => {
     for (const outcome of ['failed', 'aborted'] as const) {
       const r = rig(initialAssemblerState('colo', true));

@@ -221,6 +221,16 @@ export class CycleAssembler {
       provenance: 'derived',
     };
     if (outcome === 'committed') s.lastCommittedSeq = o.seq;
+    if (outcome === 'failed' && (s.phase === 'protected' || s.phase === 'degraded')) {
+      // Until the log ends and the hosts say where the guest runs, the last word must not be an old "committed".
+      // Said before the cycle is reported, so that a listener that shows the latest state when a checkpoint
+      // closes never shows the one before.
+      const why = s.errors.at(-1);
+      this.enter('degraded', at, {
+        reasonCode: 'stream-error',
+        reason: `Checkpoint ${o.seq} failed${why === undefined ? '' : ` (${why.slice(0, 300)})`}; the secondary may not hold checkpoint ${o.seq}. Waiting for xl remus to end.`,
+      });
+    }
     this.sink.cycle(record);
     if (outcome === 'committed' && (s.phase === 'syncing' || s.phase === 'starting' || s.phase === 'degraded')) {
       this.enter('protected', at, { reason: `Checkpoint ${o.seq} committed; the secondary holds a copy.` });

@@ -246,6 +246,8 @@ export class XenPairHandle implements PairHandle {
   private setState(s: ProtectionState): void {
     if (this.finished || this.detached) return;
     if (this.adminAction === 'failover' && s.state !== 'failing-over' && s.state !== 'failed-over' && s.state !== 'error') return;
+    // Destroying the incoming copy fails the checkpoint in flight: expected, not news while the stop completes.
+    if (this.adminAction === 'stop' && s.state === 'degraded') return;
     this.current = s;
     this.run.state = s;
     this.events.state(s);
@@ -329,7 +331,9 @@ export class XenPairHandle implements PairHandle {
         cause: admin
           ? `Failover by admin: ${this.spec.domain} destroyed on ${p}; ${s} took over. Downtime measured from the destroy command to ${s}'s xl list showing ${this.spec.domain}.`
           : `${p} lost the guest (${words}); ${s} took over. Downtime measured from the end of the primary's log to ${s}'s xl list showing ${this.spec.domain}.`,
-        at: now,
+        // The detection is where the downtime is measured from (the destroy command, the log's end): the UI puts
+        // the survivor running at `at + guestDowntimeMs`.
+        at: from,
         survivor: 'secondary',
         lastCheckpointSeq: lastSeq,
         guestDowntimeMs: Math.max(0, seenAt - from),

@@ -2,8 +2,8 @@
 // arguments: hostile names arrive intact, nothing else runs, and names xl would misread are refused.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -47,10 +47,75 @@ describe('xl commands', () => {
     }
     assert.equal(existsSync(path.join(dir, 'PWNED')), false);
     const sup = supervisedCommand(remusArgv({ domain: HOSTILE[3]!, secondary: 'dom0-b', mode: 'colo' }), 'colo-console-web', false);
-    assert.match(sup.command, /^mkdir -p -m 0750 \/var\/log\/colo-console && setsid nohup xl -vvv remus -c -u -- '\$\(touch PWNED\)' dom0-b >>\/var\/log\/colo-console\/colo-console-web\.log 2>&1 <\/dev\/null & echo \$!$/);
+    assert.match(sup.command, /^mkdir -p -m 0750 \/var\/log\/colo-console \|\| exit 1; setsid nohup xl -vvv remus -c -u -- '\$\(touch PWNED\)' dom0-b >>\/var\/log\/colo-console\/colo-console-web\.log 2>&1 <\/dev\/null & echo \$!$/);
     const unit = supervisedCommand(['xl', '-vvv', 'remus', '-c', '-u', '--', "it's", 'b'], 'colo-console-web', true);
-    assert.equal(unit.command, `mkdir -p -m 0750 /var/log/colo-console && systemd-run --unit=colo-console-web --collect --quiet -p StandardOutput=append:/var/log/colo-console/colo-console-web.log -p StandardError=append:/var/log/colo-console/colo-console-web.log -- xl -vvv remus -c -u -- 'it'\\''s' b`);
+    assert.equal(unit.command, `mkdir -p -m 0750 /var/log/colo-console || exit 1; systemd-run --unit=colo-console-web --collect --quiet -p StandardOutput=append:/var/log/colo-console/colo-console-web.log -p StandardError=append:/var/log/colo-console/colo-console-web.log -- xl -vvv remus -c -u -- 'it'\\''s' b`);
     assert.throws(() => supervisedCommand(['xl'], 'evil; rm', true), /not a unit name/);
+  });
+});
+
+describe('the setsid + nohup supervisor under sh and bash', () => {
+  /** The pid's command line, once it has exec'd past setsid and nohup; '' while it has not (or is gone). */
+  const cmdline = (pid: number): string => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    } catch {
+      return '';
+    }
+  };
+  /** Field 6 of /proc/<pid>/stat: the session id (after the command name in parentheses). */
+  const sessionOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[3]);
+
+  for (const shell of ['sh', 'bash']) {
+    test(`${shell} -c: the shell returns at once, printing the pid of the supervised process, in its own session`, async (t) => {
+      if (!existsSync(`/bin/${shell}`)) {
+        t.skip(`/bin/${shell} is not installed`);
+        return;
+      }
+      const dir = mkdtempSync(path.join(tmpdir(), 'colo-sup-'));
+      const pids: number[] = [];
+      t.after(() => {
+        for (const pid of pids) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
+        }
+        rmSync(dir, { recursive: true, force: true });
+      });
+      const logDir = path.join(dir, 'log');
+      const sup = supervisedCommand(['sleep', '30'], 'colo-console-suptest', false, logDir);
+      // Were the session's stdout held by a background subshell, this would wait for the sleep (30 s): the
+      // timeout only keeps a regression from hanging the run, and fails the test.
+      const out = execFileSync(`/bin/${shell}`, ['-c', sup.command], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+      const pid = Number(out.trim());
+      assert.ok(Number.isSafeInteger(pid) && pid > 1, `printed ${JSON.stringify(out)}`);
+      pids.push(pid);
+      assert.equal(out, `${pid}\n`, 'only the pid is printed');
+      // setsid and nohup exec in turn; wait until the pid runs the argv (or is gone, which fails below).
+      for (let i = 0; i < 200 && cmdline(pid) !== 'sleep 30' && cmdline(pid) !== ''; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(cmdline(pid), 'sleep 30', `pid ${pid} is the sleeping process`);
+      assert.equal(sessionOf(pid), pid, 'it leads its own session, outliving the SSH session');
+      assert.equal(sup.log, `${logDir}/colo-console-suptest.log`);
+      assert.ok(existsSync(sup.log), 'the log file is created');
+    });
+  }
+
+  test('a log directory that cannot be made stops the command before anything starts', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'colo-sup-'));
+    try {
+      writeFileSync(path.join(dir, 'file'), '');
+      const sup = supervisedCommand(['sleep', '30'], 'colo-console-suptest', false, path.join(dir, 'file', 'log'));
+      for (const shell of ['sh', 'bash'].filter((s) => existsSync(`/bin/${s}`))) {
+        const r = spawnSync(`/bin/${shell}`, ['-c', sup.command], { encoding: 'utf8', timeout: 10_000 });
+        assert.equal(r.status, 1, shell);
+        assert.equal(r.stdout, '', `${shell}: no pid printed`);
+        assert.match(r.stderr, /mkdir/, shell);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

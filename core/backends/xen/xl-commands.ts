@@ -82,20 +82,25 @@ export function destroyArgv(domain: string): string[] {
 
 /**
  * The command line that starts `argv` under a supervisor that outlives the SSH session, with its output appended
- * to LOG_DIR/<unit>.log: systemd-run where the host has systemd, else setsid + nohup in the background.
+ * to <logDir>/<unit>.log: systemd-run where the host has systemd, else setsid + nohup in the background.
+ * The text means the same to sh and bash (a login shell may be either): the mkdir is its own statement, so only
+ * the supervised command goes to the background and `$!` is its pid. (`mkdir && setsid … &` would background the
+ * whole list as a subshell: `$!` would be that subshell, which also keeps the session's stdout open.)
  */
-export function supervisedCommand(argv: readonly string[], unit: string, systemd: boolean): { command: string; log: string } {
+export function supervisedCommand(argv: readonly string[], unit: string, systemd: boolean, logDir: string = LOG_DIR): { command: string; log: string } {
   if (!/^colo-console-[A-Za-z0-9._-]{1,100}$/.test(unit)) throw new Error(`"${unit}" is not a unit name this console makes`);
-  const log = `${LOG_DIR}/${unit}.log`;
-  const mkdir = shellCommand(['mkdir', '-p', '-m', '0750', LOG_DIR]);
+  const log = `${logDir}/${unit}.log`;
+  const mkdir = `${shellCommand(['mkdir', '-p', '-m', '0750', logDir])} || exit 1; `;
   if (systemd) {
     const run = shellCommand([
       'systemd-run', `--unit=${unit}`, '--collect', '--quiet',
       '-p', `StandardOutput=append:${log}`, '-p', `StandardError=append:${log}`,
       '--', ...argv,
     ]);
-    return { command: `${mkdir} && ${run}`, log };
+    return { command: `${mkdir}${run}`, log };
   }
-  // The redirections and '&' are fixed syntax; every word in them is quoted.
-  return { command: `${mkdir} && setsid nohup ${shellCommand(argv)} >>${shellQuote(log)} 2>&1 </dev/null & echo $!`, log };
+  // The redirections and '&' are fixed syntax; every word in them is quoted. A non-interactive shell has no job
+  // control, so the background child is no process-group leader and setsid makes it a session leader in place
+  // (no fork): the pid `$!` names is the one that execs nohup, then argv.
+  return { command: `${mkdir}setsid nohup ${shellCommand(argv)} >>${shellQuote(log)} 2>&1 </dev/null & echo $!`, log };
 }

@@ -20,16 +20,23 @@ interface TimelineItem {
   tone?: 'ok' | 'bad';
 }
 
+/** A cause as one sentence: backends end theirs with a full stop or not; never two. */
+function sentence(text: string): string {
+  const t = text.trimEnd();
+  return /[.!?]$/.test(t) ? t : `${t}.`;
+}
+
 /** Detection, the pair's own events around it, and the moment the survivor ran again, in time order. */
 function failoverTimeline(fo: FailoverEvent, events: readonly PairEvent[], survivorOn: string): TimelineItem[] {
   const items: TimelineItem[] = [
-    { key: 'detected', at: fo.at, text: `Detected by the ${fo.detectedBy}: ${fo.cause}. Last complete checkpoint on the survivor: #${fo.lastCheckpointSeq}.`, tone: 'bad' },
+    { key: 'detected', at: fo.at, text: `Detected by the ${fo.detectedBy}: ${sentence(fo.cause)} Last complete checkpoint on the survivor: #${fo.lastCheckpointSeq}.`, tone: 'bad' },
   ];
   // Oldest first, at most ten, so the list ends with the outcome.
   for (const e of [...events].reverse()) {
     if (items.length > 10) break;
-    // The service's own 'failover' event says what the detection line already says.
-    if (e.at < fo.at - 3_000 || e.at > fo.at + 30_000 || (e.kind === 'failover' && Math.abs(e.at - fo.at) < 1_000)) continue;
+    // The service's own 'failover' event says what the detection line already says; it is logged when the backend
+    // reports the failover, which may be the survivor's start rather than the detection (Xen: b's xl list).
+    if (e.at < fo.at - 3_000 || e.at > fo.at + 30_000 || e.kind === 'failover') continue;
     items.push({ key: `e${e.seq}`, at: e.at, text: e.message });
   }
   const survivorText =

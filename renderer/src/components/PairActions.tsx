@@ -88,7 +88,9 @@ export function PairActions({ pair }: { pair: PairInfo }) {
     const next = await callConfirmed(action, pair, typed);
     acceptPair(next);
     setConfirming(null);
-    const text = action === 'stop' ? 'Protection stopped.' : action === 'failover' ? 'Failover requested.' : `${keepLabel(action, pair, hosts)}: done.`;
+    // A backend may answer once the failover is over (Xen: the secondary runs the guest): then it is done, not requested.
+    const failover = next.state.state === 'failed-over' ? 'Failover done.' : 'Failover requested.';
+    const text = action === 'stop' ? 'Protection stopped.' : action === 'failover' ? failover : `${keepLabel(action, pair, hosts)}: done.`;
     setStatus({ kind: 'info', text, stateSince: next.state.since });
   };
 

@@ -52,7 +52,7 @@ function Metrics({ pair }: { pair: PairInfo }) {
         <Metric label="Primary pause p99 (1 min)" value={formatMs(st.pausePrimaryP99Ms)} tag="derived" testId="metric-p99" />
         <Metric label="Primary pause max (1 min)" value={formatMs(st.pausePrimaryMaxMs)} tag="derived" testId="metric-max" />
         <Metric label="Checkpoints / min" value={formatCount(st.checkpointsPerMinute, st.checkpointsPerMinute < 10 ? 1 : 0)} tag="derived" />
-        <Metric label="Cycle timings" value={lastProvenance === null ? '—' : lastProvenance === 'measured' ? 'Measured' : 'Derived'} tag={lastProvenance ?? undefined} />
+        <Metric label="Cycle timings" value={lastProvenance === null ? '—' : lastProvenance === 'measured' ? 'Measured' : 'Derived'} tag={lastProvenance ?? undefined} testId="metric-cycle-timings" />
       </div>
       <p className="panel-note">
         Derived figures are computed from the measured cycles; a cycle is “derived” when the backend could not time every phase itself.
