@@ -74,6 +74,9 @@ describe('a real QEMU COLO pair (qemu-colo.md §3)', { skip: qemuMissing() ?? fa
     await waitFor('the secondary to resume after loading the checkpoint', 10_000, () => (names('secondary').slice(stopIndex + 1).includes('RESUME') ? true : undefined));
     await assert.rejects(primary!.execute('query-status', undefined, { timeoutMs: 1500 }), (e: QmpError) => e.kind === 'timeout');
     assert.equal(events.primary.slice(resumedAt + 1).some((e) => e.event === 'RESUME'), false, 'the primary never resumed');
+    // Out-of-band commands are still answered by the monitor's own thread (here a yank of an instance that does
+    // not exist, so the COLO link stays as it is).
+    await assert.rejects(primary!.execute('yank', { instances: [{ type: 'chardev', id: 'no-such-chardev' }] }, { oob: true, timeoutMs: 1500 }), (e: QmpError) => e.kind === 'command' && e.errorClass === 'DeviceNotFound');
   });
 
   test('failover: SIGKILL the primary, yank + x-colo-lost-heartbeat on the secondary → COLO_EXIT, survivor running', async (t) => {

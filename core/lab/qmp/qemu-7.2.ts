@@ -1,7 +1,7 @@
 // What Debian's QEMU 7.2 answers with, as recorded on this machine type (core/backends/qemu/fixtures/
 // qmp-colo-qemu-7.2.jsonl): its version and package, its migration capabilities and parameters in the order its
-// monitor lists them, and the classes and wording of the errors the emulator gives. Wording not in the recording is
-// marked as such.
+// monitor lists them, and the classes and wording of the errors the emulator gives. Wording that is in neither the recording
+// nor the real-QEMU test follows QEMU's QAPI error messages as far as known.
 
 import type { Json } from './wire.js';
 
@@ -84,7 +84,7 @@ export const errors = {
   parse: (): QmpErrorBody => generic('JSON parse error, invalid keyword'),
   migrationActive: (): QmpErrorBody => generic("There's a migration process in progress"),
   featureDisabled: (feature: string): QmpErrorBody => generic(`The feature '${feature}' is not enabled`),
-  /** Class and words not seen on 7.2 here: the emulator's best guess. */
+  /** Seen from a real 7.2 here (core/lab/qemu-pair.test.ts), also while its main loop was deadlocked. */
   yankNotFound: (): QmpErrorBody => ({ class: 'DeviceNotFound', desc: 'Instance not found' }),
 };
 
