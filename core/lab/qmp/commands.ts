@@ -20,13 +20,14 @@ const fail = (error: QmpErrorBody): ReplyBody => ({ error });
 function checkType(name: string, type: ArgType, v: Json): QmpErrorBody | null {
   switch (type) {
     case 'str':
-      return typeof v === 'string' ? null : errors.expectsType(name, 'string');
+      return typeof v === 'string' ? null : errors.invalidType(name, 'string');
     case 'bool':
-      return typeof v === 'boolean' ? null : errors.expectsType(name, 'boolean');
+      return typeof v === 'boolean' ? null : errors.invalidType(name, 'boolean');
     case 'uint64':
-      return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? null : errors.expectsType(name, 'uint64');
+      // A negative integer passes QEMU's uint64 visitor (as its two's complement); range checks catch it later.
+      return typeof v === 'number' && Number.isInteger(v) ? null : errors.expectsType(name, 'uint64');
     case 'array':
-      return Array.isArray(v) ? null : errors.expectsType(name, 'array');
+      return Array.isArray(v) ? null : errors.invalidType(name, 'array');
     case 'any':
       return null;
   }
@@ -53,14 +54,16 @@ const commands: Record<string, Command> = {
     run: ({ side, pair, args }) => {
       const s = pair.sides[side];
       const wanted = new Map<string, boolean>();
-      for (const item of args.capabilities as Json[]) {
-        if (typeof item !== 'object' || item === null || Array.isArray(item)) return fail(errors.expectsType('capabilities[0]', 'object'));
-        for (const k of Object.keys(item)) if (k !== 'capability' && k !== 'state') return fail(errors.unexpected(k));
-        if (item.capability === undefined) return fail(errors.missing('capability'));
-        if (item.state === undefined) return fail(errors.missing('state'));
-        if (typeof item.capability !== 'string') return fail(errors.expectsType('capability', 'string'));
+      for (const [i, item] of (args.capabilities as Json[]).entries()) {
+        const at = `capabilities[${i}]`;
+        if (typeof item !== 'object' || item === null || Array.isArray(item)) return fail(errors.invalidType(at, 'object'));
+        // QEMU's visitor: members in schema order (capability, state), then anything left over.
+        if (item.capability === undefined) return fail(errors.missing(`${at}.capability`));
+        if (typeof item.capability !== 'string') return fail(errors.invalidType(`${at}.capability`, 'string'));
         if (!s.capabilities.has(item.capability)) return fail(errors.badEnum('capability', item.capability));
-        if (typeof item.state !== 'boolean') return fail(errors.expectsType('state', 'boolean'));
+        if (item.state === undefined) return fail(errors.missing(`${at}.state`));
+        if (typeof item.state !== 'boolean') return fail(errors.invalidType(`${at}.state`, 'boolean'));
+        for (const k of Object.keys(item)) if (k !== 'capability' && k !== 'state') return fail(errors.unexpected(`${at}.${k}`));
         wanted.set(item.capability, item.state);
       }
       if (pair.hasMigrationYank(side)) return fail(errors.migrationActive());
@@ -78,7 +81,7 @@ const commands: Record<string, Command> = {
         const current = params[k];
         const err = checkType(k, typeof current === 'number' ? 'uint64' : typeof current === 'boolean' ? 'bool' : 'str', v);
         if (err) return fail(err);
-        if (UINT32_PARAMETERS.has(k) && (v as number) > 0xffffffff) return fail(errors.expectsType(k, 'uint32'));
+        if (typeof v === 'number' && (v < 0 || (UINT32_PARAMETERS.has(k) && v > 0xffffffff))) return fail(errors.expectsType(k, UINT32_PARAMETERS.has(k) ? 'uint32_t' : 'uint64'));
       }
       Object.assign(params, args);
       if ('x-checkpoint-delay' in args && side === 'primary') pair.armCheckpointTimer();
@@ -122,12 +125,21 @@ const commands: Record<string, Command> = {
   yank: {
     args: { instances: ['array', true] },
     run: ({ side, pair, args }) => {
-      for (const item of args.instances as Json[]) {
-        if (typeof item !== 'object' || item === null || Array.isArray(item)) return fail(errors.expectsType('instances[0]', 'object'));
-        if (typeof item.type !== 'string') return fail(errors.missing('type'));
+      const wanted: string[] = [];
+      for (const [i, item] of (args.instances as Json[]).entries()) {
+        const at = `instances[${i}]`;
+        if (typeof item !== 'object' || item === null || Array.isArray(item)) return fail(errors.invalidType(at, 'object'));
+        if (item.type === undefined) return fail(errors.missing(`${at}.type`));
+        if (typeof item.type !== 'string') return fail(errors.invalidType(`${at}.type`, 'string'));
         if (!['block-node', 'chardev', 'migration'].includes(item.type)) return fail(errors.badEnum('type', item.type));
-        if (item.type !== 'migration' || !pair.hasMigrationYank(side)) return fail(errors.yankNotFound());
+        const extra = item.type === 'chardev' ? 'id' : item.type === 'block-node' ? 'node-name' : null;
+        if (extra !== null && item[extra] === undefined) return fail(errors.missing(`${at}.${extra}`));
+        if (extra !== null && typeof item[extra] !== 'string') return fail(errors.invalidType(`${at}.${extra}`, 'string'));
+        for (const k of Object.keys(item)) if (k !== 'type' && k !== extra) return fail(errors.unexpected(`${at}.${k}`));
+        wanted.push(item.type);
       }
+      // Every instance must exist before any is yanked.
+      if (wanted.some((type) => type !== 'migration' || !pair.hasMigrationYank(side))) return fail(errors.yankNotFound());
       pair.yankMigration(side);
       return ok();
     },
@@ -135,11 +147,10 @@ const commands: Record<string, Command> = {
 };
 
 /** Runs `name` for `side`; unknown commands and bad arguments give QEMU's errors. */
-export function runCommand(pair: ColoPair, side: Side, name: string, args: Json | undefined, reply: (body: ReplyBody) => void): void {
+export function runCommand(pair: ColoPair, side: Side, name: string, args: Record<string, Json> | undefined, reply: (body: ReplyBody) => void): void {
   const cmd = commands[name];
   if (cmd === undefined) return reply(fail(errors.commandNotFound(name)));
-  if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) return reply(fail(errors.expectsType('arguments', 'object')));
-  const a = (args ?? {}) as Record<string, Json>;
+  const a = args ?? {};
   if (cmd.args !== null) {
     for (const k of Object.keys(a)) if (!(k in cmd.args)) return reply(fail(errors.unexpected(k)));
     for (const [k, [type, required]] of Object.entries(cmd.args)) {

@@ -22,7 +22,7 @@ export type Malformation =
 
 interface Queued {
   name: string;
-  args: Json | undefined;
+  args: Record<string, Json> | undefined;
   id: Json | undefined;
 }
 
@@ -62,41 +62,46 @@ class Session {
     try {
       msg = JSON.parse(text);
     } catch {
-      return this.reply(undefined, { error: errors.parse() });
+      return this.reply(undefined, { error: errors.parse(badToken(text)) });
     }
     if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return this.reply(undefined, { error: errors.notObject() });
     const m = msg as Record<string, Json>;
     const id = m.id;
-    const oob = 'exec-oob' in m;
-    const name = oob ? m['exec-oob'] : m.execute;
+    // The checks of QEMU's request validation, in its order: member types, unknown members, then the command.
     for (const k of Object.keys(m)) {
-      if (!['execute', 'exec-oob', 'arguments', 'id'].includes(k)) return this.reply(id, { error: errors.unexpected(k) });
+      if (k === 'execute' || k === 'exec-oob') {
+        if (typeof m[k] !== 'string') return this.reply(id, { error: errors.memberType(k, 'a string') });
+      } else if (k === 'arguments') {
+        const a = m[k];
+        if (typeof a !== 'object' || a === null || Array.isArray(a)) return this.reply(id, { error: errors.memberType(k, 'an object') });
+      } else if (k !== 'id') return this.reply(id, { error: errors.memberUnexpected(k) });
     }
-    if (typeof name !== 'string') return this.reply(id, { error: errors.noExecute() });
+    const oob = 'exec-oob' in m;
+    if (oob && !this.oob) return this.reply(id, { error: errors.oobNotEnabled() });
+    const name = (oob ? m['exec-oob'] : m.execute) as string | undefined;
+    if (name === undefined) return this.reply(id, { error: errors.noExecute() });
+    const args = m.arguments as Record<string, Json> | undefined;
     if (!this.negotiated) {
-      if (name !== 'qmp_capabilities' || oob) return this.reply(id, { error: errors.needCapabilities() });
-      return this.negotiate(m.arguments, id);
+      if (name !== 'qmp_capabilities') return this.reply(id, { error: errors.needCapabilities() });
+      return this.negotiate(args, id);
     }
     if (oob) {
-      if (!this.oob) return this.reply(id, { error: errors.oobNotEnabled() });
       if (!OOB_COMMANDS.has(name)) return this.reply(id, { error: errors.notOob(name) });
-      return runCommand(this.m.pair, this.m.side, name, m.arguments, (body) => this.reply(id, body));
+      return runCommand(this.m.pair, this.m.side, name, args, (body) => this.reply(id, body));
     }
     if (name === 'qmp_capabilities') return this.reply(id, { error: errors.capabilitiesDone() });
-    this.queue.push({ name, args: m.arguments, id });
+    this.queue.push({ name, args, id });
     if (this.queue.length >= REQUEST_QUEUE_MAX) this.sock.pause();
     this.drain();
   }
 
-  private negotiate(args: Json | undefined, id: Json | undefined): void {
-    const enable = typeof args === 'object' && args !== null && !Array.isArray(args) ? args.enable : undefined;
-    if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) return this.reply(id, { error: errors.expectsType('arguments', 'object') });
-    if (args !== undefined) {
-      for (const k of Object.keys(args)) if (k !== 'enable') return this.reply(id, { error: errors.unexpected(k) });
-    }
+  private negotiate(args: Record<string, Json> | undefined, id: Json | undefined): void {
+    const enable = args?.enable;
+    for (const k of Object.keys(args ?? {})) if (k !== 'enable') return this.reply(id, { error: errors.unexpected(k) });
     if (enable !== undefined) {
-      if (!Array.isArray(enable)) return this.reply(id, { error: errors.expectsType('enable', 'array') });
-      for (const c of enable) if (c !== 'oob') return this.reply(id, { error: errors.badEnum('enable[0]', typeof c === 'string' ? c : qemuJson(c)) });
+      if (!Array.isArray(enable)) return this.reply(id, { error: errors.invalidType('enable', 'array') });
+      // QEMU 7.2 names no parameter here (it says 'null').
+      for (const c of enable) if (c !== 'oob') return this.reply(id, { error: errors.badEnum('null', typeof c === 'string' ? c : qemuJson(c)) });
     }
     this.oob = Array.isArray(enable) && enable.includes('oob') && GREETING_CAPABILITIES.includes('oob');
     this.negotiated = true;
@@ -216,4 +221,11 @@ export class QmpMonitor {
     this.server = null;
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+/** The first bare word outside strings that is not a JSON literal: what QEMU's lexer calls an invalid keyword. */
+function badToken(text: string): string {
+  const outside = text.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  const word = outside.match(/[A-Za-z_][\w-]*/g)?.find((w) => w !== 'true' && w !== 'false' && w !== 'null');
+  return word ?? outside.trim().slice(0, 1);
 }

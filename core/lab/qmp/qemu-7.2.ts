@@ -1,7 +1,7 @@
 // What Debian's QEMU 7.2 answers with, as recorded on this machine type (core/backends/qemu/fixtures/
 // qmp-colo-qemu-7.2.jsonl): its version and package, its migration capabilities and parameters in the order its
-// monitor lists them, and the classes and wording of the errors the emulator gives. Wording that is in neither the recording
-// nor the real-QEMU test follows QEMU's QAPI error messages as far as known.
+// monitor lists them, and the classes and wording of the errors the emulator gives. The wording not in the recording is
+// compared with a real QEMU 7.2's by errors-vs-qemu.test.ts.
 
 import type { Json } from './wire.js';
 
@@ -66,12 +66,17 @@ export interface QmpErrorBody {
 
 const generic = (desc: string): QmpErrorBody => ({ class: 'GenericError', desc });
 
-/** Error bodies; `recorded` ones appear in the transcript word for word. */
+/**
+ * Error bodies; `recorded` ones appear in the transcript word for word, and the rest are checked against a real
+ * QEMU 7.2 by core/lab/qmp/errors-vs-qemu.test.ts.
+ */
 export const errors = {
   /** recorded */
   commandNotFound: (name: string): QmpErrorBody => ({ class: 'CommandNotFound', desc: `The command ${name} has not been found` }),
   /** recorded */
   expectsType: (param: string, type: string): QmpErrorBody => generic(`Parameter '${param}' expects ${type}`),
+  /** For strings, booleans, arrays and objects (integers use expectsType). */
+  invalidType: (param: string, expected: string): QmpErrorBody => generic(`Invalid parameter type for '${param}', expected: ${expected}`),
   missing: (param: string): QmpErrorBody => generic(`Parameter '${param}' is missing`),
   unexpected: (param: string): QmpErrorBody => generic(`Parameter '${param}' is unexpected`),
   badEnum: (param: string, value: string): QmpErrorBody => generic(`Parameter '${param}' does not accept value '${value}'`),
@@ -81,7 +86,10 @@ export const errors = {
   oobNotEnabled: (): QmpErrorBody => generic("QMP input member 'exec-oob' is unexpected"),
   notObject: (): QmpErrorBody => generic('QMP input must be a JSON object'),
   noExecute: (): QmpErrorBody => generic("QMP input lacks member 'execute'"),
-  parse: (): QmpErrorBody => generic('JSON parse error, invalid keyword'),
+  memberUnexpected: (member: string): QmpErrorBody => generic(`QMP input member '${member}' is unexpected`),
+  memberType: (member: string, what: string): QmpErrorBody => generic(`QMP input member '${member}' must be ${what}`),
+  /** QEMU names the offending token; the emulator finds it only for a bare word (the common case). */
+  parse: (token: string): QmpErrorBody => generic(`JSON parse error, invalid keyword '${token}'`),
   migrationActive: (): QmpErrorBody => generic("There's a migration process in progress"),
   featureDisabled: (feature: string): QmpErrorBody => generic(`The feature '${feature}' is not enabled`),
   /** Seen from a real 7.2 here (core/lab/qemu-pair.test.ts), also while its main loop was deadlocked. */

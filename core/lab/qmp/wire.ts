@@ -46,8 +46,11 @@ export class JsonSplitter {
         if (c === ' ' || c === '\t' || c === '\r' || c === '\n') continue;
         this.start = i;
         if (c !== '{' && c !== '[') {
-          // A bare scalar or stray character at top level: hand it over up to the next whitespace.
-          const end = this.text.slice(i).search(/[\s{[]/);
+          // A bare scalar or stray character at top level: hand it over once it ends (a string at its closing
+          // quote, anything else at the next whitespace or bracket).
+          const rest = this.text.slice(i);
+          const str = c === '"' ? /^"(?:[^"\\]|\\.)*"/.exec(rest) : null;
+          const end = str !== null ? str[0].length : c === '"' ? -1 : rest.search(/[\s{[]/);
           if (end < 0) break;
           out.push(this.text.slice(i, i + end));
           this.start = -1;
