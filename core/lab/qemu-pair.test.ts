@@ -47,11 +47,14 @@ describe('a real QEMU COLO pair (qemu-colo.md §3)', { skip: qemuMissing() ?? fa
 
   test('start: both sides reach colo, with modes primary and secondary', async () => {
     assert.equal(primary!.oob, true, 'QEMU 7.2 offers out-of-band execution');
+    // What the emulator answers too (core/lab/qmp): an -incoming side waits in run state inmigrate.
+    assert.deepEqual(await secondary!.execute('query-status'), { status: 'inmigrate', singlestep: false, running: false });
     await startColo(primary!, secondary!, pair!.port, 200);
-    await waitFor('query-migrate to say colo', 15_000, async () => {
+    const inColo = await waitFor('query-migrate to say colo', 15_000, async () => {
       const m = await primary!.execute<{ status?: string }>('query-migrate');
       return m.status === 'colo' ? m : undefined;
     });
+    assert.deepEqual(inColo, { status: 'colo' }, 'in COLO, 7.2 reports the status alone (no counters)');
     // The primary says colo first; the secondary follows once it has loaded the initial state (about 0.25 s later
     // in the recorded transcript).
     await waitFor('the secondary to report colo', 15_000, () => events.secondary.find((e) => e.event === 'MIGRATION' && e.data?.status === 'colo'));
