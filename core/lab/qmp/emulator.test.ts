@@ -137,6 +137,18 @@ test('changing x-checkpoint-delay live changes the pace', async (t) => {
   await assert.rejects(h.client.primary.execute('migrate-set-parameters', { 'x-checkpoint-delay': 'soon' }), (e: QmpError) => e.errorClass === 'GenericError' && /Parameter 'x-checkpoint-delay' expects uint64/.test(e.message));
 });
 
+test('x-checkpoint-delay changed while COLO starts only sets the pace of what follows', async (t) => {
+  const h = await harness(t, { timings: { coloStartMs: 300 } });
+  await startColo(h.client.primary, h.client.secondary, 4449, 1000);
+  // Between the primary's `colo` and COLO running: the secondary has not loaded the initial state yet.
+  await waitFor('the primary in colo', 2000, () => h.events.primary.find((e) => e.event === 'MIGRATION' && e.data?.status === 'colo'));
+  await h.client.primary.execute('migrate-set-parameters', { 'x-checkpoint-delay': 100 });
+  await waitFor('COLO running', 3000, () => (h.events.primary.some((e) => e.event === 'RESUME') ? true : undefined));
+  await delay(450);
+  assert.equal(h.events.secondary.some((e) => e.event === 'COLO_EXIT'), false);
+  assert.ok(pauses(h.events.primary).length >= 3, 'checkpoints at the new delay');
+});
+
 test('failover: primary killed, yank (OOB) + x-colo-lost-heartbeat on the secondary → COLO_EXIT, survivor running', async (t) => {
   const h = await harness(t);
   await coloRunning(h, 100);

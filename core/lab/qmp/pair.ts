@@ -76,6 +76,8 @@ export class ColoPair {
   private checkpointTimer: NodeJS.Timeout | null = null;
   private lastCheckpointStart = 0;
   private checkpointing = false;
+  /** Both sides resumed after the initial copy: from here the periodic timer runs. */
+  private coloRunning = false;
   private checkpointDue = false;
   private hangNext: boolean;
   private passes = 0;
@@ -183,6 +185,7 @@ export class ColoPair {
       this.setMigration('secondary', 'colo');
       this.setRun('secondary', 'running');
       this.setRun('primary', 'running');
+      this.coloRunning = true;
       this.lastCheckpointStart = Date.now();
       this.armCheckpointTimer();
     });
@@ -195,7 +198,7 @@ export class ColoPair {
       this.timers.delete(this.checkpointTimer);
       this.checkpointTimer = null;
     }
-    if (!this.inColo('primary')) return;
+    if (!this.coloRunning || !this.inColo('primary')) return;
     const delay = Number(this.sides.primary.parameters['x-checkpoint-delay']);
     const wait = Math.max(0, this.lastCheckpointStart + delay - Date.now());
     this.checkpointTimer = this.after(wait, () => {
