@@ -231,3 +231,16 @@ test('the monitor serves one client at a time, like a QEMU chardev socket; the n
   assert.match(got, /^\{"QMP": \{"version": \{"qemu": \{"micro": 22, "minor": 2, "major": 7\}/);
   assert.ok(got.endsWith('\r\n'));
 });
+
+test('failover while the hung primary is still alive: the order a real 7.2 secondary showed', async (t) => {
+  const h = await harness(t, { qemu72Deadlock: true });
+  await coloRunning(h, 100);
+  await waitFor('the hung checkpoint', 2000, () => (h.pair.state.sides.primary.hung ? true : undefined));
+  await delay(100);
+  const mark = h.events.secondary.length;
+  assert.deepEqual(await h.client.secondary.execute('x-colo-lost-heartbeat'), {});
+  await waitFor('RESUME', 1000, () => (h.events.secondary.slice(mark).some((e) => e.event === 'RESUME') ? true : undefined));
+  const seq = h.events.secondary.slice(mark).map((e) => `${e.event}${e.data === undefined ? '' : ` ${JSON.stringify(e.data)}`}`);
+  assert.deepEqual(seq, ['STOP', 'MIGRATION {"status":"completed"}', 'COLO_EXIT {"mode":"secondary","reason":"request"}', 'RESUME']);
+  assert.deepEqual(await h.client.secondary.execute('query-colo-status'), { 'last-mode': 'secondary', mode: 'none', reason: 'request' });
+});

@@ -275,8 +275,8 @@ export class ColoPair {
 
   /**
    * x-colo-lost-heartbeat on `side` (already checked to be in COLO). The side stops, completes the migration and
-   * runs alone: the sequence recorded on a 7.2 secondary. If the link was still up, the COLO thread now leaves with
-   * reason `request` and the peer loses its link.
+   * runs alone, in the order a real 7.2 secondary was seen to: STOP, MIGRATION completed, then (only if the COLO
+   * link was still up) COLO_EXIT with reason `request`, the reply, RESUME. A link that was up breaks for the peer.
    */
   failover(side: Side, reply: () => void): void {
     const s = this.sides[side];
@@ -288,6 +288,7 @@ export class ColoPair {
     }
     if (s.runState === 'running') this.setRun(side, 'colo');
     this.setMigration(side, 'completed');
+    if (linkWasUp) this.emit(side, 'COLO_EXIT', { mode: s.mode, reason: 'request' });
     reply();
     s.lastMode = s.mode;
     s.mode = 'none';
@@ -295,10 +296,8 @@ export class ColoPair {
     s.linkBroken = false;
     this.after(3, () => {
       this.setRun(side, 'running');
-      if (linkWasUp) {
-        this.emit(side, 'COLO_EXIT', { mode: s.lastMode, reason: 'request' });
-        if (peer === 'secondary') this.linkLost(peer);
-      }
+      // The secondary reads the link all the time; a primary would notice only at its next checkpoint.
+      if (linkWasUp && peer === 'secondary') this.linkLost(peer);
     });
   }
 
