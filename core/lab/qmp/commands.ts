@@ -105,7 +105,8 @@ const commands: Record<string, Command> = {
   'query-migrate': {
     args: {},
     run: ({ side, pair }) => {
-      const m = pair.sides[side].migration;
+      const { migration: m, migrationError } = pair.sides[side];
+      if (m === 'failed' && migrationError !== undefined) return ok({ status: m, 'error-desc': migrationError });
       return ok(m === 'none' ? {} : { status: m });
     },
   },

@@ -244,3 +244,27 @@ test('failover while the hung primary is still alive: the order a real 7.2 secon
   assert.deepEqual(seq, ['STOP', 'MIGRATION {"status":"completed"}', 'COLO_EXIT {"mode":"secondary","reason":"request"}', 'RESUME']);
   assert.deepEqual(await h.client.secondary.execute('query-colo-status'), { 'last-mode': 'secondary', mode: 'none', reason: 'request' });
 });
+
+test('without the events capability there are no MIGRATION or MIGRATION_PASS events, only STOP/RESUME', async (t) => {
+  const h = await harness(t);
+  const colo = [{ capability: 'x-colo', state: true }];
+  await h.client.secondary.execute('migrate-set-capabilities', { capabilities: colo });
+  await h.client.primary.execute('migrate-set-capabilities', { capabilities: colo });
+  await h.client.primary.execute('migrate-set-parameters', { 'x-checkpoint-delay': 100 });
+  await h.client.primary.execute('migrate', { uri: 'tcp:127.0.0.1:4449' });
+  await waitFor('a checkpoint', 3000, () => (pauses(h.events.primary).length >= 1 ? true : undefined));
+  assert.deepEqual(await h.client.primary.execute('query-migrate'), { status: 'colo' });
+  for (const side of ['primary', 'secondary'] as const) {
+    assert.deepEqual([...new Set(h.events[side].map((e) => e.event))].sort(), ['RESUME', 'STOP'], side);
+  }
+});
+
+test('migrate to an address the secondary does not listen on: setup, then failed; the primary runs on', async (t) => {
+  const h = await harness(t);
+  await h.client.primary.execute('migrate-set-capabilities', { capabilities: [{ capability: 'events', state: true }] });
+  await h.client.primary.execute('migrate', { uri: 'tcp:127.0.0.1:1' });
+  await waitFor('failed', 1000, () => h.events.primary.find((e) => e.event === 'MIGRATION' && e.data?.status === 'failed'));
+  assert.deepEqual(h.events.primary.map((e) => [e.event, e.data?.status]), [['MIGRATION', 'setup'], ['MIGRATION', 'failed']]);
+  assert.deepEqual(await h.client.primary.execute('query-migrate'), { status: 'failed', 'error-desc': "Failed to connect to '127.0.0.1:1': Connection refused" });
+  assert.equal((await h.client.primary.execute<{ status: string }>('query-status')).status, 'running');
+});

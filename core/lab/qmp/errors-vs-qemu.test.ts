@@ -139,4 +139,14 @@ test('requests, arguments and errors: the emulator answers byte for byte as a re
   }
   await delay(200);
   assert.deepEqual(emu.got.slice(expected), real.got.slice(expected), 'nothing more from either');
+
+  // A migration nobody receives: setup, the reply, failed (events are on from the probes), then why.
+  const stamp = (l: string): string => l.replace(/"seconds": \d+, "microseconds": \d+/, '"seconds": S, "microseconds": U');
+  for (const l of [real, emu]) l.sock.write('{"execute":"migrate","arguments":{"uri":"tcp:127.0.0.1:1"}}');
+  expected += 3;
+  const r = (await real.upTo(expected, 'QEMU')).slice(-3).map(stamp);
+  assert.deepEqual((await emu.upTo(expected, 'the emulator')).slice(-3).map(stamp), r);
+  for (const l of [real, emu]) l.sock.write('{"execute":"query-migrate"}');
+  expected += 1;
+  assert.equal((await emu.upTo(expected, 'the emulator')).at(-1), (await real.upTo(expected, 'QEMU')).at(-1));
 });

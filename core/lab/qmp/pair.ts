@@ -26,6 +26,8 @@ export interface SideState {
   linkBroken: boolean;
   /** The main loop is blocked (7.2's checkpoint deadlock): no in-band answers, no events. */
   hung: boolean;
+  /** Why the last migration failed (query-migrate's error-desc). */
+  migrationError?: string;
 }
 
 export interface PairTimings {
@@ -146,10 +148,13 @@ export class ColoPair {
   /** `migrate` on the primary was accepted: runs the initial copy and, with x-colo, COLO start. */
   migrate(uri: string): void {
     const s = this.sides.secondary;
+    delete this.sides.primary.migrationError;
     this.setMigration('primary', 'setup');
     // The reply to `migrate` goes out after the setup event; the rest happens on the migration thread.
     this.after(this.timings.setupMs, () => {
       if (uri !== this.o.incomingUri || !s.alive || s.runState !== 'inmigrate') {
+        // Nothing listens there (the words of a real 7.2 for a tcp: URI).
+        this.sides.primary.migrationError = `Failed to connect to '${uri.replace(/^tcp:/, '')}': Connection refused`;
         this.setMigration('primary', 'failed');
         return;
       }
