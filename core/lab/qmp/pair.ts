@@ -203,7 +203,7 @@ export class ColoPair {
       this.timers.delete(this.checkpointTimer);
       this.checkpointTimer = null;
     }
-    if (!this.coloRunning || !this.inColo('primary')) return;
+    if (!this.coloRunning || !this.inColo('primary') || this.sides.primary.hung) return;
     const delay = Number(this.sides.primary.parameters['x-checkpoint-delay']);
     const wait = Math.max(0, this.lastCheckpointStart + delay - Date.now());
     this.checkpointTimer = this.after(wait, () => {
@@ -229,9 +229,9 @@ export class ColoPair {
     const hang = this.hangNext;
     this.hangNext = false;
     if (hang) {
-      // 7.2: the primary's COLO thread blocks on the big lock before vm_start; its main loop is stuck from here.
+      // 7.2: the primary's COLO thread blocks on the big lock before vm_start. Its main loop is stuck from the
+      // checkpoint's start here, as in the recording (a real one sometimes still answers while the state is sent).
       this.sides.primary.hung = true;
-      if (this.checkpointTimer !== null) clearTimeout(this.checkpointTimer);
     }
     this.after(this.timings.checkpointPauseMs, () => {
       if (this.inColo('secondary')) this.setRun('secondary', 'running');
