@@ -56,6 +56,8 @@ export interface BenchResult {
 export interface Benchmark {
   name: string;
   title: string;
+  /** How long its child process may run before it is killed (default: 90 s quick, 300 s full). */
+  timeLimitMs?: { quick: number; full: number };
   run(options: BenchOptions): Promise<BenchResult>;
 }
 

@@ -11,12 +11,15 @@
 //   baseline  the raw round trip of a line through the same sshd: the bench appends a timestamped line every 10 ms
 //             to a file on host a and a plain `tail -F` over an SSH link to a returns it.
 // p95 latency in ms per round (rounds interleaved); target: subject p95 ≤ 50 ms (absolute, as the issue states it).
+// The API server batches topic events (flushIntervalMs, 33 ms by default) so that a UI is not woken per event:
+// that batching is part of the path measured, and most of the subject's figure.
 
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
+import { DEFAULT_FLUSH_MS } from '../api/server.js';
 import { type XenLab, startXenLab } from '../lab/xen-lab.js';
 import { type BenchResult, type Benchmark, type Target, interleave, now, round, series, skippedResult, verdict } from './harness.js';
 import { type BenchConsole, followLines, plainLink, protectPairs, quantile, startBenchConsole, stopPairs, xenBenchUnavailable } from './xen-rig.js';
@@ -52,6 +55,7 @@ function readTimings(file: string): Written[] {
 export const xenLatency: Benchmark = {
   name: NAME,
   title: TITLE,
+  timeLimitMs: { quick: 180_000, full: 300_000 },
   async run({ quick, log }): Promise<BenchResult> {
     const unavailable = xenBenchUnavailable();
     if (unavailable !== null) return skippedResult(this, 'p95 latency', 'ms', false, TARGET, unavailable);
@@ -72,19 +76,26 @@ export const xenLatency: Benchmark = {
       lab = await startXenLab({ coloPeriodMs: PERIOD_MS, timingFile });
       log(`  lab: ${lab.mode}: ${lab.note}`);
       bc = await startBenchConsole(lab);
-      const arrivals = new Map<number, number>();
-      let pairId = '';
-      let otherPair = 0;
+      // By pair: the subscription is open before the pair exists (so its first cycles are not missed).
+      const arrivalsByPair = new Map<string, Map<number, number>>();
+      // Each cycle's own time (its phases but the wait for the trigger), to explain the rate achieved.
+      const busy: number[] = [];
       const sub = bc.client.subscribe('cycles', {}, (events) => {
         const at = wallMs();
         for (const e of events) {
-          if (e.pairId !== pairId) otherPair++;
-          else if (!arrivals.has(e.seq)) arrivals.set(e.seq, at);
+          let arrivals = arrivalsByPair.get(e.pairId);
+          if (arrivals === undefined) arrivalsByPair.set(e.pairId, (arrivals = new Map<number, number>()));
+          if (!arrivals.has(e.seq)) {
+            arrivals.set(e.seq, at);
+            if (e.seq > 0) busy.push(e.phases.filter((p) => p.name !== 'wait').reduce((sum, p) => sum + p.durationMs, 0));
+          }
         }
       });
       await sub.ready;
       pairIds = await protectPairs(bc, lab, [DOMAIN]);
-      pairId = pairIds[0]!;
+      const pairId = pairIds[0]!;
+      const arrivals = arrivalsByPair.get(pairId) ?? new Map<number, number>();
+      arrivalsByPair.set(pairId, arrivals);
       log(`  ${DOMAIN} protected; warm-up`);
       await delay(quick ? 1500 : 3000);
 
@@ -159,14 +170,16 @@ export const xenLatency: Benchmark = {
       const sq = q(subjectAll);
       const bq = q(baselineAll);
       const rate = rates.reduce((x, y) => x + y, 0) / rates.length;
+      const cycleBusy = { p50: round(quantile(busy, 0.5), 2), p95: round(quantile(busy, 0.95), 2) };
       const notes = [
         `subject  (${cyclesMeasured} cycles): p50 ${sq.p50.toFixed(2)} ms, p95 ${sq.p95.toFixed(2)} ms, p99 ${sq.p99.toFixed(2)} ms, max ${sq.max.toFixed(1)} ms`,
         `baseline (${baselineAll.length} lines): p50 ${bq.p50.toFixed(2)} ms, p95 ${bq.p95.toFixed(2)} ms, p99 ${bq.p99.toFixed(2)} ms, max ${bq.max.toFixed(1)} ms`,
-        `checkpoint rate achieved on host a: ${rate.toFixed(1)} cycles/s (asked: ${1000 / PERIOD_MS}/s, coloPeriodMs ${PERIOD_MS})`,
+        `checkpoint rate achieved on host a: ${rate.toFixed(1)} cycles/s (asked: ${1000 / PERIOD_MS}/s, coloPeriodMs ${PERIOD_MS}); a cycle itself (suspend to SVM_RESUMED) takes ${cycleBusy.p50.toFixed(1)} ms (p50), ${cycleBusy.p95.toFixed(1)} ms (p95)`,
       ];
       if (cyclesMissing > 0) notes.push(`${cyclesMissing} cycles written in a window did not reach the API within ${GRACE_MS} ms of its end`);
       if (seqMismatch > 0) notes.push(`${seqMismatch} cycles arrived before they were written: seq numbers of the emulator and the console disagree`);
-      if (otherPair > 0) notes.push(`${otherPair} cycles of another pair seen (there should be none)`);
+      notes.push(`the subject includes the API server's topic batching: events go out every ${DEFAULT_FLUSH_MS} ms (serve()'s default flushIntervalMs), which alone adds 0–${DEFAULT_FLUSH_MS} ms per cycle`);
+      if (arrivalsByPair.size > 1) notes.push(`cycles of ${arrivalsByPair.size - 1} other pairs seen (there should be none)`);
       return {
         name: NAME,
         title: TITLE,
@@ -182,6 +195,7 @@ export const xenLatency: Benchmark = {
           askedRate: 1000 / PERIOD_MS,
           achievedRate: round(rate, 2),
           ratesPerRound: rates.map((r) => round(r, 2)),
+          cycleBusyMs: cycleBusy,
           cyclesMeasured,
           cyclesMissing,
           seqMismatch,
