@@ -22,7 +22,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { type XenLab, startXenLab } from '../lab/xen-lab.js';
 import { extraGuestNames } from '../lab/seed.js';
 import { type BenchResult, type Benchmark, type Target, interleave, now, round, series, skippedResult, verdict } from './harness.js';
-import { type BenchConsole, followLines, plainLink, protectPairs, startBenchConsole, xenBenchUnavailable } from './xen-rig.js';
+import { type BenchConsole, followLines, plainLink, protectPairs, startBenchConsole, untilProtected, xenBenchUnavailable } from './xen-rig.js';
 
 const NAME = 'xen-cpu';
 const TITLE = 'Xen: console CPU following 10 emulated pairs at 5 checkpoints/s each';
@@ -63,7 +63,7 @@ export const xenCpu: Benchmark = {
       const l = lab;
       bc = await startBenchConsole(l, dataDir);
       const s0 = now();
-      await protectPairs(bc, l, domains, 120_000);
+      const pairIds = await protectPairs(bc, l, domains, 120_000);
       log(`  ${PAIRS} pairs protected in ${((now() - s0) / 1000).toFixed(1)} s`);
       const plain = (link = plainLink(l, 'a'));
       // The logs the console follows: the supervised xl remus of each pair, one file each.
@@ -83,7 +83,7 @@ export const xenCpu: Benchmark = {
         try {
           await sub.ready;
           // Attached again to its running pairs: protected once it has caught up with the lines of the baseline.
-          await protectPairs(c, l, domains, 120_000);
+          await untilProtected(c, pairIds, 120_000);
           await delay(warmUpMs);
           const n0 = cycles;
           const w0 = now();

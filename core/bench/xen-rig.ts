@@ -63,7 +63,8 @@ export async function startBenchConsole(lab: XenLab, dataDir?: string): Promise<
   try {
     await service.start();
     server = serve(consoleContract, consoleHandlers(service, { transport: 'electron', actor: 'bench' }), serverEnd);
-    client = createClient(consoleContract, clientEnd);
+    // Starting a Xen pair waits for its preflight and its first sync: slow on a busy machine, so a patient client.
+    client = createClient(consoleContract, clientEnd, { timeoutMs: 120_000 });
     const c = client;
     const ids: Partial<Record<'a' | 'b', string>> = {};
     const known = await c.call('hosts.list', {});
@@ -72,8 +73,14 @@ export async function startBenchConsole(lab: XenLab, dataDir?: string): Promise<
       const existing = known.find((k) => k.name === `xen-${h}`);
       const added = existing ?? await c.call('hosts.add', { name: `xen-${h}`, address: lh.address, port: lh.port, user: 'root', auth: { kind: 'key', keyPath: lab.clientKeyFile }, hypervisor: 'xen' });
       ids[h] = added.id;
-      if (added.hostKey?.status !== 'trusted') {
-        if (added.hostKey?.fingerprint !== lh.hostKeySha256) throw new Error(`host ${h} presented ${added.hostKey?.fingerprint ?? 'no key'}, the lab says ${lh.hostKeySha256}`);
+      // A restarted console knows the key (saved in its known_hosts): it connects by itself. A new one asks.
+      let info = added;
+      await until(async () => {
+        info = (await c.call('hosts.list', {})).find((x) => x.id === added.id) ?? info;
+        return info.status === 'connected' || info.hostKey?.status === 'unknown' || info.status === 'error';
+      }, 20_000, () => `host ${h} to connect or show its key (is ${info.status}${info.statusReason ? `: ${info.statusReason}` : ''})`);
+      if (info.status !== 'connected') {
+        if (info.hostKey?.fingerprint !== lh.hostKeySha256) throw new Error(`host ${h} presented ${info.hostKey?.fingerprint ?? 'no key'} (${info.status}: ${info.statusReason ?? ''}), the lab says ${lh.hostKeySha256}`);
         await c.call('hosts.trustKey', { hostId: added.id, fingerprint: lh.hostKeySha256, save: true });
       }
     }
@@ -86,25 +93,31 @@ export async function startBenchConsole(lab: XenLab, dataDir?: string): Promise<
   }
 }
 
-/** Adds (if new) and starts a COLO pair per domain of host a, and waits until every one is protected. */
+/** Adds and starts a COLO pair per domain of host a, and waits until every one is protected. */
 export async function protectPairs(bc: BenchConsole, lab: XenLab, domains: readonly string[], timeoutMs = 60_000): Promise<string[]> {
   const c = bc.client;
-  const existing = await c.call('pairs.list', {});
   const ids: string[] = [];
   for (const domain of domains) {
-    const have = existing.find((p) => p.name === domain);
-    const pair = have ?? await c.call('pairs.add', {
+    const pair = await c.call('pairs.add', {
       name: domain, backend: 'xen', domain, primaryHostId: bc.hostIds.a, secondaryHostId: bc.hostIds.b, mode: 'colo',
       options: { secondaryAddress: lab.b.replicationAddress ?? lab.b.address },
     });
     ids.push(pair.id);
-    if (have === undefined || have.state.state === 'unprotected' || have.state.state === 'stopped') await c.call('pairs.start', { pairId: pair.id });
+    await c.call('pairs.start', { pairId: pair.id });
   }
+  await untilProtected(bc, ids, timeoutMs);
+  return ids;
+}
+
+/** Waits until every pair of `ids` is protected (a restarted console attaches to its running pairs by itself). */
+export async function untilProtected(bc: BenchConsole, ids: readonly string[], timeoutMs = 60_000): Promise<void> {
+  const c = bc.client;
+  let states = '';
   await until(async () => {
     const all = await c.call('pairs.list', {});
+    states = ids.map((id) => `${all.find((p) => p.id === id)?.name ?? id}: ${all.find((p) => p.id === id)?.state.state ?? 'missing'}`).join(', ');
     return ids.every((id) => all.find((p) => p.id === id)?.state.state === 'protected');
-  }, timeoutMs, () => `pairs ${domains.join(', ')} to be protected`);
-  return ids;
+  }, timeoutMs, () => `pairs to be protected (${states})`);
 }
 
 /** Stops each pair (typed confirmation is the domain name), so no `xl remus` outlives the benchmark's lab. */

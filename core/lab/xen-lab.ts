@@ -75,6 +75,9 @@ const VIEWS = { log: '/var/log/colo-console', xen: '/var/lib/xen', state: DEFAUL
 
 type HostName = 'a' | 'b' | 'bastion';
 
+/** Startup files bash reads for root's ssh sessions (a command runs bash -c, which reads .bashrc under sshd). */
+const ROOT_DOTFILES = ['.bashrc', '.profile', '.bash_profile', '.bash_login'];
+
 /** What a lab leaves in REGISTRY so that it can be removed even after its process died. */
 interface LabRecord {
   id: string;
@@ -438,6 +441,8 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
     mkdirSync(path.join(dir, 'holders'), { recursive: true });
     const emptyDir = path.join(dir, 'empty');
     mkdirSync(emptyDir);
+    const emptyFile = path.join(dir, 'empty-dotfile');
+    writeFileSync(emptyFile, '');
 
     for (const h of names) {
       const binds: [string, string][] = [[path.join(hostDir(h), 'ssh'), VIEWS.ssh]];
@@ -452,6 +457,12 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
       }
       // A machine running systemd must not make the hosts look as if they ran it: the backend probes for it.
       if (existsSync('/run/systemd/system')) binds.push([emptyDir, '/run/systemd']);
+      // Nor may this machine's root dotfiles run in every ssh session of a host: a pyenv init there rehashes under a
+      // lock, and a session killed with its host (killHost, stop) leaves the lock behind, so every later session on
+      // the machine waits out pyenv's timeout. The hosts' root starts with empty ones.
+      for (const f of ROOT_DOTFILES) {
+        if (existsSync(path.join('/root', f))) binds.push([emptyFile, path.join('/root', f)]);
+      }
       const script = `hostname ${h === 'bastion' ? 'bastion' : `xen-${h}`} && ${binds.map(([from, to]) => `mount --bind ${shellQuote(from)} ${shellQuote(to)}`).join(' && ')} && exec sleep infinity`;
       const unshare = ['unshare', '--mount', '--uts', '--propagation', 'private', 'sh', '-c', script];
       const argv = mode === 'namespaces' ? ['ip', 'netns', 'exec', ns(h), ...unshare] : unshare;

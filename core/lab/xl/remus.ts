@@ -95,12 +95,13 @@ function coloDisk(d: EmuDisk): boolean {
 }
 
 /**
- * Test-only (the lab's latency benchmark): when the cycle's last log line has been written, appends
- * `<domain> <seq> <wall-clock ms, µs resolution>` to the file XL_EMU_TIMING_FILE names. Never part of xl's output.
+ * Test-only (the lab's latency benchmark): once the cycle's last log line is written, appends `<domain> <seq>
+ * <wall-clock ms, µs resolution, when that write began>` to the file XL_EMU_TIMING_FILE names. Never part of xl's
+ * output.
  */
-function noteCycleWritten(file: string, domain: string, seq: number): void {
+function noteCycleWritten(file: string, domain: string, seq: number, at: number): void {
   try {
-    appendFileSync(file, `${domain} ${seq} ${(performance.timeOrigin + performance.now()).toFixed(3)}\n`);
+    appendFileSync(file, `${domain} ${seq} ${at.toFixed(3)}\n`);
   } catch {
     // A benchmark's file gone: xl carries on.
   }
@@ -231,8 +232,10 @@ export async function runRemus(p: Parsed, g: GlobalOptions, log: XlLogger, store
       },
       cycle: (r) => {
         if (flags.colo && r.outcome === 'committed') {
+          // Taken as the write begins: the line may be read on the other end before this process runs again.
+          const writing = performance.timeOrigin + performance.now();
           log.libxl('debug', LIBXL_AT.recordHeader, d.domid, 'Record: 5, length 4');
-          if (timingFile !== undefined) noteCycleWritten(timingFile, d.name, r.seq);
+          if (timingFile !== undefined) noteCycleWritten(timingFile, d.name, r.seq, writing);
         }
       },
       state: (s) => {
