@@ -4,7 +4,8 @@
 // bad arguments.
 //
 //   npm run bench                              all benchmarks (a few minutes on 2 cores), table on stdout
-//   npm run bench -- --quick                   shorter runs for CI smoke use (about 10 s)
+//   npm run bench -- --quick                   shorter runs for CI smoke use (about 10 s; the xen-* ones add about
+//                                              a minute as root, where they start the Xen lab)
 //   npm run -s bench -- --json > bench.json    one JSON object on stdout (-s keeps npm's banner out of it);
 //                                              progress always goes to stderr
 //   npm run bench -- --only engine-dirty       one benchmark: codec, engine-idle, engine-dirty, memory
@@ -28,7 +29,8 @@
 //                 of the same 10 logs over one SSH link                                                  ≤ 25 % of a core
 //
 // The xen-* benchmarks need the Xen lab (root, OpenSSH sshd, mount and network namespaces); where it cannot run
-// they are reported as SKIP with the reason.
+// they are reported as SKIP with the reason. Each stops its lab on every path; a child killed by the watchdog
+// leaves its lab to the next startXenLab(), which removes labs whose process has died.
 
 import { fork } from 'node:child_process';
 import { cpus } from 'node:os';
