@@ -21,8 +21,12 @@ export interface Series {
 }
 
 export interface Target {
-  /** `min`: the ratio must be at least `value`; `max`: at most. */
-  kind: 'min' | 'max';
+  /**
+   * `min`: the ratio must be at least `value`; `max`: at most. `max-value`: the subject's median itself must be at
+   * most `value` (in the metric's unit), for targets the issue states as an absolute figure; the ratio to the
+   * baseline is still reported beside it.
+   */
+  kind: 'min' | 'max' | 'max-value';
   value: number;
 }
 
@@ -45,11 +49,15 @@ export interface BenchResult {
   /** Benchmark-specific figures (breakdowns, samples) for the JSON report and the notes below the table. */
   details: Record<string, unknown>;
   notes: string[];
+  /** Set when the benchmark could not run here (why): then no figure is meaningful and pass is false. */
+  skipped?: string;
 }
 
 export interface Benchmark {
   name: string;
   title: string;
+  /** How long its child process may run before it is killed (default: 90 s quick, 300 s full). */
+  timeLimitMs?: { quick: number; full: number };
   run(options: BenchOptions): Promise<BenchResult>;
 }
 
@@ -64,14 +72,24 @@ export function series(label: string, samples: number[]): Series {
   return { label, samples, median: median(samples) };
 }
 
-export function meetsTarget(ratio: number, target: Target): boolean {
+export function meetsTarget(ratio: number, target: Target, subjectMedian = NaN): boolean {
+  if (target.kind === 'max-value') return subjectMedian <= target.value;
   return target.kind === 'min' ? ratio >= target.value : ratio <= target.value;
 }
 
 /** The comparison part of a result, derived in one place: the ratio of the medians and whether it meets `target`. */
 export function verdict(baseline: Series, subject: Series, target: Target): Pick<BenchResult, 'baseline' | 'subject' | 'ratio' | 'target' | 'pass'> {
   const ratio = subject.median / baseline.median;
-  return { baseline, subject, ratio, target, pass: meetsTarget(ratio, target) };
+  return { baseline, subject, ratio, target, pass: meetsTarget(ratio, target, subject.median) };
+}
+
+/** The result of a benchmark that cannot run on this machine, saying why. */
+export function skippedResult(b: { name: string; title: string }, metric: string, unit: string, higherIsBetter: boolean, target: Target, why: string): BenchResult {
+  const empty = series('not measured', []);
+  return {
+    name: b.name, title: b.title, metric, unit, higherIsBetter, baseline: empty, subject: empty, ratio: NaN, target,
+    pass: false, rounds: 0, elapsedMs: 0, details: {}, notes: [`skipped: ${why}`], skipped: why,
+  };
 }
 
 /** Collects garbage when node runs with --expose-gc, so a collection owed by one side does not land on the other. */

@@ -14,8 +14,16 @@ export const NBD_PORT = 9000;
 
 export const SEEDED_IMAGES = ['web01.img', 'pv01.img', 'plain01.img'];
 
-/** The guests of host a; `secondaryReplicationAddress` is where web01's disks replicate to (colo-host). */
-export function seededDomains(secondaryReplicationAddress: string, now = Date.now()): HostState {
+/** Names of the extra protectable guests a lab can seed for load (`colo01`, `colo02`, …). */
+export function extraGuestNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `colo${String(i + 1).padStart(2, '0')}`);
+}
+
+/**
+ * The guests of host a; `secondaryReplicationAddress` is where the COLO guests' disks replicate to (colo-host).
+ * `extraGuests` more HVM guests like web01 (named by extraGuestNames) let a benchmark protect many pairs at once.
+ */
+export function seededDomains(secondaryReplicationAddress: string, now = Date.now(), extraGuests = 0): HostState {
   const mac = (n: number): string => `00:16:3e:00:00:${n.toString(16).padStart(2, '0')}`;
   const domains: EmuDomain[] = [
     {
@@ -38,7 +46,19 @@ export function seededDomains(secondaryReplicationAddress: string, now = Date.no
       nics: [{ mac: mac(3), bridge: 'xenbr0' }],
     },
   ];
-  return { nextDomid: 4, domains };
+  for (const [i, name] of extraGuestNames(extraGuests).entries()) {
+    const domid = 4 + i;
+    domains.push({
+      domid, name, uuid: randomUUID(), type: 'hvm', memoryMiB: 512, vcpus: 1, state: 'paused', createdAt: now,
+      disks: [{
+        pdev_path: `${IMAGE_DIR}/${name}.img`, vdev: 'hda', backend: 'qdisk', format: 'raw', readwrite: 1,
+        colo_enable: 'True', colo_host: secondaryReplicationAddress, colo_port: NBD_PORT + 1 + i, colo_export: `${name}-hda`,
+        active_disk: `/var/lib/xen/colo/${name}-active.qcow2`, hidden_disk: `/var/lib/xen/colo/${name}-hidden.qcow2`,
+      }],
+      nics: [{ mac: mac(domid), bridge: 'xenbr0' }],
+    });
+  }
+  return { nextDomid: 4 + extraGuests, domains };
 }
 
 /** Writes a host's emulated hypervisor: its config and domains. */

@@ -114,6 +114,19 @@ describe('the Xen lab', { skip: unavailable ?? false }, () => {
     assert.throws(() => readFileSync(lab.knownHostsFile), /ENOENT/);
   });
 
+  test('host sessions: root\'s dotfiles of this machine do not run there; XL_EMU_TIMING_FILE only on a and b, when asked', async (t) => {
+    const lab = await withLab(t, { timingFile: '/tmp/colo-lab-timing-test' });
+    const a = await connect(t, lab, 'a');
+    const bastion = await connect(t, lab, 'bastion');
+    for (const f of ['.bashrc', '.profile']) {
+      assert.equal(await sh(a, ['sh', '-c', `if [ -e /root/${f} ]; then wc -c < /root/${f}; else echo absent; fi`]).then((o) => o.trim().replace(/^0$/, 'empty')).then((o) => (o === 'absent' ? 'empty' : o)), 'empty', `/root/${f} on a`);
+    }
+    assert.equal(await sh(a, ['sh', '-c', 'echo "$XL_EMU_TIMING_FILE"']), '/tmp/colo-lab-timing-test\n');
+    assert.equal(await sh(bastion, ['sh', '-c', 'echo "${XL_EMU_TIMING_FILE-unset}"']), 'unset\n');
+    const plain = await withLab(t);
+    assert.equal(await sh(await connect(t, plain, 'a'), ['sh', '-c', 'echo "${XL_EMU_TIMING_FILE-unset}"']), 'unset\n');
+  });
+
   test('supervised xl -vvv remus -c -u: start lines, whole cycles in order, SVM on b, console drop, destroy → failover', async (t) => {
     const lab = await withLab(t, { xenMinor: { b: 19 } });
     const a = await connect(t, lab, 'a');

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fingerprintSha256 } from '../ssh/known-hosts.js';
 import { shellQuote } from '../ssh/shell-quote.js';
-import { IMAGE_BYTES, SEEDED_IMAGES, seededDomains, writeHostState } from './seed.js';
+import { IMAGE_BYTES, SEEDED_IMAGES, extraGuestNames, seededDomains, writeHostState } from './seed.js';
 import { bundleXl } from './xl-bundle.js';
 import { DEFAULT_HOST, DEFAULT_STATE_DIR, STALL_FLAG } from './xl/state.js';
 
@@ -58,6 +58,13 @@ export interface XenLabOptions {
   xenMinor?: { a?: number; b?: number };
   /** Force the loopback fallback even where namespaces work. */
   forceLoopback?: boolean;
+  /** More protectable HVM guests on a besides web01 (named by extraGuestNames: colo01, …), for load; default 0. */
+  extraGuests?: number;
+  /**
+   * Test-only: every `xl` started through host a's or b's sshd gets XL_EMU_TIMING_FILE=<this> (sshd SetEnv), so
+   * `xl remus` appends the wall-clock time it wrote each cycle's last line (benchmarks). No spaces in the path.
+   */
+  timingFile?: string;
 }
 
 const PREFIX = 'clab';
@@ -288,6 +295,9 @@ exit 1
 export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
   const why = labUnavailable();
   if (why !== null) throw new Error(`the Xen lab cannot start here: ${why}`);
+  const extraGuests = opts.extraGuests ?? 0;
+  if (!Number.isInteger(extraGuests) || extraGuests < 0 || extraGuests > 200) throw new Error(`extraGuests must be an integer 0…200, not ${extraGuests}`);
+  if (opts.timingFile !== undefined && !/^\/[\w./-]+$/.test(opts.timingFile)) throw new Error(`timingFile must be an absolute path without spaces or quotes: ${opts.timingFile}`);
   cleanupStaleLabs();
   const noNs = opts.forceLoopback ? 'loopback mode was asked for' : namespacesUnavailable();
   const mode: XenLab['mode'] = noNs === null ? 'namespaces' : 'loopback';
@@ -416,9 +426,9 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
           hostname: `xen-${h}`,
           xenMinor: opts.xenMinor?.[h] ?? DEFAULT_HOST.xenMinor,
           coloPeriodMs: opts.coloPeriodMs ?? 200,
-        }, h === 'a' ? seededDomains(replAddr[other]) : { nextDomid: 1, domains: [] });
+        }, h === 'a' ? seededDomains(replAddr[other], Date.now(), extraGuests) : { nextDomid: 1, domains: [] });
         // Equal sparse images on both hosts, for the console's size check.
-        for (const img of SEEDED_IMAGES) {
+        for (const img of [...SEEDED_IMAGES, ...extraGuestNames(extraGuests).map((n) => `${n}.img`)]) {
           const f = path.join(hostDir(h), 'xen', 'images', img);
           closeSync(openSync(f, 'w'));
           truncateSync(f, IMAGE_BYTES);
@@ -473,7 +483,8 @@ export async function startXenLab(opts: XenLabOptions = {}): Promise<XenLab> {
           `PidFile ${path.join(hostDir(h), 'etc', `sshd_${kind}.pid`)}`,
           'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
           'StrictModes no', 'UsePAM no', 'AllowTcpForwarding yes', 'AllowStreamLocalForwarding yes',
-          'ClientAliveInterval 1', 'ClientAliveCountMax 3', 'MaxStartups 100', 'MaxSessions 100', 'LogLevel VERBOSE', '',
+          'ClientAliveInterval 1', 'ClientAliveCountMax 3', 'MaxStartups 100', 'MaxSessions 100', 'LogLevel VERBOSE',
+          ...(opts.timingFile !== undefined && h !== 'bastion' ? [`SetEnv XL_EMU_TIMING_FILE=${opts.timingFile}`] : []), '',
         ].join('\n'));
         const nsenter = ['nsenter', '-t', String(holder.pid), '-m', '-u', ...(mode === 'namespaces' ? ['-n'] : []), '--', SSHD, '-D', '-e', '-f', conf];
         const sshd = spawn(nsenter[0]!, nsenter.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -22,9 +22,9 @@ let bundle: XlBundle;
 
 interface Run { code: number; stdout: string; stderr: string }
 
-function xl(stateDir: string, args: string[], timeoutMs = 20_000): Promise<Run> {
+function xl(stateDir: string, args: string[], timeoutMs = 20_000, env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(bundle.xl, args, { env: { ...process.env, XL_EMU_DIR: stateDir }, timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile(bundle.xl, args, { env: { ...process.env, ...env, XL_EMU_DIR: stateDir }, timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err !== null && typeof err.code !== 'number') reject(new Error(`xl ${args.join(' ')}: ${err.message}\n${stderr}`));
       else resolve({ code: err === null ? 0 : Number(err.code), stdout, stderr });
     });
@@ -238,11 +238,11 @@ test('remus -c over a pipe (sh -c, no ssh): the contract\'s lines in order, dest
 });
 
 /** Starts `xl <args> remus … web01` on a fresh host a with a receiver on a fresh host b, joined by a pipe. */
-function pipePair(globals: string[], remusOptions: string[], receive = '--colo'): { a: string; b: string; remus: Promise<Run> } {
+function pipePair(globals: string[], remusOptions: string[], receive = '--colo', env: NodeJS.ProcessEnv = {}): { a: string; b: string; remus: Promise<Run> } {
   const a = host({ coloPeriodMs: 100 });
   const b = host({ domains: [] });
   const receiver = `env XL_EMU_DIR=${shellQuote(b)} ${shellQuote(bundle.xl)} migrate-receive ${receive}`;
-  return { a, b, remus: xl(a, [...globals, 'remus', ...remusOptions, '-s', '', '--', 'web01', receiver], 30_000) };
+  return { a, b, remus: xl(a, [...globals, 'remus', ...remusOptions, '-s', '', '--', 'web01', receiver], 30_000, env) };
 }
 
 async function waitForName(stateDir: string, name: string): Promise<void> {
@@ -292,6 +292,51 @@ test('Remus (-i 100): checkpoints without secondary lines or Record lines; destr
   for (const k of ['secondary-buffered', 'secondary-processed', 'record', 'primary-teardown']) assert.ok(!kinds.includes(k), `${k} in a Remus log`);
   assert.match(r.stderr, /^Remus: Primary domain has been destroyed\.$/m);
   await waitForName(b, 'web01');
+});
+
+test('XL_EMU_TIMING_FILE (benchmarks): one `<domain> <seq> <ms>` line per committed COLO cycle, after its last line; xl\'s output unchanged', async (t) => {
+  const timing = path.join(dir, `timing-${hosts}`);
+  const from = performance.timeOrigin + performance.now();
+  const { a, b, remus } = pipePair(['-vvv'], ['-c', '-u'], '--colo', { XL_EMU_TIMING_FILE: timing });
+  t.after(async () => {
+    await xl(a, ['destroy', 'web01']);
+    await remus.catch(() => undefined);
+  });
+  await waitForName(b, 'web01--incoming');
+  for (let i = 0; !existsSync(timing) || readFileSync(timing, 'utf8').split('\n').length < 4; i++) {
+    assert.ok(i < 200, 'no three cycles noted in the timing file');
+    await delay(50);
+  }
+  await xl(a, ['destroy', 'web01']);
+  const r = await remus;
+  const to = performance.timeOrigin + performance.now();
+  assert.equal(r.code, 0, r.stderr);
+  const noted = readFileSync(timing, 'utf8').trimEnd().split('\n').map((l) => {
+    const m = /^web01 (\d+) (\d+\.\d{3})$/.exec(l);
+    assert.ok(m, `a timing line: ${l}`);
+    return { seq: Number(m[1]), at: Number(m[2]) };
+  });
+  assert.deepEqual(noted.map((n) => n.seq), noted.map((_, i) => i), 'every committed cycle from seq 0, in order');
+  for (const [i, n] of noted.entries()) {
+    assert.ok(n.at >= from && n.at <= to, `noted at a wall-clock time within the run: ${n.at}`);
+    if (i > 0) assert.ok(n.at >= noted[i - 1]!.at, 'in time order');
+  }
+  const kinds = r.stderr.trimEnd().split('\n').map((l) => classifyXlLine(parseXlLine(l)).kind);
+  // Each cycle ends with two Record lines; the file holds no more cycles than the log shows.
+  assert.ok(kinds.filter((k) => k === 'record').length >= 2 * noted.length, r.stderr);
+  assert.doesNotMatch(r.stderr, /^web01 \d+ /m, 'nothing of the timing file in the log');
+});
+
+test('extra guests (lab option extraGuests): COLO-ready HVM guests colo01… with their own NBD exports, listed by xl', async () => {
+  const d = path.join(dir, `host${hosts++}`);
+  writeHostState(d, DEFAULT_HOST, seededDomains('198.19.0.2', Date.now(), 3));
+  const all = parseXlList((await xl(d, ['list', '-l'])).stdout);
+  assert.deepEqual(all.map((x) => x.name), ['Domain-0', 'web01', 'pv01', 'plain01', 'colo01', 'colo02', 'colo03']);
+  assert.deepEqual(all.slice(4).map((x) => x.domid), [4, 5, 6]);
+  const extra = seededDomains('198.19.0.2', Date.now(), 3).domains.slice(3);
+  assert.ok(extra.every((x) => x.type === 'hvm' && x.state === 'paused' && x.disks[0]!.colo_enable === 'True' && x.disks[0]!.colo_host === '198.19.0.2'));
+  assert.equal(new Set(extra.map((x) => x.disks[0]!.colo_port)).size, 3, 'one NBD port each');
+  assert.equal(seededDomains('198.19.0.2', Date.now(), 3).nextDomid, 7);
 });
 
 test('the SVM destroyed on b: the primary reads no more, resumes its guest, exit 1; b keeps nothing', async (t) => {

@@ -3,6 +3,8 @@
 // the log lines of the per-cycle contract at the moments they describe.
 
 import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { ColoPrimary } from '../../colo/primary.js';
 import { PeriodicTriggers, XL_REMUS_DEFAULT_INTERVAL_MS } from '../../colo/triggers.js';
 import type { Parsed } from './getopt.js';
@@ -92,6 +94,19 @@ function coloDisk(d: EmuDisk): boolean {
   return d.backend === 'qdisk' && d.colo_enable === 'True' && !!d.colo_host && d.colo_port !== undefined && !!d.colo_export && !!d.active_disk && !!d.hidden_disk;
 }
 
+/**
+ * Test-only (the lab's latency benchmark): once the cycle's last log line is written, appends `<domain> <seq>
+ * <wall-clock ms, µs resolution, when that write began>` to the file XL_EMU_TIMING_FILE names. Never part of xl's
+ * output.
+ */
+function noteCycleWritten(file: string, domain: string, seq: number, at: number): void {
+  try {
+    appendFileSync(file, `${domain} ${seq} ${at.toFixed(3)}\n`);
+  } catch {
+    // A benchmark's file gone: xl carries on.
+  }
+}
+
 export async function runRemus(p: Parsed, g: GlobalOptions, log: XlLogger, store: StateStore): Promise<number> {
   const raw = (line: string): void => log.raw(line);
   const flags = remusFlags(p, raw);
@@ -113,6 +128,7 @@ export async function runRemus(p: Parsed, g: GlobalOptions, log: XlLogger, store
   const d: EmuDomain = found;
   const label = flags.colo ? 'COLO' : 'Remus';
   const hostConfig = store.host();
+  const timingFile = process.env.XL_EMU_TIMING_FILE || undefined;
   const child = spawn('/bin/sh', ['-c', receiverRune(flags, host)], { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin.on('error', () => {});
   child.stdout.on('error', () => {});
@@ -215,7 +231,12 @@ export async function runRemus(p: Parsed, g: GlobalOptions, log: XlLogger, store
         }
       },
       cycle: (r) => {
-        if (flags.colo && r.outcome === 'committed') log.libxl('debug', LIBXL_AT.recordHeader, d.domid, 'Record: 5, length 4');
+        if (flags.colo && r.outcome === 'committed') {
+          // Taken as the write begins: the line may be read on the other end before this process runs again.
+          const writing = performance.timeOrigin + performance.now();
+          log.libxl('debug', LIBXL_AT.recordHeader, d.domid, 'Record: 5, length 4');
+          if (timingFile !== undefined) noteCycleWritten(timingFile, d.name, r.seq, writing);
+        }
       },
       state: (s) => {
         if (s.state !== 'syncing' || s.progress === undefined) return;
