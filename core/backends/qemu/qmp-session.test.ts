@@ -1,0 +1,107 @@
+// A monitor session against real QEMU processes (machine "none": a monitor and no guest): locally, and through a
+// real sshd with OpenSSH's streamlocal forwarding. It reconnects when QEMU comes back or the SSH link does, and
+// while the monitor is unreachable a command fails at once, saying why.
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { knownHostsCheck } from '../../ssh/host-keys.js';
+import { SshHostLink } from '../../ssh/host-link.js';
+import { knownHostsLine, parseKnownHosts } from '../../ssh/known-hosts.js';
+import { startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
+import type { QmpError, QmpEvent } from './qmp-client.js';
+import { QmpSession, localSocket, sshSocket } from './qmp-session.js';
+
+const QEMU = 'qemu-system-x86_64';
+
+function qemuMissing(): string | null {
+  try {
+    execFileSync(QEMU, ['--version'], { stdio: 'ignore' });
+    return null;
+  } catch {
+    return `${QEMU} is not installed here (apt-get install qemu-system-x86)`;
+  }
+}
+
+type T = { after(fn: () => Promise<void> | void): void };
+
+async function startQemu(t: T, socketPath: string): Promise<ChildProcess> {
+  const qemu = spawn(QEMU, ['-M', 'none', '-nodefaults', '-display', 'none', '-S', '-qmp', `unix:${socketPath},server=on,wait=off`], { stdio: 'ignore' });
+  t.after(() => {
+    if (qemu.exitCode === null) qemu.kill('SIGKILL');
+  });
+  for (let i = 0; i < 200 && !existsSync(socketPath); i++) await new Promise((r) => setTimeout(r, 25));
+  return qemu;
+}
+
+function killed(p: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (p.exitCode !== null || p.signalCode !== null) return resolve();
+    p.once('exit', () => resolve());
+    p.kill('SIGKILL');
+  });
+}
+
+function scratch(t: T): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'colo-qmp-session-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+describe('QMP session', { skip: qemuMissing() ?? false }, () => {
+  test('QEMU gone: commands fail at once saying so; QEMU back on the same socket: connected again, events again', async (t) => {
+    const sock = path.join(scratch(t), 'qmp.sock');
+    const first = await startQemu(t, sock);
+    const events: QmpEvent[] = [];
+    const session = new QmpSession({ name: 'VM web01 (secondary)', transport: localSocket(sock), backoff: { initialMs: 50, maxMs: 200 }, onEvent: (e) => events.push(e) });
+    t.after(() => session.close());
+    await session.connected(10_000);
+    assert.ok(session.greeting!.version.major >= 7);
+    assert.deepEqual(await session.execute('query-status'), { status: 'prelaunch', singlestep: false, running: false });
+
+    await killed(first);
+    rmSync(sock, { force: true });
+    for (let i = 0; i < 100 && session.state.kind === 'connected'; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(session.state.kind === 'waiting' || session.state.kind === 'connecting', true, JSON.stringify(session.state));
+    await assert.rejects(session.execute('query-status'), (e: QmpError) => e.kind === 'closed' && /^VM web01 \(secondary\): the monitor is not connected/.test(e.message));
+
+    await startQemu(t, sock);
+    await session.connected(10_000);
+    await session.execute('cont');
+    for (let i = 0; i < 100 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(events.map((e) => e.event), ['RESUME']);
+    session.close();
+    await assert.rejects(session.execute('query-status'), (e: QmpError) => e.kind === 'closed');
+  });
+
+  test('through a real sshd (streamlocal forwarding): the dropped SSH connection is dialled again and the monitor answers', { skip: sshdUnavailable() ?? false }, async (t) => {
+    const sock = path.join(scratch(t), 'qmp.sock');
+    await startQemu(t, sock);
+    const sshd = await startSshd();
+    t.after(() => sshd.stop());
+    const known = parseKnownHosts(knownHostsLine(sshd.host, sshd.port, sshd.hostKeyType, sshd.hostKey, false), 'test');
+    const link = new SshHostLink({
+      target: { host: sshd.host, port: sshd.port, user: sshd.user },
+      auth: () => ({ kind: 'key', privateKey: readFileSync(sshd.clientKeyFile) }),
+      connect: { checkHostKey: knownHostsCheck(sshd.host, sshd.port, { entries: known.entries }), readyTimeoutMs: 10_000 },
+      backoff: { initialMs: 100, maxMs: 500 },
+    });
+    t.after(() => link.close());
+    const states: string[] = [];
+    const session = new QmpSession({ name: 'VM web01 (primary)', transport: sshSocket(link, sock), backoff: { initialMs: 100, maxMs: 500 }, onState: (s) => states.push(s.kind) });
+    t.after(() => session.close());
+    await session.connected(15_000);
+    const v = await session.execute<{ qemu: { major: number } }>('query-version');
+    assert.equal(v.qemu.major, session.greeting!.version.major);
+
+    sshd.dropConnections();
+    for (let i = 0; i < 200 && session.state.kind === 'connected'; i++) await new Promise((r) => setTimeout(r, 20));
+    await session.connected(15_000);
+    assert.deepEqual(await session.execute('query-status'), { status: 'prelaunch', singlestep: false, running: false });
+    assert.ok(states.filter((s) => s === 'connected').length >= 2, states.join(' '));
+    assert.match(sshd.log(), /Accepted publickey/);
+  });
+});
