@@ -76,6 +76,50 @@ describe('xl log reader', () => {
     }
   });
 
+  test('a COLO log read as runs of known lines: every event, offset and text is the general parser\'s, near misses included', () => {
+    const record = (len: number): string => `libxl: debug: libxl_stream_read.c:279:stream_record_header_done: Domain 7:Record: 5, length ${len}`;
+    const lines: string[] = [];
+    for (let seq = 0; seq < 400; seq++) {
+      lines.push('xc: progress: Domain now suspended: 0/0 0%', `xc: progress: Checkpointed save: ${seq * 7 % 100}/${seq * 7 % 100}  100%`);
+      lines.push('xc: info: All records buffered', 'xc: info: All records processed');
+      // Now and then the run differs: another record length, a line inside it, a line missing, a CR.
+      if (seq % 37 === 5) lines.push(record(8), record(4));
+      else if (seq % 41 === 7) lines.push(record(4), 'libxl: warning: libxl_colo_proxy.c:1:f: Domain 7:late', record(4));
+      else if (seq % 43 === 9) lines.push(record(4));
+      else if (seq % 47 === 11) lines.push(record(4) + '\r', record(4));
+      else lines.push(record(4), record(4));
+    }
+    const text = lines.join('\n') + '\n';
+    const bytes = Buffer.from(text);
+    // Cut at every size from 1 byte to whole, and at pseudo-random places.
+    let seed = 7;
+    const random = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    const cuts: ((b: Buffer) => Buffer[])[] = [whole, (b) => b.length > 0 ? [b.subarray(0, 1), b.subarray(1)] : [b]];
+    for (const size of [7, 64, 333, 4096]) cuts.push((b) => Array.from({ length: Math.ceil(b.length / size) }, (_, i) => b.subarray(i * size, (i + 1) * size)));
+    cuts.push((b) => {
+      const out: Buffer[] = [];
+      for (let at = 0; at < b.length;) {
+        const n = 1 + random(700);
+        out.push(b.subarray(at, at + n));
+        at += n;
+      }
+      return out;
+    });
+    const expected = lines.map((l) => classifyXlLine(parseXlLine(l)));
+    for (const cut of cuts) {
+      const got = readAll(text, cut);
+      assert.equal(got.length, lines.length);
+      let end = 0;
+      got.forEach((l, i) => {
+        end += Buffer.byteLength(lines[i]!) + 1;
+        assert.deepEqual(l.event, expected[i], `line ${i}: ${JSON.stringify(lines[i])}`);
+        assert.equal(l.text, lines[i]);
+        assert.equal(l.end, end);
+      });
+    }
+    assert.equal(bytes.length, Buffer.byteLength(text));
+  });
+
   test('each line carries the byte offset just past it; an unfinished line waits and is not counted', () => {
     const text = 'xc: info: All records buffered\nCOLO: \u00e9t\u00e9\nxc: info: All rec';
     const reader = new XlLogReader(1000);

@@ -3,9 +3,11 @@
 // is cut at MAX_XL_LINE and the rest of it skipped, so a host that writes garbage costs bounded memory.
 //
 // A busy protection writes six lines per checkpoint at up to a hundred checkpoints a second, nearly all of them
-// the same few. Those are recognised in place, in the decoded chunk, by one anchored pattern each, without
-// cutting them out as strings first; every other line goes through parseXlLine + classifyXlLine. Both paths give
-// the same event for the same line (xl-log-reader.test.ts checks them against each other).
+// the same few, in the same order. They are recognised in place, in the decoded chunk, without cutting them out
+// as strings: a line read before is matched again by its exact text, and a run of such lines that recurs (a
+// checkpoint's constant lines between two "Checkpointed save" lines) by the exact text of the whole run. Every
+// other line goes through parseXlLine + classifyXlLine. All paths give the same event for the same line
+// (xl-log-reader.test.ts checks them against each other, whatever the chunking).
 
 import { MAX_XL_LINE, type XlEvent, classifyXlLine, parseXlLine } from './xl-log-line.js';
 
@@ -84,14 +86,47 @@ export class XlLogReader {
 
   private lines(chunk: Buffer, from: number, to: number, base: number, onLine: XlLineHandler): void {
     const current = this.current;
+    const recurring = this.recurring;
     // xl writes ASCII; other bytes decode as replacement characters, which only the general path ever reads.
     const t = chunk.toString('latin1', from, to);
+    // A run of known lines that began right after another kind of line (in this chunk) is learnt as a whole when
+    // the next other line ends it: a checkpoint's constant lines between two "Checkpointed save" lines.
+    let afterOther = false;
+    let runStart = -1;
+    const run: RunLine[] = [];
     let at = 0;
     for (;;) {
+      if (afterOther) {
+        const known = recurring.runAt(t, at);
+        if (known !== null) {
+          for (let i = 0; i < known.lines.length; i++) {
+            const line = known.lines[i]!;
+            current.bytes = chunk;
+            current.from = from + at + line.start;
+            current.to = from + at + line.nl;
+            onLine(line.event, base + from + at + line.nl + 1);
+          }
+          at += known.length;
+          afterOther = false;
+          continue;
+        }
+      }
       const nl = t.indexOf('\n', at);
       if (nl < 0) return;
       const end = base + from + nl + 1;
-      const event = nl - at <= MAX_XL_LINE ? this.recurring.eventAt(t, at, nl) : null;
+      const event = nl - at <= MAX_XL_LINE ? recurring.eventAt(t, at, nl) : null;
+      const knownLine = event !== null && recurring.lastWasKnownLine;
+      if (knownLine) {
+        if (afterOther) {
+          runStart = at;
+          run.length = 0;
+        }
+        if (runStart >= 0) run.push({ start: at - runStart, nl: nl - runStart, event });
+      } else {
+        if (runStart >= 0 && run.length >= 2) recurring.rememberRun(t, runStart, run);
+        runStart = -1;
+      }
+      afterOther = !knownLine;
       if (event !== null) {
         current.bytes = chunk;
         current.from = from + at;
@@ -100,7 +135,7 @@ export class XlLogReader {
       } else {
         const text = chunk.toString('utf8', from + at, from + Math.min(nl, at + MAX_XL_LINE));
         const general = classifyXlLine(parseXlLine(text));
-        if (nl - at <= MAX_XL_LINE) this.recurring.remember(t, at, nl, general);
+        if (nl - at <= MAX_XL_LINE) recurring.remember(t, at, nl, general);
         current.bytes = text;
         onLine(general, end);
       }
@@ -124,6 +159,25 @@ function numberAt(t: string, from: number, to: number): number {
   return n;
 }
 
+/** One line of a run: where it starts and where its newline is, from the run's start, and its event. */
+interface RunLine {
+  start: number;
+  nl: number;
+  event: XlEvent;
+}
+
+/** Known lines that came one after the other, matched again as a whole by their exact text. */
+interface KnownRun {
+  exact: RegExp;
+  lines: RunLine[];
+  /** Characters, the last newline included. */
+  length: number;
+}
+
+/** How many runs a reader remembers, and the longest (a checkpoint of a COLO log has one run of about five lines). */
+const KNOWN_RUNS = 8;
+const KNOWN_RUN_MAX = 4096;
+
 /** A line seen before whose event depends on its text alone, matched again by that exact text. */
 interface KnownLine {
   exact: RegExp;
@@ -137,8 +191,8 @@ const KNOWN_LINE_MAX = 512;
 const NOT_REMEMBERED: ReadonlySet<XlEvent['kind']> = new Set(['checkpointed', 'live-progress', 'unknown']);
 
 /** Every character but letters, digits and space as \xHH: the text is latin1, so each fits. */
-const exactPattern = (line: string): RegExp =>
-  new RegExp(line.replace(/[^A-Za-z0-9 ]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) + '\\n', 'y');
+const exactPattern = (text: string): RegExp =>
+  new RegExp(text.replace(/[^A-Za-z0-9 ]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`), 'y');
 
 /**
  * Recognises recurring lines in place in the decoded text `t`: a line already read is matched again by its exact
@@ -149,6 +203,27 @@ class RecurringLines {
   // Packed, not holey: indexed by line length on every line.
   private readonly byLength: (KnownLine[] | null)[] = new Array<KnownLine[] | null>(KNOWN_LINE_MAX + 1).fill(null);
   private known = 0;
+  private readonly runs: KnownRun[] = [];
+  /** Whether the last event eventAt found came from a known line (not from the "Checkpointed save" pattern). */
+  lastWasKnownLine = false;
+
+  /** The known run starting at `at`, if one does; the longest first. */
+  runAt(t: string, at: number): KnownRun | null {
+    for (let i = 0; i < this.runs.length; i++) {
+      const r = this.runs[i]!;
+      r.exact.lastIndex = at;
+      if (r.exact.test(t)) return r;
+    }
+    return null;
+  }
+
+  /** Remembers the known lines `lines`, which followed each other from `at`. */
+  rememberRun(t: string, at: number, lines: readonly RunLine[]): void {
+    const length = lines[lines.length - 1]!.nl + 1;
+    if (this.runs.length >= KNOWN_RUNS || length > KNOWN_RUN_MAX) return;
+    this.runs.push({ exact: exactPattern(t.slice(at, at + length)), lines: lines.map((l) => ({ ...l })), length });
+    this.runs.sort((x, y) => y.length - x.length);
+  }
 
   /** The event of the line from `at` to its newline at `nl`, when it is a recurring one; else null. */
   eventAt(t: string, at: number, nl: number): XlEvent | null {
@@ -156,9 +231,13 @@ class RecurringLines {
     if (candidates !== null) {
       for (const k of candidates) {
         k.exact.lastIndex = at;
-        if (k.exact.test(t)) return k.event;
+        if (k.exact.test(t)) {
+          this.lastWasKnownLine = true;
+          return k.event;
+        }
       }
     }
+    this.lastWasKnownLine = false;
     if (t.charCodeAt(at) === 120 /* x */) {
       CHECKPOINTED_LINE.lastIndex = at;
       if (CHECKPOINTED_LINE.test(t)) return { kind: 'checkpointed', pages: numberAt(t, at + CHECKPOINTED_DIGITS, t.indexOf('/', at + CHECKPOINTED_DIGITS)) };
@@ -171,7 +250,7 @@ class RecurringLines {
     const length = nl - at;
     if (this.known >= KNOWN_LINES || length > KNOWN_LINE_MAX || NOT_REMEMBERED.has(event.kind)) return;
     const list = (this.byLength[length] ??= []);
-    list.push({ exact: exactPattern(t.slice(at, nl)), event: Object.freeze(event) });
+    list.push({ exact: exactPattern(t.slice(at, nl + 1)), event: Object.freeze(event) });
     this.known++;
   }
 }
