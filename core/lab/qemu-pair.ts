@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { QmpClient, type QmpClientOptions } from '../backends/qemu/qmp-client.js';
+import { freePort } from '../test-support/ports.js';
 import { writeGuestFloppy } from './qemu-guest.js';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
@@ -53,17 +54,6 @@ export function qemuMissing(binary = QEMU_BINARY): string | null {
   }
 }
 
-/** A TCP port that was free a moment ago (QEMU binds it itself, so it cannot be held open for it). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export function qemuArgs(o: { socket: string; image: string; memoryMb: number; incomingPort?: number }): string[] {
   return [

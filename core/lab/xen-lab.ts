@@ -10,11 +10,11 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync, chmodSync, truncateSync, closeSync, openSync } from 'node:fs';
-import net from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fingerprintSha256 } from '../ssh/known-hosts.js';
+import { freePort, waitForPort } from '../test-support/ports.js';
 import { shellQuote } from '../ssh/shell-quote.js';
 import { IMAGE_BYTES, SEEDED_IMAGES, extraGuestNames, seededDomains, writeHostState } from './seed.js';
 import { bundleXl } from './xl-bundle.js';
@@ -252,32 +252,7 @@ function usedSubnets(): Set<number> {
   return used;
 }
 
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-async function waitForPort(host: string, port: number, ms: number, what: string, log: () => string): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, host, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${host}:${port} within ${ms} ms:\n${log()}`);
-    await delay(25);
-  }
-}
 
 
 const QEMU_FAKE = `#!/bin/sh

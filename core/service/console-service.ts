@@ -209,7 +209,6 @@ export class ConsoleService {
       now: this.clock,
       onChange: (hostId) => this.hostChanged(hostId),
     });
-    this.backends.set('sim', new SimBackend(opts.simOverrides));
     const onListenerError = (err: unknown): void => this.log(err, 'listener');
     this.pairListeners = new Listeners(onListenerError);
     this.cycleListeners = new Listeners(onListenerError);
@@ -361,7 +360,7 @@ export class ConsoleService {
   private createBackends(report: (p: Problem) => void): void {
     const opts = this.opts;
     const given = typeof opts.backends === 'function' ? opts.backends(this.connections) : (opts.backends ?? {});
-    if (given.sim) this.backends.set('sim', given.sim);
+    this.backends.set('sim', given.sim ?? new SimBackend(opts.simOverrides));
     this.backends.set('xen', given.xen ?? new XenBackend({ links: this.connections, runStore: new JsonFileRunStore(this.dataDir, report, this.clock) }));
     if (given.qemu) this.backends.set('qemu', given.qemu);
   }

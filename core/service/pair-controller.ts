@@ -492,12 +492,8 @@ export class PairController {
     }
     // No stored run (the console's data was lost, say): the run found on the hosts starts one here.
     if (resumed === null) this.runId = this.deps.history.beginRun(this.id, this.deps.clock(), spec.mode);
-    this.handle = handle;
+    this.adopt(gen, handle);
     this.event('action', `Following the protection of ${spec.name} that ran on ${spec.primary.name} while the console was away.`);
-    handle.ended.then(
-      (final) => this.retire(gen, handle, final),
-      (err: unknown) => this.deps.log(err, `pair ${this.id} run`),
-    ).catch((err: unknown) => this.deps.log(err, `pair ${this.id} retire`));
     return true;
   }
 
@@ -539,6 +535,11 @@ export class PairController {
       await handle.detach(ctx);
       throw new RpcError('invalid-state', `Protection of ${spec.name} was cancelled: the console is closing.`);
     }
+    this.adopt(gen, handle);
+  }
+
+  /** Makes `handle` the pair's running protection, retired when its run ends. */
+  private adopt(gen: number, handle: PairHandle): void {
     this.handle = handle;
     handle.ended.then(
       (final) => this.retire(gen, handle, final),

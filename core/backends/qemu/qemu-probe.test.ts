@@ -2,26 +2,16 @@
 // of a COLO pair (the COLO modes), and against replies of the wrong shape.
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { qemuMissing } from '../../lab/qemu-pair.js';
 import { startQmpPair } from '../../lab/qmp/index.js';
+import { spawnMonitorQemu } from './test-support/monitor-qemu.js';
 import { QmpClient } from './qmp-client.js';
 import { type QmpCaller, QemuProbeError, probeQemu, versionWarnings } from './qemu-probe.js';
-
-const QEMU = 'qemu-system-x86_64';
-
-function qemuMissing(): string | null {
-  try {
-    execFileSync(QEMU, ['--version'], { stdio: 'ignore' });
-    return null;
-  } catch {
-    return `${QEMU} is not installed here (apt-get install qemu-system-x86)`;
-  }
-}
 
 type T = { after(fn: () => Promise<void> | void): void };
 
@@ -47,11 +37,10 @@ const v = (major: number, minor: number) => ({ major, minor, micro: 0, package: 
 describe('QEMU probe', () => {
   test('a real QEMU: version, x-colo offered, run state, COLO mode none; 7.2 carries its deadlock warning', { skip: qemuMissing() ?? false }, async (t) => {
     const sock = path.join(scratch(t), 'qmp.sock');
-    const qemu = spawn(QEMU, ['-M', 'none', '-nodefaults', '-display', 'none', '-S', '-qmp', `unix:${sock},server=on,wait=off`], { stdio: 'ignore' });
+    const qemu = await spawnMonitorQemu(sock);
     t.after(() => {
       if (qemu.exitCode === null) qemu.kill('SIGKILL');
     });
-    for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 25));
     const c = await client(t, sock, 'VM web01 (primary)');
     const probe = await probeQemu('VM web01 (primary)', c);
     assert.deepEqual(probe.qemu, c.greeting!.version);

@@ -3,26 +3,18 @@
 // nobody asked for, a 100 MB line, an event storm, a reply that stops half way.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { QmpError} from './qmp-client.js';
+import { qemuMissing } from '../../lab/qemu-pair.js';
+import { spawnMonitorQemu } from './test-support/monitor-qemu.js';
 import { QmpClient, type QmpEvent, type QmpProblem } from './qmp-client.js';
 
-const QEMU = 'qemu-system-x86_64';
 const GREETING = { QMP: { version: { qemu: { micro: 22, minor: 2, major: 7 }, package: 'Debian 1:7.2+dfsg-7+deb12u18+b3' }, capabilities: ['oob'] } };
-
-function qemuMissing(): string | null {
-  try {
-    execFileSync(QEMU, ['--version'], { stdio: 'ignore' });
-    return null;
-  } catch {
-    return `${QEMU} is not installed here (apt-get install qemu-system-x86)`;
-  }
-}
 
 function connectUnix(socketPath: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -30,18 +22,6 @@ function connectUnix(socketPath: string): Promise<net.Socket> {
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });
-}
-
-async function waitForSocket(socketPath: string, child: ChildProcess): Promise<net.Socket> {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`${QEMU} exited with ${child.exitCode}`);
-    try {
-      return await connectUnix(socketPath);
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error('QEMU never opened its monitor socket');
 }
 
 describe('QMP client against a real QEMU', { skip: qemuMissing() ?? false }, () => {
@@ -54,8 +34,8 @@ describe('QMP client against a real QEMU', { skip: qemuMissing() ?? false }, () 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'colo-qmp-'));
     const sock = path.join(dir, 'qmp.sock');
-    qemu = spawn(QEMU, ['-M', 'none', '-nodefaults', '-display', 'none', '-S', '-qmp', `unix:${sock},server=on,wait=off`], { stdio: 'ignore' });
-    const stream = await waitForSocket(sock, qemu);
+    qemu = await spawnMonitorQemu(sock);
+    const stream = await connectUnix(sock);
     client = await QmpClient.open(stream, { name: 'VM test (primary)', onEvent: (e) => events.push(e), onProblem: (p) => problems.push(p) });
   });
 

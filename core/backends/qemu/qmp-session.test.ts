@@ -3,8 +3,8 @@
 // while the monitor is unreachable a command fails at once, saying why.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -13,27 +13,17 @@ import { SshHostLink } from '../../ssh/host-link.js';
 import { knownHostsLine, parseKnownHosts } from '../../ssh/known-hosts.js';
 import { startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
 import type { QmpError, QmpEvent } from './qmp-client.js';
+import { qemuMissing } from '../../lab/qemu-pair.js';
+import { spawnMonitorQemu } from './test-support/monitor-qemu.js';
 import { QmpSession, localSocket, sshSocket } from './qmp-session.js';
-
-const QEMU = 'qemu-system-x86_64';
-
-function qemuMissing(): string | null {
-  try {
-    execFileSync(QEMU, ['--version'], { stdio: 'ignore' });
-    return null;
-  } catch {
-    return `${QEMU} is not installed here (apt-get install qemu-system-x86)`;
-  }
-}
 
 type T = { after(fn: () => Promise<void> | void): void };
 
 async function startQemu(t: T, socketPath: string): Promise<ChildProcess> {
-  const qemu = spawn(QEMU, ['-M', 'none', '-nodefaults', '-display', 'none', '-S', '-qmp', `unix:${socketPath},server=on,wait=off`], { stdio: 'ignore' });
+  const qemu = await spawnMonitorQemu(socketPath);
   t.after(() => {
     if (qemu.exitCode === null) qemu.kill('SIGKILL');
   });
-  for (let i = 0; i < 200 && !existsSync(socketPath); i++) await new Promise((r) => setTimeout(r, 25));
   return qemu;
 }
 

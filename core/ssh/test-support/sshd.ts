@@ -3,9 +3,9 @@
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort, waitForPort } from '../../test-support/ports.js';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -86,7 +86,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
-    await waitForPort(host, port, 5000, () => log);
+    await waitForPort(host, port, 5000, 'sshd', () => log);
   } catch (err) {
     child.kill('SIGKILL');
     await exited;
@@ -122,29 +122,4 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   };
 }
 
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-async function waitForPort(host: string, port: number, ms: number, log: () => string): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, host, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`sshd did not listen on ${host}:${port} within ${ms} ms:\n${log()}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
