@@ -9,6 +9,7 @@ import type {
   ProtectionState,
 } from '../colo/types.js';
 import { defineContract } from './contract.js';
+import { CHECKPOINT_DELAY_MAX_MS, CHECKPOINT_DELAY_MIN_MS, qemuPairOptions } from '../backends/qemu/qemu-options.js';
 
 const id = z.string().min(1).max(128);
 const ms = z.number().finite().nonnegative();
@@ -99,6 +100,8 @@ export const domainSummary = z.object({
   memoryMiB: z.number().nonnegative().optional(),
   vcpus: z.number().int().nonnegative().optional(),
   role: z.enum(['primary', 'secondary']).optional(),
+  /** QEMU: the VM's QMP monitor socket, as its command line gives it (what an attach needs). */
+  qmpSocket: z.string().max(4096).optional(),
 });
 
 export const preflightCheck = z.object({
@@ -144,16 +147,21 @@ export const xenPairOptions = z.object({
   checksumDisks: z.boolean().optional(),
 }).strict();
 
-export const pairDraft = z.object({
+const pairDraftBase = {
   name: z.string().trim().min(1).max(128),
-  backend: z.literal('xen'),
-  /** The xl domain name on the primary. */
+  /** The xl domain name, or the QEMU VM's name (-name), on the primary. */
   domain: z.string().min(1).max(128),
   primaryHostId: id,
   secondaryHostId: id,
-  mode: z.enum(['colo', 'remus']),
-  options: xenPairOptions.default({}),
-}).refine((p) => p.primaryHostId !== p.secondaryHostId, { message: 'the primary and the secondary must be two different hosts' });
+};
+
+export { qemuPairOptions };
+
+export const pairDraft = z.discriminatedUnion('backend', [
+  z.object({ ...pairDraftBase, backend: z.literal('xen'), mode: z.enum(['colo', 'remus']), options: xenPairOptions.default({}) }),
+  /** QEMU COLO only: QEMU has no Remus mode. */
+  z.object({ ...pairDraftBase, backend: z.literal('qemu'), mode: z.literal('colo'), options: qemuPairOptions }),
+]).refine((p) => p.primaryHostId !== p.secondaryHostId, { message: 'the primary and the secondary must be two different hosts' });
 
 export const hostInfo = z.object({
   id,
@@ -244,6 +252,39 @@ export const openCheckpoint = z.object({
   pausedMs: ms,
 });
 
+/** One side of a QEMU pair as the console's heartbeat sees it. */
+export const qemuSideStatus = z.object({
+  /** connected: the monitor answers; silent: connected, but in-band commands go unanswered; unreachable: no connection. */
+  monitor: z.enum(['connected', 'silent', 'unreachable']),
+  /** Why it is silent or unreachable, in words. */
+  detail: z.string().max(1000).optional(),
+  version: z.string().max(200).optional(),
+  /** query-status: running, paused, inmigrate, colo (paused for a checkpoint)… */
+  runState: z.string().max(64).optional(),
+  coloMode: z.enum(['none', 'primary', 'secondary']).optional(),
+  /** Heartbeats missed in a row. */
+  missedHeartbeats: z.number().int().nonnegative(),
+  lastAnswerAt: epochMs.nullable(),
+});
+
+/** What a QEMU pair's screens show beyond the common figures. */
+export const qemuPairStatus = z.object({
+  /** x-checkpoint-delay as the primary reports it (query-migrate-parameters); null when not known. */
+  checkpointDelayMs: z.number().int().nonnegative().nullable(),
+  /** The primary's migration status (query-migrate): active during the initial copy, colo while protected. */
+  migration: z.string().max(64).nullable(),
+  heartbeat: z.object({ intervalMs: z.number().int().positive(), misses: z.number().int().positive(), autoFailover: z.boolean() }),
+  /** Null while the console is not watching the pair. */
+  primary: qemuSideStatus.nullable(),
+  secondary: qemuSideStatus.nullable(),
+  /** Why a failover needs the admin's typed word that the primary is fenced; absent when it does not. */
+  fencingRequired: z.string().max(1000).optional(),
+  /** The last COLO_EXIT either side sent. */
+  lastColoExit: z.object({ side: z.enum(['primary', 'secondary']), mode: z.string().max(32), reason: z.string().max(32), at: epochMs }).nullable(),
+  /** The console launches both QEMU processes at start (otherwise it attaches to running ones). */
+  launch: z.boolean(),
+});
+
 export const PAIR_ACTIONS = ['start', 'stop', 'failover', 'drill', 'checkpoint', 'keep-primary', 'keep-secondary'] as const;
 
 export const pairInfo = z.object({
@@ -260,6 +301,8 @@ export const pairInfo = z.object({
   stats: pairStats,
   /** Present for simulated pairs only. */
   sim: simSettings.optional(),
+  /** Present for QEMU pairs only. */
+  qemu: qemuPairStatus.optional(),
   lastFailover: failoverEvent.nullable(),
   /** The loudest thing about this pair now, or null. */
   alarm: pairAlarm.nullable(),
@@ -412,7 +455,11 @@ export const consoleContract = defineContract({
     'pairs.get': { request: pairRef, response: pairInfo },
     'pairs.start': { request: pairRef, response: pairInfo },
     'pairs.stop': { request: confirmed, response: pairInfo },
-    'pairs.failover': { request: confirmed, response: pairInfo },
+    /**
+     * `fencedHost`: the primary host's name, typed by the admin to confirm that its copy cannot run on (powered off,
+     * cut off); needed where the backend cannot rule out a running primary (QEMU: qemu.fencingRequired). Audited.
+     */
+    'pairs.failover': { request: confirmed.extend({ fencedHost: z.string().max(256).optional() }), response: pairInfo },
     'pairs.drill': { request: confirmed, response: drillReport },
     'pairs.checkpoint': { request: pairRef, response: pairInfo },
     /** Ends split brain: keeps the copy on one side and destroys the other (its writes since the split are lost). */
@@ -430,6 +477,16 @@ export const consoleContract = defineContract({
     'sim.configure': { request: pairRef.extend({ mode: z.enum(['colo', 'remus']).optional(), sim: simSettings.partial().optional() }), response: pairInfo },
     'sim.inject': {
       request: pairRef.extend({ fault: z.enum(['kill-primary', 'kill-secondary', 'cut-link', 'slow-link', 'stall-secondary']), on: z.boolean().default(true) }),
+      response: pairInfo,
+    },
+    /** A QEMU pair's checkpoint delay (applied live while protected) and heartbeat settings. */
+    'qemu.configure': {
+      request: pairRef.extend({
+        checkpointDelayMs: z.number().int().min(CHECKPOINT_DELAY_MIN_MS).max(CHECKPOINT_DELAY_MAX_MS).optional(),
+        heartbeatIntervalMs: z.number().int().min(100).max(60_000).optional(),
+        heartbeatMisses: z.number().int().min(1).max(100).optional(),
+        autoFailover: z.boolean().optional(),
+      }),
       response: pairInfo,
     },
     'audit.list': { request: z.object({ limit: z.number().int().min(1).max(10_000).default(500), beforeSeq: z.number().int().optional() }), response: z.array(auditEntry) },
@@ -458,6 +515,8 @@ export type HostInfo = z.output<typeof hostInfo>;
 export type HostKeyInfo = z.output<typeof hostKeyInfo>;
 export type HostAdd = z.output<typeof hostAdd>;
 export type PairDraft = z.output<typeof pairDraft>;
+export type QemuPairStatus = z.output<typeof qemuPairStatus>;
+export type QemuSideStatus = z.output<typeof qemuSideStatus>;
 export type HostProbeInfo = z.output<typeof hostProbe>;
 export type DomainSummaryInfo = z.output<typeof domainSummary>;
 export type PreflightCheckInfo = z.output<typeof preflightCheck>;

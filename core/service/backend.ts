@@ -20,6 +20,7 @@ import type { CycleRecord, FailoverEvent, OpenCheckpoint, ProtectionState, Repli
 import type { SimFault } from '../backends/sim/pair.js';
 import type { WorkloadConfig } from '../backends/sim/workload.js';
 import type { SshHostLink } from '../ssh/host-link.js';
+import type { QemuPairStatus } from '../api/console-contract.js';
 import type { HostRecord, StoredSimSettings } from './registry.js';
 
 export type BackendKind = 'sim' | 'xen' | 'qemu';
@@ -39,6 +40,11 @@ export interface BackendCapabilities {
   readonly attach: boolean;
   /** Fault injection and workload control (the simulator only). */
   readonly simulation: boolean;
+  /**
+   * Whether the secondary can take over while the primary is frozen in a checkpoint (QEMU: the secondary holds the
+   * last checkpoint and is released with yank + x-colo-lost-heartbeat). Elsewhere a takeover would wait on it.
+   */
+  readonly failoverWhileFrozen?: boolean;
 }
 
 /** A command the backend sent to a host, for the audit log: the exact text, where it ran, and how it ended. */
@@ -117,6 +123,22 @@ export interface PairEvents {
   failover(event: FailoverEvent): void;
   /** A guest packet reached its client after being held this long, ms (only backends that can see output). */
   output?(heldMs: number): void;
+  /** Backend-specific figures changed (a QEMU side's monitor, the checkpoint delay): publish the pair again. */
+  changed?(): void;
+}
+
+/** How the admin asked for a failover. */
+export interface FailoverOptions {
+  /**
+   * The admin typed that the primary host is fenced (its copy cannot run on). Without it a backend that cannot rule
+   * out a running primary refuses with FencingRequiredError rather than risk two running copies.
+   */
+  fenced?: boolean;
+}
+
+/** A failover refused because the primary may still be running; `message` says why and what to do. */
+export class FencingRequiredError extends Error {
+  override readonly name = 'FencingRequiredError';
 }
 
 export interface FailoverResult {
@@ -133,6 +155,15 @@ export interface SimControls {
   setStopCost(on: boolean, ctx: BackendContext): void;
 }
 
+/** Live controls and figures of a QEMU pair. */
+export interface QemuControls {
+  /** The sides as the heartbeat sees them, the checkpoint delay, why a failover would need fencing. */
+  status(): QemuPairStatus;
+  /** migrate-set-parameters x-checkpoint-delay on the primary, now. */
+  setCheckpointDelay(ms: number, ctx: BackendContext): Promise<void>;
+  setHeartbeat(h: { intervalMs: number; misses: number; autoFailover: boolean }): void;
+}
+
 /** One running protection of one pair. */
 export interface PairHandle {
   readonly state: ProtectionState;
@@ -141,7 +172,7 @@ export interface PairHandle {
   /** Ends protection; the guest runs on the primary only. Resolves with the final state. */
   stop(ctx: BackendContext): Promise<ProtectionState>;
   /** Destroys the primary's copy; the secondary takes over. Resolves once the takeover has finished. */
-  failover(ctx: BackendContext): Promise<FailoverResult>;
+  failover(ctx: BackendContext, options?: FailoverOptions): Promise<FailoverResult>;
   /**
    * Ends split brain: keeps the copy on `side` and destroys the other one. Resolves with the final state (normally
    * 'unprotected': the kept copy runs alone). Present where the backend can destroy either copy.
@@ -153,6 +184,8 @@ export interface PairHandle {
   detach(ctx: BackendContext): Promise<void>;
   /** Present only where capabilities.simulation. */
   readonly sim?: SimControls;
+  /** Present for QEMU pairs. */
+  readonly qemu?: QemuControls;
 }
 
 export interface ReplicationBackend {
@@ -168,6 +201,13 @@ export interface ReplicationBackend {
   protect(pair: PairSpec, events: PairEvents, ctx: BackendContext): Promise<PairHandle>;
   /** Picks up protection already running on the hosts; null if there is none. Only where capabilities.attach. */
   attach?(pair: PairSpec, events: PairEvents, ctx: BackendContext): Promise<PairHandle | null>;
+  /**
+   * A pair's options after a takeover, when its hosts swap roles (QEMU: the two QMP socket paths swap too); absent
+   * where the options name no side.
+   */
+  swappedOptions?(options: Readonly<Record<string, string | number | boolean>>): Record<string, string | number | boolean>;
+  /** What a pair not being watched shows (QEMU: its settings); absent for families with nothing to add. */
+  idleStatus?(pair: PairSpec): QemuPairStatus | undefined;
   /** Closes connections. Handles should be detached first. */
   close(): Promise<void>;
 }

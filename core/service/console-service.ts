@@ -24,6 +24,7 @@ import type {
   PreflightCheckInfo,
   PairEvent,
   PairInfo,
+  QemuPairStatus,
   RunSummary,
   Settings,
   SimSettings,
@@ -50,6 +51,7 @@ import { DEMO_PAIR_ID, type HostRecord, type PairRecord, Registry } from './regi
 import { SettingsStore } from './settings.js';
 import { SimBackend } from './sim-backend.js';
 import { XenBackend } from '../backends/xen/xen-backend.js';
+import { QemuBackend } from '../backends/qemu/qemu-backend.js';
 import { JsonFileRunStore } from '../backends/xen/xen-run-store.js';
 
 /** The actor of what the console does by itself (auto-start, file recovery, shutdown). */
@@ -362,7 +364,7 @@ export class ConsoleService {
     const given = typeof opts.backends === 'function' ? opts.backends(this.connections) : (opts.backends ?? {});
     this.backends.set('sim', given.sim ?? new SimBackend(opts.simOverrides));
     this.backends.set('xen', given.xen ?? new XenBackend({ links: this.connections, runStore: new JsonFileRunStore(this.dataDir, report, this.clock) }));
-    if (given.qemu) this.backends.set('qemu', given.qemu);
+    this.backends.set('qemu', given.qemu ?? new QemuBackend({ links: this.connections, clock: this.clock }));
   }
 
   /** A host's connection, host-key step or probe result changed. */
@@ -493,11 +495,19 @@ export class ConsoleService {
     });
   }
 
-  async failover(pairId: string, confirmName: string, actor: string): Promise<PairInfo> {
+  async failover(pairId: string, confirmName: string, actor: string, fencedHost?: string): Promise<PairInfo> {
     return this.act(actor, 'pairs.failover', pairId, async (c) => {
-      await c.failover(actor, confirmName);
+      await c.failover(actor, confirmName, fencedHost);
       return this.pairInfo(c);
-    });
+    }, undefined, fencedHost === undefined ? undefined : `the admin confirmed by typing "${fencedHost.slice(0, 256)}" that the primary host is fenced`);
+  }
+
+  /** A QEMU pair's checkpoint delay (live while protected) and heartbeat settings. */
+  async configureQemu(pairId: string, change: { checkpointDelayMs?: number; heartbeatIntervalMs?: number; heartbeatMisses?: number; autoFailover?: boolean }, actor: string): Promise<PairInfo> {
+    return this.act(actor, 'qemu.configure', pairId, async (c) => {
+      await c.configureQemu(actor, change);
+      return this.pairInfo(c);
+    }, undefined, JSON.stringify(change));
   }
 
   async drill(pairId: string, confirmName: string, actor: string): Promise<DrillReport> {
@@ -738,8 +748,12 @@ export class ConsoleService {
       if (h === undefined) throw new RpcError('not-found', `No host with id "${hostId}" (the ${role}).`);
       if (h.kind !== 'ssh' || h.hypervisor !== d.backend) throw new RpcError('bad-request', `The ${role}, ${h.name}, is not a ${d.backend} host reached over SSH.`);
     }
-    if (d.mode === 'colo' && d.options.remusIntervalMs !== undefined) throw new RpcError('bad-request', 'A checkpoint interval is for Remus mode only: COLO checkpoints when the copies\' output differs.');
-    if (d.mode === 'remus' && d.options.userspaceProxy === true) throw new RpcError('bad-request', 'The userspace proxy (-p) is for COLO mode only.');
+    if (d.backend === 'xen') {
+      if (d.mode === 'colo' && d.options.remusIntervalMs !== undefined) throw new RpcError('bad-request', 'A checkpoint interval is for Remus mode only: COLO checkpoints when the copies\' output differs.');
+      if (d.mode === 'remus' && d.options.userspaceProxy === true) throw new RpcError('bad-request', 'The userspace proxy (-p) is for COLO mode only.');
+    } else if (d.options.launch !== true && d.options.disk !== undefined) {
+      throw new RpcError('bad-request', 'A disk is part of a launch definition: the console attaches to QEMUs that already have theirs.');
+    }
     const options = Object.fromEntries(Object.entries(d.options).filter(([, v]) => v !== undefined)) as Record<string, string | number | boolean>;
     return {
       id: uniqueId(d.name, this.registry.pairs().map((p) => p.id)),
@@ -1022,12 +1036,18 @@ export class ConsoleService {
       state: c.state,
       stats: this.lives.get(r.id)!.stats(now, c.openSince),
       ...(r.sim === undefined ? {} : { sim: { ...r.sim, faults: c.faults } }),
+      ...(r.backend === 'qemu' ? this.qemuStatus(c) : {}),
       lastFailover: c.lastFailover,
       alarm: c.alarm(),
       openCheckpoint: c.openCheckpoint(now),
       runningOn: c.runningOn(),
       actions: c.actions(),
     };
+  }
+
+  private qemuStatus(c: PairController): { qemu?: QemuPairStatus } {
+    const status = c.qemuStatus() ?? this.backends.get('qemu')?.idleStatus?.(this.pairSpec(c.record));
+    return status === undefined ? {} : { qemu: status };
   }
 
   private hostInfo(h: HostRecord): HostInfo {
@@ -1189,7 +1209,8 @@ export function consoleHandlers(service: ConsoleService, options: HandlerOptions
       'pairs.get': ({ pairId }) => service.pair(pairId),
       'pairs.start': ({ pairId }) => service.startPair(pairId, actor),
       'pairs.stop': ({ pairId, confirmName }) => service.stopPair(pairId, confirmName, actor),
-      'pairs.failover': ({ pairId, confirmName }) => service.failover(pairId, confirmName, actor),
+      'pairs.failover': ({ pairId, confirmName, fencedHost }) => service.failover(pairId, confirmName, actor, fencedHost),
+      'qemu.configure': ({ pairId, ...change }) => service.configureQemu(pairId, change, actor),
       'pairs.drill': ({ pairId, confirmName }) => service.drill(pairId, confirmName, actor),
       'pairs.checkpoint': ({ pairId }) => service.checkpoint(pairId, actor),
       'pairs.keep': ({ pairId, keep, confirmName }) => service.keepCopy(pairId, keep, confirmName, actor),

@@ -13,13 +13,15 @@ import {
   type PairAction,
   type PairAlarm,
   type PairEvent,
+  type QemuPairStatus,
   type SimSettings,
 } from '../api/console-contract.js';
 import { RpcError } from '../api/errors.js';
 import type { SimFault } from '../backends/sim/pair.js';
 import { PRESETS } from '../backends/sim/presets.js';
 import type { CycleRecord, FailoverEvent, OpenCheckpoint, ProtectionState, ProtectionStateName, Side } from '../colo/types.js';
-import type { BackendContext, PairEvents, PairHandle, PairSpec, ReplicationBackend } from './backend.js';
+import { type BackendContext, FencingRequiredError, type PairEvents, type PairHandle, type PairSpec, type ReplicationBackend } from './backend.js';
+import { QEMU_DEFAULTS } from '../backends/qemu/qemu-options.js';
 import { frozenAfterMs } from './frozen-rule.js';
 import type { History } from './history.js';
 import type { PairLive } from './live.js';
@@ -146,7 +148,9 @@ export class PairController {
         kind: 'guest-frozen',
         since: s.since,
         headline: bound(`Guest frozen: ${name} has been paused on ${this.hostName(r.primaryHostId)} since checkpoint ${this.open.seq} began, and it has not completed.`, MAX_REASON),
-        detail: bound(`Stop protection to end it: the copy on ${this.hostName(r.secondaryHostId)} is destroyed and ${name} resumes on ${this.hostName(r.primaryHostId)}, unprotected.${this.reported.reason ? ` The replication engine says: ${this.reported.reason}` : ''}`),
+        detail: bound(`${this.deps.backend?.capabilities.failoverWhileFrozen === true
+          ? `Fail over to end it: ${this.hostName(r.secondaryHostId)} holds the last completed checkpoint and takes over from it (you confirm that ${this.hostName(r.primaryHostId)} is fenced).`
+          : `Stop protection to end it: the copy on ${this.hostName(r.secondaryHostId)} is destroyed and ${name} resumes on ${this.hostName(r.primaryHostId)}, unprotected.`}${this.reported.reason ? ` The replication engine says: ${this.reported.reason}` : ''}`),
       };
     }
     return null;
@@ -170,6 +174,36 @@ export class PairController {
   tick(now: number): void {
     const next = this.effective(this.reported, now);
     if (next.state !== this.current.state || next.reasonCode !== this.current.reasonCode) this.show(next);
+  }
+
+  /** A watched QEMU pair's live status; undefined otherwise. */
+  qemuStatus(): QemuPairStatus | undefined {
+    return this.handle?.qemu?.status();
+  }
+
+  /** Changes a QEMU pair's settings: stored first, then applied to the running pair (the delay at once). */
+  async configureQemu(actor: string, change: { checkpointDelayMs?: number; heartbeatIntervalMs?: number; heartbeatMisses?: number; autoFailover?: boolean }): Promise<void> {
+    const record = this.record;
+    if (record.backend !== 'qemu') throw new RpcError('bad-request', `${record.name} is not a QEMU pair.`);
+    const defined = Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) as Record<string, number | boolean>;
+    if (Object.keys(defined).length === 0) throw new RpcError('bad-request', 'Nothing to change: give a checkpoint delay or heartbeat settings.');
+    const next = { ...(record.options ?? {}), ...defined };
+    const handle = this.handle;
+    if (change.checkpointDelayMs !== undefined && handle?.qemu !== undefined) {
+      // Applied before it is stored: a delay the primary refused must not look set.
+      await handle.qemu.setCheckpointDelay(change.checkpointDelayMs, this.deps.context(actor));
+    }
+    this.deps.registry.updatePair(this.id, (p) => ({ ...p, options: next }));
+    if (handle?.qemu !== undefined && (change.heartbeatIntervalMs !== undefined || change.heartbeatMisses !== undefined || change.autoFailover !== undefined)) {
+      handle.qemu.setHeartbeat({
+        intervalMs: Number(next.heartbeatIntervalMs ?? QEMU_DEFAULTS.heartbeatIntervalMs),
+        misses: Number(next.heartbeatMisses ?? QEMU_DEFAULTS.heartbeatMisses),
+        autoFailover: (next.autoFailover ?? QEMU_DEFAULTS.autoFailover) === true,
+      });
+    }
+    const said = Object.entries(defined).map(([k, v]) => `${k} ${String(v)}`).join(', ');
+    this.event('action', `Settings of ${record.name} changed by ${actor}: ${said}${handle === null ? '' : ' (applied to the running pair)'}.`);
+    this.deps.changed(this.id);
   }
 
   get faults(): SimSettings['faults'] {
@@ -219,14 +253,20 @@ export class PairController {
     }
   }
 
-  async failover(actor: string, confirmName: string): Promise<void> {
+  async failover(actor: string, confirmName: string, fencedHost?: string): Promise<void> {
     this.confirm(confirmName, 'fail over');
+    const primary = this.hostName(this.record.primaryHostId);
+    if (fencedHost !== undefined && fencedHost.normalize('NFC') !== primary.normalize('NFC')) {
+      throw new RpcError('bad-request', `To confirm that the primary is fenced, type its host's name exactly as shown ("${primary}"); "${fencedHost.slice(0, 128)}" does not match.`);
+    }
     this.require('failover');
     this.busy = 'failover';
     this.deps.changed(this.id);
     try {
-      this.event('action', `Failover requested by ${actor}: destroying the primary copy; the secondary takes over.`);
-      await this.failOver(actor);
+      this.event('action', fencedHost === undefined
+        ? `Failover requested by ${actor}: destroying the primary copy; the secondary takes over.`
+        : `Failover requested by ${actor}, who confirmed that ${primary} is fenced: the secondary takes over.`);
+      await this.failOver(actor, fencedHost !== undefined);
     } finally {
       this.busy = null;
       this.deps.changed(this.id);
@@ -418,6 +458,10 @@ export class PairController {
           return { allowed: false, reason: 'The initial copy has not finished: the secondary holds no consistent copy of the guest to take over from.' };
         }
         if (!running) return { allowed: false, reason: s.state === 'failing-over' ? 'A failover is in progress.' : `${notRunning} There is no secondary to fail over to.` };
+        if (action === 'drill' && this.record.backend === 'qemu') {
+          return { allowed: false, reason: 'A QEMU drill would need a new secondary on the old primary\'s host; fail over, then start protection again (a new full sync).' };
+        }
+        if (this.deps.backend.capabilities.failoverWhileFrozen === true && action === 'failover') return { allowed: true };
         if (s.state === 'degraded' && s.reasonCode === 'guest-frozen') {
           return { allowed: false, reason: 'The guest is frozen in a checkpoint the secondary has not completed: a takeover would wait on it. Stop protection instead.' };
         }
@@ -548,10 +592,16 @@ export class PairController {
   }
 
   /** Fails the current run over; returns what the backend saw of the takeover. */
-  private async failOver(actor: string): Promise<FailoverEvent | null> {
+  private async failOver(actor: string, fenced = false): Promise<FailoverEvent | null> {
     const handle = this.handle!;
     const gen = this.generation;
-    const result = await withTimeout(handle.failover(this.deps.context(actor)), this.deps.actionTimeoutMs, 'the failover to finish');
+    let result;
+    try {
+      result = await withTimeout(handle.failover(this.deps.context(actor), fenced ? { fenced } : {}), this.deps.actionTimeoutMs, 'the failover to finish');
+    } catch (err) {
+      if (err instanceof FencingRequiredError) throw new RpcError('invalid-state', err.message);
+      throw err;
+    }
     await this.retire(gen, handle, result.state);
     if (result.state.state !== 'failed-over') {
       throw new RpcError('invalid-state', `The failover of ${this.record.name} ended in state ${result.state.state}${result.state.reason ? `: ${result.state.reason}` : ''}`);
@@ -587,7 +637,13 @@ export class PairController {
   /** After a takeover the guest runs on the old secondary: it is the primary of the next start. */
   private swapHosts(): void {
     const before = this.record;
-    const after = this.deps.registry.updatePair(this.id, (p) => ({ ...p, primaryHostId: p.secondaryHostId, secondaryHostId: p.primaryHostId }));
+    const backend = this.deps.backend;
+    const after = this.deps.registry.updatePair(this.id, (p) => ({
+      ...p,
+      primaryHostId: p.secondaryHostId,
+      secondaryHostId: p.primaryHostId,
+      ...(backend?.swappedOptions !== undefined && p.options !== undefined ? { options: backend.swappedOptions(p.options) } : {}),
+    }));
     if (before.primaryHostId !== before.secondaryHostId) {
       this.event('action', `${after.name} now runs on ${this.hostName(after.primaryHostId)}; the next start protects it from there to ${this.hostName(after.secondaryHostId)}.`);
     }
@@ -685,6 +741,9 @@ export class PairController {
       },
       output: (ms) => {
         if (gen === this.generation) this.deps.live.addOutput(ms);
+      },
+      changed: () => {
+        if (gen === this.generation) this.deps.changed(this.id);
       },
     };
   }

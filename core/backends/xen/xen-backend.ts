@@ -19,7 +19,7 @@ import type { HostRecord } from '../../service/registry.js';
 import type { SshHostLink } from '../../ssh/host-link.js';
 import { type ProtectionState } from '../../colo/types.js';
 import { initialAssemblerState } from './cycle-assembler.js';
-import { HostCommandError, exitSummary, firstLine, runOnHost } from './host-command.js';
+import { HostCommandError, exitSummary, firstLine, runOnHost } from '../host-command.js';
 import { XenPairHandle, type HandleTiming } from './xen-pair-handle.js';
 import { type DiskFacts, type Fact, type PreflightFacts, preflightChecks } from './xen-preflight.js';
 import type { XenRun, XenRunStore } from './xen-run-store.js';

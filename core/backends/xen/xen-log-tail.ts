@@ -7,7 +7,7 @@
 import type { BackendContext } from '../../service/backend.js';
 import type { HostRecord } from '../../service/registry.js';
 import type { SshHostLink } from '../../ssh/host-link.js';
-import { HostCommandError, exitSummary, runOnHost } from './host-command.js';
+import { HostCommandError, exitSummary, runOnHost } from '../host-command.js';
 import type { XlEvent } from './xl-log-line.js';
 import { XlLogReader } from './xl-log-reader.js';
 

@@ -9,7 +9,7 @@ import type { BackendContext, FailoverResult, PairEvents, PairHandle, PairSpec }
 import type { HostRecord } from '../../service/registry.js';
 import type { SshHostLink } from '../../ssh/host-link.js';
 import { CycleAssembler, type AssemblerSink } from './cycle-assembler.js';
-import { runOnHost } from './host-command.js';
+import { runOnHost } from '../host-command.js';
 import { LogTail, type TailEnd } from './xen-log-tail.js';
 import type { XenRun, XenRunStore } from './xen-run-store.js';
 import { INCOMING_SUFFIX, destroyArgv } from './xl-commands.js';

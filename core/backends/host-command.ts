@@ -2,11 +2,11 @@
 // the connection itself (timeout, too much output, link down) becomes one error naming the host and the command,
 // so that a host that lies or hangs is reported as itself and nothing else is disturbed.
 
-import type { BackendContext } from '../../service/backend.js';
-import type { HostRecord } from '../../service/registry.js';
-import type { ExecOptions, ExecResult } from '../../ssh/connection.js';
-import type { SshHostLink } from '../../ssh/host-link.js';
-import { shellCommand } from '../../ssh/shell-quote.js';
+import type { BackendContext } from '../service/backend.js';
+import type { HostRecord } from '../service/registry.js';
+import type { ExecOptions, ExecResult } from '../ssh/connection.js';
+import type { SshHostLink } from '../ssh/host-link.js';
+import { shellCommand } from '../ssh/shell-quote.js';
 
 export class HostCommandError extends Error {
   override readonly name = 'HostCommandError';
