@@ -76,6 +76,8 @@ export interface PairSpec {
   readonly secondary: HostRecord;
   /** Simulated pairs only. */
   readonly sim?: StoredSimSettings;
+  /** Attach only: the last checkpoint seq the console stored for the run it continues. */
+  readonly lastSeq?: number;
   /** Backend-specific settings from the registry (PairRecord.options); the backend validates them in preflight. */
   readonly options?: Readonly<Record<string, string | number | boolean>>;
 }
