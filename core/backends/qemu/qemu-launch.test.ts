@@ -36,7 +36,8 @@ describe('launchPlan', () => {
       '-chardev', 'socket,id=colo-qmp,path=/run/colo/web-s.qmp,server=on,wait=off', '-mon', 'chardev=colo-qmp,mode=control',
       '-incoming', 'tcp:10.0.0.2:9998']);
     assert.equal(plan.incomingUri, 'tcp:10.0.0.2:9998');
-    assert.deepEqual(plan.secondary.prepare, []);
+    assert.deepEqual(plan.secondary.prepare, [['mkdir', '-p', '-m', '0700', '--', '/run/colo']]);
+    assert.deepEqual(plan.primary.prepare, [['mkdir', '-p', '-m', '0700', '--', '/run/colo']]);
     assert.deepEqual(plan.afterLaunch, { secondary: [], primary: [] });
     assert.match(plan.preview, /no network in this version \(-nic none\); no disk, so no block replication/);
   });
@@ -58,7 +59,8 @@ describe('launchPlan', () => {
     ]);
     assert.deepEqual(plan.secondary.argv.slice(0, 11), ['/opt/qemu/bin/qemu-system-x86_64', '-name', 'guest=web', '-machine', 'q35', '-accel', 'tcg', '-m', '512', '-smp', '2']);
     assert.deepEqual(plan.secondary.prepare, [
-      ['mkdir', '-p', '--', scratch],
+      ['mkdir', '-p', '-m', '0700', '--', '/run/colo'],
+      ['mkdir', '-p', '-m', '0700', '--', scratch],
       ['/opt/qemu/bin/qemu-img', 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', '/srv/vm/web.qcow2', `${scratch}/hidden_disk.qcow2`],
       ['/opt/qemu/bin/qemu-img', 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', `${scratch}/hidden_disk.qcow2`, `${scratch}/active_disk.qcow2`],
     ]);
@@ -97,7 +99,7 @@ describe('launchPlan', () => {
   test('the preview, read by a real shell, gives back every command word for word', () => {
     const plan = launchPlan('web', { ...OPTIONS, disk: '/srv/vm/web.img' }, '10.0.0.2');
     const commands = plan.preview.split('\n').filter((l) => !l.startsWith('#'));
-    const expected = [...plan.secondary.prepare, plan.secondary.argv, plan.primary.argv];
+    const expected = [...plan.secondary.prepare, plan.secondary.argv, ...plan.primary.prepare, plan.primary.argv];
     assert.equal(commands.length, expected.length);
     commands.forEach((line, i) => {
       const words = execFileSync('sh', ['-c', `printf '%s\\0' ${line}`], { encoding: 'utf8' }).split('\0').slice(0, -1);
@@ -131,6 +133,15 @@ describe('supervisedLaunch', () => {
 // ---- against real QEMU, through a real sshd ----
 
 const unavailable = qemuMissing() ?? sshdUnavailable();
+
+function qemuImgMissing(): string | null {
+  try {
+    execFileSync('qemu-img', ['--version'], { stdio: 'ignore' });
+    return null;
+  } catch {
+    return 'qemu-img is not installed here (apt-get install qemu-utils)';
+  }
+}
 
 async function listQemus(): Promise<ReturnType<typeof parseQemuList>> {
   const { stdout } = await run(LIST_QEMU_ARGV[0]!, LIST_QEMU_ARGV.slice(1), { timeout: 20_000, maxBuffer: 16 * 1024 * 1024 });
@@ -182,7 +193,8 @@ async function lab(t: TestContext): Promise<Lab> {
   const ssh = await connectLoopback(sshd);
   t.after(() => ssh.close());
   const options: QemuPairOptions = {
-    primaryQmp: path.join(dir, 'primary.qmp'), secondaryQmp: path.join(dir, 'secondary.qmp'),
+    // In directories that do not exist yet: the plan's preparation makes them.
+    primaryQmp: path.join(dir, 'run-p', 'primary.qmp'), secondaryQmp: path.join(dir, 'run-s', 'secondary.qmp'),
     accel: 'tcg', memoryMiB: 64, migrationPort: await freePort(), nbdPort: await freePort(),
   };
   return { dir, ssh, options };
@@ -214,6 +226,7 @@ describe('a launch plan run on a real QEMU 7.2 through a real sshd', { skip: una
   test('without a disk: both start detached, both monitors answer, the secondary waits in inmigrate; COLO then starts', async (t) => {
     const { dir, ssh, options } = await lab(t);
     const plan = launchPlan('diskless', options, '127.0.0.1');
+    for (const step of [...plan.secondary.prepare, ...plan.primary.prepare]) await exec(ssh, step);
     await exec(ssh, supervisedLaunch(plan.secondary.argv, path.join(dir, 'log', 'secondary.log')));
     await exec(ssh, supervisedLaunch(plan.primary.argv, path.join(dir, 'log', 'primary.log')));
     const secondary = await qmp(options.secondaryQmp, 'secondary');
@@ -237,12 +250,13 @@ describe('a launch plan run on a real QEMU 7.2 through a real sshd', { skip: una
   test('QEMU refusing to start is a failed exit with its own words on stderr, not a hang', async (t) => {
     const { dir, ssh, options } = await lab(t);
     const plan = launchPlan('nodisk', { ...options, disk: path.join(dir, 'missing.img') }, '127.0.0.1');
+    for (const step of plan.primary.prepare) await exec(ssh, step);
     const r = await ssh.exec(supervisedLaunch(plan.primary.argv, path.join(dir, 'primary.log')), { timeoutMs: 30_000 });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /Could not open '.*missing\.img'/);
   });
 
-  test('with a 1 MiB raw disk: prepare + start the secondary, then the doc\'s NBD and replication steps; COLO starts with them', async (t) => {
+  test('with a 1 MiB raw disk: prepare + start the secondary, then the doc\'s NBD and replication steps; COLO starts with them', { skip: qemuImgMissing() ?? false }, async (t) => {
     const { dir, ssh, options } = await lab(t);
     // The two hosts are one machine here: each side gets its own copy of the image (QEMU locks an image it writes).
     const images = { primary: path.join(dir, 'primary.img'), secondary: path.join(dir, 'secondary.img') };
@@ -253,7 +267,7 @@ describe('a launch plan run on a real QEMU 7.2 through a real sshd', { skip: una
     const onPrimary = launchPlan('withdisk', { ...options, disk: images.primary, scratchDir: path.join(dir, 'p-scratch') }, '127.0.0.1');
     const onSecondary = launchPlan('withdisk', { ...options, disk: images.secondary, scratchDir: path.join(dir, 's-scratch') }, '127.0.0.1');
 
-    for (const step of onSecondary.secondary.prepare) await exec(ssh, step);
+    for (const step of [...onSecondary.secondary.prepare, ...onPrimary.primary.prepare]) await exec(ssh, step);
     const scratch = path.join(dir, 's-scratch', 'withdisk');
     const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', path.join(scratch, 'active_disk.qcow2')], { encoding: 'utf8' })) as { 'virtual-size': number };
     assert.equal(info['virtual-size'], 1024 * 1024, 'the active disk is as long as the image');

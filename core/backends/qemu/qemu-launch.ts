@@ -16,10 +16,14 @@ export interface QmpStep {
 }
 
 export interface LaunchPlan {
-  primary: { argv: string[] };
+  primary: {
+    argv: string[];
+    /** Run on the primary host before its QEMU: the QMP socket's directory. */
+    prepare: string[][];
+  };
   secondary: {
     argv: string[];
-    /** Run on the secondary host, in order, before its QEMU: the scratch directory, the hidden and active disks. */
+    /** Run on the secondary host, in order, before its QEMU: the QMP socket's directory, the scratch directory, the hidden and active disks. */
     prepare: string[][];
   };
   /** Where the primary sends the migration stream (`migrate {uri}`): the secondary's -incoming. */
@@ -51,6 +55,11 @@ function optionValue(what: string, value: string): string {
 /** An address as a URI host: IPv6 literals in brackets. */
 function uriHost(address: string): string {
   return address.includes(':') ? `[${address}]` : address;
+}
+
+/** The directory a validated absolute path is in. */
+function parentDir(file: string): string {
+  return file.slice(0, file.lastIndexOf('/')) || '/';
 }
 
 /** qemu-img next to the QEMU binary when that is a path, else from PATH. */
@@ -89,7 +98,10 @@ export function launchPlan(vm: string, o: QemuPairOptions, secondaryAddress: str
 
   const primary = [binary, ...common(o.primaryQmp)];
   const secondary = [binary, ...common(o.secondaryQmp)];
-  const prepare: string[][] = [];
+  // QEMU creates its QMP socket but not the directory it goes in. Private: whoever reaches the socket controls the
+  // VM (an existing directory keeps its mode).
+  const primaryPrepare: string[][] = [['mkdir', '-p', '-m', '0700', '--', parentDir(o.primaryQmp)]];
+  const prepare: string[][] = [['mkdir', '-p', '-m', '0700', '--', parentDir(o.secondaryQmp)]];
   const afterLaunch: LaunchPlan['afterLaunch'] = { secondary: [], primary: [] };
 
   if (o.disk !== undefined) {
@@ -110,7 +122,8 @@ export function launchPlan(vm: string, o: QemuPairOptions, secondaryAddress: str
     // the console having to ask. The backing named in their headers is not used: the command line names it.
     const qemuImg = qemuImgFor(binary);
     prepare.push(
-      ['mkdir', '-p', '--', scratch],
+      // The hidden and active disks hold guest data.
+      ['mkdir', '-p', '-m', '0700', '--', scratch],
       [qemuImg, 'create', '-q', '-f', 'qcow2', '-F', format, '-b', disk, hidden],
       [qemuImg, 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', hidden, active],
     );
@@ -136,11 +149,12 @@ export function launchPlan(vm: string, o: QemuPairOptions, secondaryAddress: str
     '# secondary host, first:',
     ...prepare.map(shellCommand),
     shellCommand(secondary),
-    '# primary host:',
+    '# primary host (paused until COLO starts):',
+    ...primaryPrepare.map(shellCommand),
     shellCommand(primary),
   ].join('\n');
 
-  return { primary: { argv: primary }, secondary: { argv: secondary, prepare }, incomingUri, preview, afterLaunch };
+  return { primary: { argv: primary, prepare: primaryPrepare }, secondary: { argv: secondary, prepare }, incomingUri, preview, afterLaunch };
 }
 
 /**

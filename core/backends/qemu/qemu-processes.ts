@@ -241,7 +241,9 @@ const MAX_SOCKET = 4096;
 
 /**
  * A QEMU process as the console lists VMs. The state is always 'running': /proc shows a live process but not
- * whether its guest is paused (that takes the monitor's query-status), so the listing does not guess.
+ * whether its guest is paused (that takes the monitor's query-status), so the listing does not guess. The role is
+ * the command line's: a secondary that took over after a failover still carries its -incoming; only the
+ * monitor's query-colo-status (last-mode) tells that apart.
  */
 export function qemuDomainSummary(p: QemuProcess): DomainSummary {
   const name = p.name !== undefined && p.name.length <= MAX_NAME ? p.name : `qemu-${p.pid}`;
