@@ -102,6 +102,8 @@ export interface DomainSummary {
   vcpus?: number;
   /** 'secondary' for a COLO SVM (`<name>--incoming` on Xen). */
   role?: 'primary' | 'secondary';
+  /** QEMU: the VM's QMP monitor socket, as its command line gives it (what an attach needs). */
+  qmpSocket?: string;
 }
 
 export interface PreflightCheck {
