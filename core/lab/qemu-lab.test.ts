@@ -37,6 +37,16 @@ async function qmpThrough(t: T, conn: SshConnection, socket: string, name: strin
   return client;
 }
 
+async function until<R>(what: string, ms: number, probe: () => Promise<R | undefined>): Promise<R> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = await probe();
+    if (r !== undefined) return r;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Alive and not a zombie (a session process whose listener died is reparented and may linger unreaped). */
 function running(pid: number): boolean {
   try {
@@ -105,6 +115,38 @@ for (const kind of ['emulated', 'real'] as const) {
       assert.deepEqual(pids.filter(running), [], 'no process of the lab is left');
       assert.equal(existsSync(lab.dir), false);
       await lab.stop();
+    });
+
+    test('COLO as the console starts it, through both hosts, with the printed incoming URI: colo on both; after killPrimary the secondary takes over', async (t) => {
+      const lab = await startQemuLab({ kind });
+      t.after(() => lab.stop());
+      const a = await connect(t, lab, lab.a);
+      const b = await connect(t, lab, lab.b);
+      const primary = await qmpThrough(t, a.conn, lab.primarySocket, `VM ${lab.vm} (primary)`);
+      const secondary = await qmpThrough(t, b.conn, lab.secondarySocket, `VM ${lab.vm} (secondary)`);
+      const capabilities = [{ capability: 'x-colo', state: true }, { capability: 'events', state: true }];
+      await secondary.execute('migrate-set-capabilities', { capabilities });
+      await primary.execute('migrate-set-capabilities', { capabilities });
+      // Long enough that no periodic checkpoint comes during the test (a real 7.2 would deadlock at one).
+      await primary.execute('migrate-set-parameters', { 'x-checkpoint-delay': 600_000 });
+      await primary.execute('migrate', { uri: lab.incomingUri });
+      for (const [side, client] of [['primary', primary], ['secondary', secondary]] as const) {
+        await until(`${side} in COLO`, 20_000, async () => {
+          const c = await client.execute<{ mode: string }>('query-colo-status');
+          return c.mode === side ? c : undefined;
+        });
+      }
+      assert.equal((await primary.execute<{ status: string }>('query-migrate')).status, 'colo');
+
+      await lab.killPrimary();
+      assert.deepEqual(await secondary.execute('yank', { instances: [{ type: 'migration' }] }, { oob: true }), {});
+      await secondary.execute('x-colo-lost-heartbeat');
+      const st = await until('the secondary running on its own', 20_000, async () => {
+        const [c, s] = [await secondary.execute<{ mode: string }>('query-colo-status'), await secondary.execute<{ status: string }>('query-status')];
+        return c.mode === 'none' && s.status === 'running' ? s : undefined;
+      });
+      assert.equal(st.status, 'running');
+      await assert.rejects(a.conn.openUnixSocket(lab.primarySocket), (e: unknown) => e instanceof SshError && e.kind === 'network');
     });
   });
 }
