@@ -182,7 +182,7 @@ export async function startQemuLab(o: QemuLabOptions): Promise<QemuLab> {
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      // Each step runs whatever failed before it: a half-started lab is removed as completely as a whole one.
+      // Every step runs even when one before it failed: a half-started lab goes as completely as a whole one.
       const errors: unknown[] = [];
       const step = async (fn: () => Promise<void>): Promise<void> => {
         try {
