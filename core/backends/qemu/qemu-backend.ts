@@ -19,10 +19,13 @@ import type {
   ReplicationBackend,
 } from '../../service/backend.js';
 import type { HostRecord } from '../../service/registry.js';
+import { shellCommand } from '../../ssh/shell-quote.js';
 import { exitSummary, firstLine, runOnHost } from '../host-command.js';
 import { type QemuPairOptions, QEMU_DEFAULTS, readQemuOptions } from './qemu-options.js';
 import { type HandleTiming, type Heartbeat, QemuPairHandle } from './qemu-pair-handle.js';
+import { type LaunchPlan, launchPlan, supervisedLaunch } from './qemu-launch.js';
 import { type QemuProbe, probeQemu, versionWarnings } from './qemu-probe.js';
+import { LIST_QEMU_ARGV, qemuDomainSummary, readQemuList } from './qemu-processes.js';
 import { QmpClient } from './qmp-client.js';
 import { sshSocket } from './qmp-session.js';
 
@@ -35,6 +38,15 @@ export interface QemuBackendOptions {
   connectTimeoutMs?: number;
   /** After a failover or stop, how long a side may take to run alone; default 15 s. */
   settleTimeoutMs?: number;
+}
+
+/** Enough for hundreds of QEMU command lines; a host that prints more is refused, not believed. */
+const MAX_LIST_BYTES = 8 * 1024 * 1024;
+/** Where a launched QEMU's own messages go (COLO's errors among them), on its host. */
+export const QEMU_LOG_DIR = '/var/log/colo-console';
+
+function logFile(vm: string, side: 'primary' | 'secondary'): string {
+  return `${QEMU_LOG_DIR}/qemu-${vm}-${side}.log`;
 }
 
 /** The side status of a pair nobody watches. */
@@ -66,13 +78,17 @@ export class QemuBackend implements ReplicationBackend {
     return { hypervisor: 'qemu', version: `QEMU ${v.major}.${v.minor}.${v.micro}${v.package ? ` (${v.package})` : ''}`, capabilities: [], warnings: versionWarnings(v, ['x-colo']) };
   }
 
-  inventory(_host: HostRecord, _ctx: BackendContext): Promise<DomainSummary[]> {
-    return Promise.resolve([]);
+  /** The QEMU processes on the host, each with its QMP socket (what an attach needs), from /proc. */
+  async inventory(host: HostRecord, ctx: BackendContext): Promise<DomainSummary[]> {
+    const r = await runOnHost(this.o.links.link(host), host, LIST_QEMU_ARGV, ctx, { timeoutMs: this.timing.commandTimeoutMs, maxOutputBytes: MAX_LIST_BYTES });
+    if (r.code !== 0) throw new Error(`${host.name}: listing QEMU processes failed (${exitSummary(r)}).`);
+    return readQemuList(r.stdout).processes.map(qemuDomainSummary);
   }
 
   async preflight(pair: PairSpec, ctx: BackendContext): Promise<PreflightCheck[]> {
     const o = readQemuOptions(pair.options);
     if (typeof o === 'string') return [{ id: 'options', label: 'Pair options', status: 'fail', detail: o }];
+    if (o.launch === true) return this.launchPreflight(pair, o, ctx);
     const checks: PreflightCheck[] = [];
     const probes = await Promise.all((['primary', 'secondary'] as const).map(async (side) => {
       const host = side === 'primary' ? pair.primary : pair.secondary;
@@ -113,21 +129,32 @@ export class QemuBackend implements ReplicationBackend {
   }
 
   async protect(pair: PairSpec, events: PairEvents, ctx: BackendContext): Promise<PairHandle> {
-    const o = this.options(pair);
+    let o = this.options(pair);
+    const plan = o.launch === true ? this.plan(pair, o) : null;
+    if (plan !== null) {
+      await this.launch(pair, plan, ctx);
+      o = { ...o, incomingUri: plan.incomingUri };
+    }
     const handle = this.handle(pair, o, events, ctx, { phase: 'starting', firstSeq: 0, state: { state: 'starting', since: this.clock(), reasonCode: 'initial-sync', reason: `Enabling COLO on ${pair.primary.name} and ${pair.secondary.name}.` } });
     try {
       await handle.connected(this.connectTimeoutMs);
       const { started } = handle.watch();
+      if (plan !== null) {
+        for (const step of plan.afterLaunch.secondary) await handle.command('secondary', step.command, step.arguments, ctx);
+        for (const step of plan.afterLaunch.primary) await handle.command('primary', step.command, step.arguments, ctx);
+      }
       const caps = { capabilities: [{ capability: 'x-colo', state: true }, { capability: 'events', state: true }] };
       await handle.command('secondary', 'migrate-set-capabilities', caps, ctx);
       await handle.command('primary', 'migrate-set-capabilities', caps, ctx);
-      if (o.checkpointDelayMs !== undefined) await handle.command('primary', 'migrate-set-parameters', { 'x-checkpoint-delay': o.checkpointDelayMs }, ctx);
+      if (o.checkpointDelayMs !== undefined) await handle.qemu.setCheckpointDelay(o.checkpointDelayMs, ctx);
       if (o.incomingUri === undefined) throw new Error('The pair has no incomingUri: the primary does not know where to send the guest.');
       await handle.command('primary', 'migrate', { uri: o.incomingUri }, ctx);
       handle.migrating();
       await started;
       return handle;
     } catch (err) {
+      // A launched pair that could not start is not left behind half set up.
+      if (plan !== null) await handle.endBoth(ctx);
       await handle.detach();
       throw err;
     }
@@ -189,6 +216,60 @@ export class QemuBackend implements ReplicationBackend {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
+
+  private plan(pair: PairSpec, o: QemuPairOptions): LaunchPlan {
+    const address = o.replicationAddress ?? pair.secondary.address;
+    if (address === undefined) throw new Error(`${pair.name}: set replicationAddress: ${pair.secondary.name} has no address for the primary to migrate to.`);
+    return launchPlan(pair.domain, o, address);
+  }
+
+  /** What a launch will run, and whether the hosts can: the command lines shown as checks, QEMU's version on each. */
+  private async launchPreflight(pair: PairSpec, o: QemuPairOptions, ctx: BackendContext): Promise<PreflightCheck[]> {
+    let plan: LaunchPlan;
+    try {
+      plan = this.plan(pair, o);
+    } catch (err) {
+      return [{ id: 'launch-plan', label: 'The QEMU command lines', status: 'fail', detail: err instanceof Error ? err.message : String(err) }];
+    }
+    const checks: PreflightCheck[] = [
+      { id: 'command-line-secondary', label: `The console will run this on ${pair.secondary.name}`, status: 'pass', detail: [...plan.secondary.prepare, supervisedLaunch(plan.secondary.argv, logFile(pair.domain, 'secondary'))].map(shellCommand).join('\n') },
+      { id: 'command-line-primary', label: `The console will run this on ${pair.primary.name}`, status: 'pass', detail: [...plan.primary.prepare, supervisedLaunch(plan.primary.argv, logFile(pair.domain, 'primary'))].map(shellCommand).join('\n') },
+    ];
+    const binary = o.binary ?? QEMU_DEFAULTS.binary;
+    await Promise.all([pair.primary, pair.secondary].map(async (host) => {
+      try {
+        const r = await runOnHost(this.o.links.link(host), host, [binary, '--version'], ctx, { timeoutMs: this.timing.commandTimeoutMs, maxOutputBytes: 64 * 1024 });
+        const version = /QEMU emulator version (\d+)\.(\d+)\.(\d+)/.exec(r.stdout);
+        if (r.code !== 0 || version === null) {
+          checks.push({ id: `binary-${host.id}`, label: `${binary} on ${host.name}`, status: 'fail', detail: `${binary} --version: ${exitSummary(r)}. Fix: install QEMU there, or set the binary.` });
+          return;
+        }
+        const v = { major: Number(version[1]), minor: Number(version[2]), micro: Number(version[3]), package: '' };
+        checks.push({ id: `binary-${host.id}`, label: `${binary} on ${host.name}`, status: 'pass', detail: `QEMU ${v.major}.${v.minor}.${v.micro}` });
+        for (const w of versionWarnings(v, ['x-colo'])) checks.push({ id: `version-${host.id}`, label: `QEMU on ${host.name}`, status: 'warn', detail: w });
+        if (o.disk !== undefined) {
+          const d = await runOnHost(this.o.links.link(host), host, ['test', '-r', o.disk], ctx, { timeoutMs: this.timing.commandTimeoutMs });
+          checks.push(d.code === 0
+            ? { id: `disk-${host.id}`, label: `The disk image on ${host.name}`, status: 'pass', detail: o.disk }
+            : { id: `disk-${host.id}`, label: `The disk image on ${host.name}`, status: 'fail', detail: `${o.disk} cannot be read there. Fix: put the same image at the same path on both hosts.` });
+        }
+      } catch (err) {
+        checks.push({ id: `binary-${host.id}`, label: `${binary} on ${host.name}`, status: 'fail', detail: err instanceof Error ? err.message : String(err) });
+      }
+    }));
+    return checks;
+  }
+
+  /** Starts both QEMUs detached on their hosts: the secondary first (it waits on -incoming), then the primary (paused). */
+  private async launch(pair: PairSpec, plan: LaunchPlan, ctx: BackendContext): Promise<void> {
+    for (const [host, side] of [[pair.secondary, 'secondary'], [pair.primary, 'primary']] as const) {
+      const link = this.o.links.link(host);
+      for (const argv of [...plan[side].prepare, supervisedLaunch(plan[side].argv, logFile(pair.domain, side))]) {
+        const r = await runOnHost(link, host, argv, ctx, { timeoutMs: this.timing.commandTimeoutMs * 3, maxOutputBytes: 256 * 1024 });
+        if (r.code !== 0) throw new Error(`${host.name}: starting the ${side}'s QEMU failed at \`${argv[0]}\` (${exitSummary(r)}): ${r.stderr.trim().slice(-600)}`);
+      }
+    }
+  }
 
   private options(pair: PairSpec): QemuPairOptions {
     const o = readQemuOptions(pair.options);

@@ -134,6 +134,8 @@ export class QemuPairHandle implements PairHandle {
         name: `${spec.name} (${side}, ${host.name})`,
         transport: sshSocket(links[side], sockets[side]),
         timeoutMs: timing.commandTimeoutMs,
+        // Soon after a drop: a socket that refuses a fresh connection is what tells a dead QEMU from a blip.
+        backoff: { initialMs: Math.min(200, heartbeat.intervalMs), maxMs: 5000 },
         clock,
         onEvent: (e) => this.onEvent(w, e),
         onState: (s) => this.onSession(w, s),
@@ -194,6 +196,11 @@ export class QemuPairHandle implements PairHandle {
     this.setState({ state: 'syncing', since: this.clock(), reasonCode: 'initial-sync', reason: `Initial copy of ${this.spec.name} from ${this.spec.primary.name} to ${this.spec.secondary.name}: every start is a full copy of the guest's memory.` });
     this.startWaiter?.resolve();
     this.startWaiter = null;
+  }
+
+  /** Ends both QEMUs (a launch that could not start COLO); errors are ignored, each quit is audited. */
+  async endBoth(ctx: BackendContext): Promise<void> {
+    for (const side of SIDES) await this.quit(side, ctx).catch(() => {});
   }
 
   async stop(ctx: BackendContext): Promise<ProtectionState> {
@@ -500,6 +507,8 @@ export class QemuPairHandle implements PairHandle {
     this.phase = 'colo';
     this.tracker.expectSecondary = true;
     this.setState({ state: 'protected', since: this.clock() });
+    // The sides' COLO modes as they are now, not as the last heartbeat before COLO saw them.
+    void this.beat();
   }
 
   private async startFailed(): Promise<void> {
@@ -639,7 +648,7 @@ export class QemuPairHandle implements PairHandle {
     }
     if (p.status.monitor !== 'connected') {
       // Not yet lost: a passing fault, or the start of one; the next heartbeats decide.
-      this.setState({ state: 'degraded', since: this.clock(), reasonCode: 'primary-lost', reason: `The primary's monitor on ${pName} does not answer (${p.status.missedHeartbeats} of ${n} heartbeats missed${p.status.detail ? `: ${p.status.detail}` : ''}).` });
+      this.setState({ state: 'degraded', since: this.clock(), reasonCode: 'primary-lost', reason: `The primary's monitor on ${pName} does not answer${p.status.detail ? ` (${p.status.detail})` : ''}; ${p.status.missedHeartbeats} of ${n} heartbeats missed so far.` });
       return;
     }
     const secondaryExited = this.coloExitSeen.secondary !== undefined;
