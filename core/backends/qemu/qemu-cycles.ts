@@ -66,6 +66,15 @@ export class QemuCycleTracker {
   /** Whether the secondary's pauses are expected (COLO runs); the initial copy has none. */
   expectSecondary = false;
 
+  /**
+   * COLO runs. A primary that was paused through the initial copy (a launched one starts with -S) never ran before
+   * it, so there was no guest pause to report: the next checkpoint is still number 1.
+   */
+  coloStarted(): void {
+    this.flush();
+    if (this.nextSeq === 0 && this.open === null) this.nextSeq = 1;
+  }
+
   primaryStop(at: number): void {
     if (this.open !== null) return;
     this.flush();

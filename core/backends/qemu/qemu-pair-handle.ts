@@ -506,6 +506,7 @@ export class QemuPairHandle implements PairHandle {
   private enterColo(): void {
     this.phase = 'colo';
     this.tracker.expectSecondary = true;
+    this.tracker.coloStarted();
     this.setState({ state: 'protected', since: this.clock() });
     // The sides' COLO modes as they are now, not as the last heartbeat before COLO saw them.
     void this.beat();

@@ -1,0 +1,94 @@
+// A pair the console launches itself, with real QEMU processes started through a real sshd: preflight shows the
+// command lines it will run, start brings both QEMUs up detached and into COLO, the host's QEMU list shows them with
+// their roles and sockets, and stop leaves the primary running alone with the secondary's QEMU gone.
+
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import type { CycleRecord, ProtectionState } from '../../colo/types.js';
+import { qemuMissing } from '../../lab/qemu-pair.js';
+import type { BackendContext, HostCommand, PairEvents, PairSpec } from '../../service/backend.js';
+import type { HostRecord } from '../../service/registry.js';
+import { knownHostsCheck } from '../../ssh/host-keys.js';
+import { SshHostLink } from '../../ssh/host-link.js';
+import { knownHostsLine, parseKnownHosts } from '../../ssh/known-hosts.js';
+import { startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
+import { freePort } from '../../test-support/ports.js';
+import { QEMU_LOG_DIR, QemuBackend } from './qemu-backend.js';
+
+const why = qemuMissing() ?? sshdUnavailable();
+
+describe('QEMU backend: a pair it launches, real QEMU through a real sshd', { skip: why ?? false }, () => {
+  void test('preflight shows the command lines; start launches both and reaches COLO; stop leaves the primary alone', async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'qemu-launch-'));
+    chmodSync(dir, 0o755);
+    const vm = `launch${process.pid}`;
+    const sshd = await startSshd();
+    const entries = parseKnownHosts(knownHostsLine(sshd.host, sshd.port, sshd.hostKeyType, sshd.hostKey, false), 'kh').entries;
+    const link = new SshHostLink({
+      target: { host: sshd.host, port: sshd.port, user: sshd.user },
+      auth: () => ({ kind: 'key', privateKey: readFileSync(sshd.clientKeyFile) }),
+      connect: { checkHostKey: knownHostsCheck(sshd.host, sshd.port, { entries }), readyTimeoutMs: 5000 },
+      backoff: { initialMs: 100, maxMs: 400 },
+    });
+    const backend = new QemuBackend({ links: { link: () => link }, commandTimeoutMs: 10_000 });
+    const quiet: BackendContext = { command: () => {} };
+    const a: HostRecord = { id: 'la', name: 'launch-a', kind: 'ssh', hypervisor: 'qemu', address: '127.0.0.1' };
+    const b: HostRecord = { id: 'lb', name: 'launch-b', kind: 'ssh', hypervisor: 'qemu', address: '127.0.0.1' };
+    const primaryQmp = path.join(dir, 'p', 'primary.qmp');
+    const secondaryQmp = path.join(dir, 's', 'secondary.qmp');
+    t.after(async () => {
+      // Whatever this test started is found by its sockets and killed, also when it failed half way.
+      const left = await backend.inventory(a, quiet).catch(() => []);
+      for (const d of left) if (d.qmpSocket === primaryQmp || d.qmpSocket === secondaryQmp) process.kill(Number(d.id), 'SIGKILL');
+      await backend.close();
+      link.close();
+      await sshd.stop();
+      rmSync(dir, { recursive: true, force: true });
+      for (const side of ['primary', 'secondary']) rmSync(path.join(QEMU_LOG_DIR, `qemu-${vm}-${side}.log`), { force: true });
+    });
+
+    const spec: PairSpec = {
+      id: 'launched', name: vm, domain: vm, mode: 'colo', primary: a, secondary: b,
+      options: { launch: true, accel: 'tcg', machine: 'pc', memoryMiB: 64, primaryQmp, secondaryQmp, replicationAddress: '127.0.0.1', migrationPort: await freePort(), checkpointDelayMs: 60_000, heartbeatIntervalMs: 200 },
+    };
+    const commands: HostCommand[] = [];
+    const ctx: BackendContext = { command: (c) => commands.push(c) };
+
+    const checks = await backend.preflight(spec, ctx);
+    assert.deepEqual(checks.filter((c) => c.status === 'fail'), []);
+    const secondaryLine = checks.find((c) => c.id === 'command-line-secondary');
+    assert.equal(secondaryLine?.label, 'The console will run this on launch-b');
+    assert.match(secondaryLine?.detail ?? '', new RegExp(`qemu-system-x86_64 -name guest=${vm} .*-accel tcg .*-incoming tcp:127\\.0\\.0\\.1:\\d+`));
+    assert.match(checks.find((c) => c.id === 'command-line-primary')?.detail ?? '', / -S$/m);
+    assert.ok(checks.some((c) => c.id === 'binary-la' && c.status === 'pass' && /^QEMU \d+\.\d+\.\d+$/.test(c.detail ?? '')));
+
+    const states: ProtectionState[] = [];
+    const cycles: CycleRecord[] = [];
+    const events: PairEvents = { state: (s) => states.push(s), cycle: (c) => cycles.push(c), failover: () => {} };
+    const handle = await backend.protect(spec, events, ctx);
+    const deadline = Date.now() + 30_000;
+    while (handle.state.state !== 'protected' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(handle.state.state, 'protected', JSON.stringify(states));
+    assert.deepEqual(states.map((x) => x.state), ['syncing', 'protected']);
+    // The primary was paused (-S) until COLO started: no guest pause to report for the initial copy.
+    assert.ok(!cycles.some((c) => c.trigger === 'initial'), JSON.stringify(cycles));
+    // Every launch command went to the audit with the host it ran on.
+    assert.ok(commands.some((c) => c.hostId === 'lb' && c.result === 'ok' && c.command.includes('-daemonize') && c.command.includes('-incoming')), commands.map((c) => c.command).join('\n'));
+
+    const listed = await backend.inventory(a, quiet);
+    const p = listed.find((d) => d.qmpSocket === primaryQmp);
+    const s = listed.find((d) => d.qmpSocket === secondaryQmp);
+    assert.equal(p?.name, vm);
+    assert.equal(p?.role, undefined);
+    assert.equal(s?.role, 'secondary');
+
+    const final = await handle.stop(ctx);
+    assert.equal(final.state, 'stopped');
+    const after = await backend.inventory(a, quiet);
+    assert.ok(after.some((d) => d.qmpSocket === primaryQmp), 'the primary runs on');
+    assert.ok(!after.some((d) => d.qmpSocket === secondaryQmp), 'the secondary\'s QEMU is gone');
+  });
+});
