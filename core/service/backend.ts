@@ -76,6 +76,8 @@ export interface PairSpec {
   readonly secondary: HostRecord;
   /** Simulated pairs only. */
   readonly sim?: StoredSimSettings;
+  /** Attach only: the last checkpoint seq the console stored for the run it continues. */
+  readonly lastSeq?: number;
   /** Backend-specific settings from the registry (PairRecord.options); the backend validates them in preflight. */
   readonly options?: Readonly<Record<string, string | number | boolean>>;
 }
@@ -100,6 +102,8 @@ export interface DomainSummary {
   vcpus?: number;
   /** 'secondary' for a COLO SVM (`<name>--incoming` on Xen). */
   role?: 'primary' | 'secondary';
+  /** QEMU: the VM's QMP monitor socket, as its command line gives it (what an attach needs). */
+  qmpSocket?: string;
 }
 
 export interface PreflightCheck {

@@ -528,7 +528,7 @@ export class PairController {
     this.runId = resumed?.runId ?? 0;
     this.lastStoredSeq = resumed?.lastSeq ?? -1;
     this.open = null;
-    const handle = await backend.attach(spec, this.listener(gen), this.deps.context(actor));
+    const handle = await backend.attach(resumed === null || resumed.lastSeq === null ? spec : { ...spec, lastSeq: resumed.lastSeq }, this.listener(gen), this.deps.context(actor));
     if (handle === null) return false;
     if (gen !== this.generation) {
       await handle.detach(this.deps.context(actor));

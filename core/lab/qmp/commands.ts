@@ -113,6 +113,16 @@ const commands: Record<string, Command> = {
 
   'query-colo-status': { args: {}, run: ({ side, pair }) => ok(pair.coloStatus(side)) },
 
+  // The reply goes out first, then SHUTDOWN, then the process is gone (a real 7.2's order).
+  quit: {
+    args: {},
+    run: ({ side, pair, reply }) => {
+      reply(ok());
+      pair.quit(side);
+      return undefined;
+    },
+  },
+
   'x-colo-lost-heartbeat': {
     args: {},
     run: ({ side, pair, reply }) => {

@@ -58,6 +58,10 @@ export async function startQmpPair(o: QmpPairOptions): Promise<QmpPair> {
     await Promise.all([monitors.primary.close(), monitors.secondary.close()]);
     throw err;
   }
+  pair.onQuit = (side) => {
+    pair.kill(side);
+    void monitors[side].close();
+  };
   return {
     primarySocket: monitors.primary.socketPath,
     secondarySocket: monitors.secondary.socketPath,

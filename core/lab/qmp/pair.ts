@@ -257,6 +257,15 @@ export class ColoPair {
     this.emit(side, 'COLO_EXIT', { mode: s.mode, reason: 'error' });
   }
 
+  /** Ends the side's process once `quit` was answered (set by the monitors' owner, which closes the socket). */
+  onQuit: ((side: Side) => void) | null = null;
+
+  /** `quit`: SHUTDOWN, then the process ends, as on a kill. */
+  quit(side: Side): void {
+    this.emit(side, 'SHUTDOWN', { guest: false, reason: 'host-qmp-quit' });
+    setImmediate(() => this.onQuit?.(side));
+  }
+
   /** The process of `side` is gone (SIGKILL): the peer's COLO link breaks, or its incoming migration fails. */
   kill(side: Side): void {
     const s = this.sides[side];

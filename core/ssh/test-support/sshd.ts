@@ -2,10 +2,11 @@
 // loopback address and a free port, in the foreground (-D -e) so that its log is ours and stop() ends it for sure.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from '../../test-support/ports.js';
+import { shellCommand, shellQuote } from '../shell-quote.js';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -14,6 +15,8 @@ export interface Sshd {
   port: number;
   user: string;
   dir: string;
+  /** The listener's process id (sshd itself: the namespace wrapper execs it). */
+  pid: number;
   /** The server's host key, as a known_hosts key blob. */
   hostKeyType: string;
   hostKey: Buffer;
@@ -34,6 +37,18 @@ export interface SshdOptions {
   dir?: string;
   /** Extra sshd_config lines (ForceCommand, SetEnv, MaxStartups…). */
   config?: string[];
+  /**
+   * Files the server's sessions see empty (an empty file bound over each in a private mount namespace of the
+   * sshd), e.g. the login user's shell startup files: bash under sshd reads ~/.bashrc even for `ssh host true`,
+   * and this machine's runs pyenv, slow or stuck on a lock. Files that do not exist are left alone.
+   */
+  emptyFiles?: string[];
+}
+
+/** argv that runs sshd with `files` bound empty in its own mount namespace; unshare and sh exec, so the pid stays sshd's. */
+function withEmptyFiles(sshdArgv: string[], files: string[], emptyFile: string): string[] {
+  const binds = files.filter((f) => existsSync(f)).map((f) => `mount --bind ${shellQuote(emptyFile)} ${shellQuote(f)} && `).join('');
+  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `${binds}exec ${shellCommand(sshdArgv)}`];
 }
 
 /** Why an sshd cannot run here, or null when it can. */
@@ -79,7 +94,14 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     ...(options.config ?? []),
     '',
   ].join('\n'));
-  const child: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const sshdArgv = [SSHD, '-D', '-e', '-f', config];
+  let argv = sshdArgv;
+  if (options.emptyFiles !== undefined && options.emptyFiles.length > 0) {
+    const emptyFile = path.join(dir, 'empty');
+    writeFileSync(emptyFile, '');
+    argv = withEmptyFiles(sshdArgv, options.emptyFiles, emptyFile);
+  }
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     log += d;
@@ -106,6 +128,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     port,
     user: process.env.USER ?? 'root',
     dir,
+    pid: child.pid!,
     hostKeyType: hostKeyType!,
     hostKey: Buffer.from(hostKeyB64!, 'base64'),
     clientKeyFile,
