@@ -92,6 +92,7 @@ const status = (over: Partial<QemuPairStatus>): QemuPairStatus => ({
 
 test('a QEMU pair\'s figures: version and checkpoint delay as QEMU reports them', () => {
   assert.equal(qemuFigures(status({})), 'QEMU 7.2.22 · delay 200 ms');
+  assert.equal(qemuFigures(status({ primary: side({ version: 'QEMU 7.2.22' }) })), 'QEMU 7.2.22 · delay 200 ms');
   assert.equal(qemuFigures(status({ checkpointDelayMs: null, primary: null, secondary: side({ version: '8.2.0' }) })), 'QEMU 8.2.0 · delay —');
   assert.equal(qemuFigures(status({ primary: null, secondary: null, checkpointDelayMs: 20_000 })), 'QEMU · delay 20.0 s');
 });

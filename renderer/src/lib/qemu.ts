@@ -170,8 +170,10 @@ export function commandHost(c: CommandLine, primaryName: string, secondaryName: 
 
 /** "QEMU 7.2.22 · delay 200 ms": the figures a QEMU pair shows where a simulated or Xen pair shows its own. */
 export function qemuFigures(q: QemuPairStatus): string {
+  // The backend says "QEMU 7.2.22"; a bare "7.2.22" gets the name.
   const version = q.primary?.version ?? q.secondary?.version;
-  return [`QEMU${version !== undefined ? ` ${version}` : ''}`, `delay ${q.checkpointDelayMs === null ? '—' : formatMs(q.checkpointDelayMs, 0)}`].join(' · ');
+  const name = version === undefined ? 'QEMU' : /^QEMU\b/.test(version) ? version : `QEMU ${version}`;
+  return [name, `delay ${q.checkpointDelayMs === null ? '—' : formatMs(q.checkpointDelayMs, 0)}`].join(' · ');
 }
 
 /** One side's monitor in words: "connected", "silent: no answer to query-status for 3 s", "unreachable". */
