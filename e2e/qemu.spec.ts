@@ -41,7 +41,7 @@ async function addHost(page: Page, ui: Console, lab: QemuLab, host: QemuLabHost,
   const id = /#\/host\/([^/?#]+)/.exec(page.url())?.[1];
   expect(id, `the host page's address (${page.url()})`).toBeTruthy();
   const step = page.getByRole('group', { name: 'Host key' });
-  await expect(step.getByTestId('host-key-fingerprint')).toHaveText(`${host.hostKeyType} key fingerprint is ${host.hostKeySha256}.`, { timeout: T.state });
+  await expect(step.getByTestId('host-key-fingerprint')).toHaveText(`ED25519 key fingerprint is ${host.hostKeySha256}.`, { timeout: T.state });
   await step.getByRole('button', { name: "Save to the console's known_hosts" }).click();
   await expect(page.getByTestId('host-status').first()).toHaveAttribute('data-status', 'connected', { timeout: T.state });
   // The probe: the host's QEMU binary by its --version.
@@ -133,7 +133,6 @@ test('QEMU: attach the emulated pair over SSH, see measured cycles, change the c
     await ui.expectState('Failed over', 'failed-over', T.detect);
     await expect(ui.runsOn()).toHaveText(`Runs on ${NAMES.b}, unprotected`);
     await expect(page.getByTestId('failover-panel').getByTestId('failover-headline')).toContainText(`now runs on ${NAMES.b}`);
-    await expect(panel.getByTestId('qemu-last-exit')).not.toHaveText('none');
     await ui.shot('qemu-failed-over');
   } finally {
     await lab.stop();
