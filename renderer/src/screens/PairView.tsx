@@ -140,7 +140,6 @@ export function PairView({ id }: { id: string }) {
       <Metrics pair={pair} />
       <div className="stack" style={{ marginTop: '1rem' }}>
         <SyncProgress state={pair.state} />
-        {pair.qemu !== undefined && <QemuPanel pair={pair} />}
         {pair.sim !== undefined ? (
           <div className="grid-2" style={{ marginTop: 0 }}>
             <PairActions pair={pair} />
@@ -149,6 +148,7 @@ export function PairView({ id }: { id: string }) {
         ) : (
           <PairActions pair={pair} />
         )}
+        {pair.qemu !== undefined && <QemuPanel pair={pair} />}
         <section className="panel" aria-labelledby={`timeline-${pair.id}`}>
           <h2 id={`timeline-${pair.id}`}>Phase timeline</h2>
           <p className="panel-note">
