@@ -4,7 +4,7 @@
 
 import { type FormEvent, type KeyboardEvent, type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { errorMessage } from '../api/console-api';
-import { type ActionPlan, confirmHint, confirmNameMatches, isFencingRefusal } from '../lib/confirm';
+import { type ActionPlan, type FenceStep, confirmHint, confirmNameMatches, confirmReady, isFencingRefusal } from '../lib/confirm';
 import { FenceField, FenceReason } from './FenceField';
 
 export interface Fact {
@@ -12,11 +12,7 @@ export interface Fact {
   value: ReactNode;
 }
 
-/** A failover's fencing confirmation: the primary host's name, and why it must be typed (null: not needed yet). */
-export interface Fence {
-  host: string;
-  required: string | null;
-}
+export type Fence = FenceStep;
 
 interface Props {
   plan: ActionPlan;
@@ -42,10 +38,8 @@ export function ConfirmDialog({ plan, fence, pairName, facts, onCancel, onConfir
   const hintId = useId();
   const [fenceTyped, setFenceTyped] = useState('');
   const [fenceRefusal, setFenceRefusal] = useState<string | null>(null);
-  const fenceReason = fence === undefined ? null : (fence.required ?? fenceRefusal);
-  const fenced = fence === undefined || fenceReason === null || confirmNameMatches(fenceTyped, fence.host);
+  const { ready: matches, fenceReason } = confirmReady(typed, pairName, fence, fenceTyped, fenceRefusal);
   const nameMatches = confirmNameMatches(typed, pairName);
-  const matches = nameMatches && fenced;
   const hint = confirmHint(typed, pairName);
 
   useEffect(() => {

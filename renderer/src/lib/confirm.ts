@@ -20,9 +20,28 @@ export function fencingReason(pair: PairInfo): string | null {
   return pair.qemu?.fencingRequired ?? null;
 }
 
-/** A refusal from the service saying the failover needs the fencing confirmation (it appeared meanwhile). */
+/**
+ * A refusal from the service saying the failover needs the fencing confirmation (it appeared meanwhile): the
+ * backend's words ask the admin to confirm by typing the host's name, or speak of fencing.
+ */
 export function isFencingRefusal(message: string): boolean {
-  return /fenc/i.test(message);
+  return /\bfenc|confirm by typing/i.test(message);
+}
+
+/** A failover's fencing step: the primary host's name, and why it must be typed (null: not needed yet). */
+export interface FenceStep {
+  host: string;
+  required: string | null;
+}
+
+/**
+ * Whether the dialog may confirm, and the fencing reason to show: the VM's name must match and, once fencing is
+ * needed (the pair says so, or the service refused for want of it), the primary host's name too.
+ */
+export function confirmReady(typed: string, name: string, fence: FenceStep | undefined, fenceTyped: string, refusal: string | null): { ready: boolean; fenceReason: string | null } {
+  const fenceReason = fence === undefined ? null : (fence.required ?? refusal);
+  const fenced = fence === undefined || fenceReason === null || confirmNameMatches(fenceTyped, fence.host);
+  return { ready: confirmNameMatches(typed, name) && fenced, fenceReason };
 }
 
 /** A nudge when the typed text is nearly right; null when it matches or is plainly different. */
