@@ -10,7 +10,7 @@ import { formatClock, formatDowntime, formatMs } from '../lib/format';
 import { acceptPair } from '../store/sync';
 import { useConsole } from '../store/store';
 import { ConfirmDialog } from './ConfirmDialog';
-import { callConfirmed, confirmFacts, keepLabel } from './confirm-support';
+import { callConfirmed, confirmFacts, failoverFence, keepLabel } from './confirm-support';
 
 type BannerAction = 'stop' | 'keep-primary' | 'keep-secondary';
 
@@ -44,11 +44,12 @@ export function AlarmBanner({ pair }: { pair: PairInfo }) {
     confirming === null ? null : (
       <ConfirmDialog
         plan={describeAction(confirming, pair, hosts, clock)}
+        fence={failoverFence(confirming, pair, hosts)}
         pairName={pair.name}
         facts={confirmFacts(pair, hosts, clock)}
         onCancel={() => setConfirming(null)}
-        onConfirm={async (typed) => {
-          acceptPair(await callConfirmed(confirming, pair, typed));
+        onConfirm={async (typed, fencedHost) => {
+          acceptPair(await callConfirmed(confirming, pair, typed, fencedHost));
           setConfirming(null);
         }}
       />

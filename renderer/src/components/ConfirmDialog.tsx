@@ -4,25 +4,30 @@
 
 import { type FormEvent, type KeyboardEvent, type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { errorMessage } from '../api/console-api';
-import { type ActionPlan, confirmHint, confirmNameMatches } from '../lib/confirm';
+import { type ActionPlan, type FenceStep, confirmHint, confirmNameMatches, confirmReady, isFencingRefusal } from '../lib/confirm';
+import { FenceField, FenceReason } from './FenceField';
 
 export interface Fact {
   label: string;
   value: ReactNode;
 }
 
+export type Fence = FenceStep;
+
 interface Props {
   plan: ActionPlan;
+  /** Failover only: shown when required, or once the service refuses for want of it. */
+  fence?: Fence;
   pairName: string;
   facts: readonly Fact[];
   onCancel: () => void;
-  /** Rejects to keep the dialog open and show the error. */
-  onConfirm: (typedName: string) => Promise<void>;
+  /** Rejects to keep the dialog open and show the error. `fencedHost`: the typed fencing confirmation, when shown. */
+  onConfirm: (typedName: string, fencedHost?: string) => Promise<void>;
 }
 
 const FOCUSABLE = 'button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])';
 
-export function ConfirmDialog({ plan, pairName, facts, onCancel, onConfirm }: Props) {
+export function ConfirmDialog({ plan, fence, pairName, facts, onCancel, onConfirm }: Props) {
   const dialogRef = useRef<HTMLDialogElement>(null);
   const inputRef = useRef<HTMLInputElement>(null);
   const [typed, setTyped] = useState('');
@@ -31,7 +36,10 @@ export function ConfirmDialog({ plan, pairName, facts, onCancel, onConfirm }: Pr
   const titleId = useId();
   const descId = useId();
   const hintId = useId();
-  const matches = confirmNameMatches(typed, pairName);
+  const [fenceTyped, setFenceTyped] = useState('');
+  const [fenceRefusal, setFenceRefusal] = useState<string | null>(null);
+  const { ready: matches, fenceReason } = confirmReady(typed, pairName, fence, fenceTyped, fenceRefusal);
+  const nameMatches = confirmNameMatches(typed, pairName);
   const hint = confirmHint(typed, pairName);
 
   useEffect(() => {
@@ -51,11 +59,14 @@ export function ConfirmDialog({ plan, pairName, facts, onCancel, onConfirm }: Pr
     if (!matches || busy) return;
     setBusy(true);
     setError(null);
-    onConfirm(typed).then(
+    onConfirm(typed, fenceReason !== null ? fenceTyped : undefined).then(
       () => setBusy(false),
       (err: unknown) => {
+        const message = errorMessage(err);
         setBusy(false);
-        setError(errorMessage(err));
+        setError(message);
+        // The backend found meanwhile that it cannot rule out a running primary: ask for the fencing word now.
+        if (fence !== undefined && fenceReason === null && isFencingRefusal(message)) setFenceRefusal(message);
       },
     );
   };
@@ -92,6 +103,7 @@ export function ConfirmDialog({ plan, pairName, facts, onCancel, onConfirm }: Pr
       <form onSubmit={submit}>
         <h2 id={titleId}>{plan.title}</h2>
         <p id={descId}>{plan.summary}</p>
+        {fence !== undefined && fenceReason !== null && <FenceReason reason={fenceReason} />}
         <div className="sides">
           {plan.sides.map((s) => (
             <section className="side" key={s.role} aria-label={`${s.role} side`}>
@@ -126,7 +138,7 @@ export function ConfirmDialog({ plan, pairName, facts, onCancel, onConfirm }: Pr
             autoComplete="off"
             spellCheck={false}
             aria-describedby={hintId}
-            aria-invalid={typed !== '' && !matches && hint !== null}
+            aria-invalid={typed !== '' && !nameMatches && hint !== null}
             style={{ width: '100%' }}
             disabled={busy}
           />
@@ -134,6 +146,7 @@ export function ConfirmDialog({ plan, pairName, facts, onCancel, onConfirm }: Pr
         <p id={hintId} className="hint" aria-live="polite">
           {hint ?? ''}
         </p>
+        {fence !== undefined && fenceReason !== null && <FenceField host={fence.host} typed={fenceTyped} onChange={setFenceTyped} disabled={busy} />}
         {error !== null && (
           <p className="error-text" role="alert">
             {error}

@@ -4,6 +4,7 @@
 
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { bucketsForWidth } from '../lib/decimate';
+import { NOT_REPORTED_BY_QEMU, sizesReported } from '../lib/qemu';
 import { dirtyView, gatherWindow } from '../lib/series';
 import { useElementWidth } from '../hooks';
 import { historyMaxAge, loadHistory, peekLive } from '../store/live';
@@ -17,6 +18,7 @@ import { TriggerBreakdown } from './TriggerBreakdown';
 export function CycleCharts({ pairId }: { pairId: string }) {
   const [windowMs, setWindowMs] = useState<number>(LIVE_WINDOW_MS);
   const now = useConsole((s) => s.chartTimeB);
+  const sizes = useConsole((s) => sizesReported(s.pairs[pairId]));
   const measureRef = useRef<HTMLDivElement>(null);
   const width = useElementWidth(measureRef);
 
@@ -58,7 +60,14 @@ export function CycleCharts({ pairId }: { pairId: string }) {
       <div className="grid-2">
         <div className="panel" ref={measureRef}>
           <h3>Dirty pages and bytes per checkpoint</h3>
-          <DirtyChart view={b.view} t0={b.t0} t1={b.t1} windowMs={windowMs} />
+          {sizes ? (
+            <DirtyChart view={b.view} t0={b.t0} t1={b.t1} windowMs={windowMs} />
+          ) : (
+            // QEMU's cycles carry 0 pages and bytes: a chart of zeros would say nothing moved.
+            <p className="empty" data-testid="dirty-chart-not-reported">
+              Dirty pages and bytes: {NOT_REPORTED_BY_QEMU} (it has no per-checkpoint counters).
+            </p>
+          )}
         </div>
         <div className="panel">
           <h3>Triggers by cause</h3>

@@ -11,7 +11,7 @@ import { formatDowntime, formatDuration } from '../lib/format';
 import { acceptPair } from '../store/sync';
 import { pushNotice, useConsole } from '../store/store';
 import { ConfirmDialog } from './ConfirmDialog';
-import { callConfirmed, confirmFacts, keepLabel } from './confirm-support';
+import { callConfirmed, confirmFacts, failoverFence, keepLabel } from './confirm-support';
 
 const LABEL: Readonly<Record<PairAction, string>> = {
   start: 'Start protection',
@@ -65,7 +65,7 @@ export function PairActions({ pair }: { pair: PairInfo }) {
     }
   };
 
-  const confirmed = async (action: DestructiveAction, typed: string): Promise<void> => {
+  const confirmed = async (action: DestructiveAction, typed: string, fencedHost?: string): Promise<void> => {
     if (action === 'drill') {
       // The drill runs for a while and shows itself live (state, events); don't hold the dialog open for it.
       setConfirming(null);
@@ -85,7 +85,7 @@ export function PairActions({ pair }: { pair: PairInfo }) {
       return;
     }
     // Errors propagate to the dialog, which stays open and shows them.
-    const next = await callConfirmed(action, pair, typed);
+    const next = await callConfirmed(action, pair, typed, fencedHost);
     acceptPair(next);
     setConfirming(null);
     // A backend may answer once the failover is over (Xen: the secondary runs the guest): then it is done, not requested.
@@ -134,10 +134,11 @@ export function PairActions({ pair }: { pair: PairInfo }) {
       {confirming !== null && (
         <ConfirmDialog
           plan={describeAction(confirming, pair, hosts, clock)}
+          fence={failoverFence(confirming, pair, hosts)}
           pairName={pair.name}
           facts={confirmFacts(pair, hosts, clock)}
           onCancel={() => setConfirming(null)}
-          onConfirm={(typed) => confirmed(confirming, typed)}
+          onConfirm={(typed, fencedHost) => confirmed(confirming, typed, fencedHost)}
         />
       )}
     </section>

@@ -7,10 +7,12 @@
 import { type KeyboardEvent, type MouseEvent, useEffect, useId, useRef, useState } from 'react';
 import type { CycleRecord } from '../../../core/colo/types.js';
 import { formatAxisMs, formatBytes, formatClock, formatMs, formatMsExact } from '../lib/format';
+import { NOT_REPORTED_BY_QEMU, sizesReported } from '../lib/qemu';
 import { niceCeiling } from '../lib/stats';
 import { peekLive } from '../store/live';
 import { OUTCOME_ABORTED, OUTCOME_FAILED, PHASE_COUNT, PHASES, PROVENANCE_DERIVED, type CycleRing, TRIGGERS } from '../store/ring';
 import { onFrame, requestFrame } from '../store/scheduler';
+import { useConsole } from '../store/store';
 import { getPalette, onPaletteChange, type Palette } from '../theme';
 import { Segmented } from './Segmented';
 
@@ -103,6 +105,7 @@ export function PhaseTimeline({ pairId }: { pairId: string }) {
   const [selectedText, setSelectedText] = useState('');
   const helpId = useId();
   const liveId = useId();
+  const sizes = useConsole((s) => sizesReported(s.pairs[pairId]));
 
   // The painter: registered with the frame scheduler for as long as the component is mounted.
   useEffect(() => {
@@ -299,7 +302,7 @@ export function PhaseTimeline({ pairId }: { pairId: string }) {
         />
         {tip !== null && (
           <div className="timeline-tooltip" style={{ left: tip.left, top: TOP }} role="presentation">
-            <CycleDetails rec={tip.rec} />
+            <CycleDetails rec={tip.rec} sizes={sizes} />
           </div>
         )}
       </div>
@@ -345,7 +348,8 @@ export function describeCycle(rec: CycleRecord): string {
   return `Cycle #${rec.seq} at ${formatClock(rec.startedAt)}: ${rec.trigger}, ${rec.outcome}, primary pause ${formatMs(rec.primaryPauseMs)}${sec}; ${phases || 'no phases reported'}; ${rec.provenance}.`;
 }
 
-function CycleDetails({ rec }: { rec: CycleRecord }) {
+/** `sizes`: whether the backend counts pages and bytes per checkpoint (QEMU does not: its 0 means unknown). */
+function CycleDetails({ rec, sizes }: { rec: CycleRecord; sizes: boolean }) {
   return (
     <div>
       <div style={{ fontWeight: 600, marginBottom: '0.25rem' }}>
@@ -376,13 +380,19 @@ function CycleDetails({ rec }: { rec: CycleRecord }) {
           <tr>
             <td className="muted">dirty pages</td>
             <td colSpan={2}>
-              {rec.dirtyPages}
-              {rec.secondaryDirtyPages !== undefined ? ` + ${rec.secondaryDirtyPages} (secondary)` : ''} → {rec.pagesSent} sent
+              {sizes ? (
+                <>
+                  {rec.dirtyPages}
+                  {rec.secondaryDirtyPages !== undefined ? ` + ${rec.secondaryDirtyPages} (secondary)` : ''} → {rec.pagesSent} sent
+                </>
+              ) : (
+                NOT_REPORTED_BY_QEMU
+              )}
             </td>
           </tr>
           <tr>
             <td className="muted">bytes</td>
-            <td colSpan={2}>{formatBytes(rec.bytesSent)}</td>
+            <td colSpan={2}>{sizes ? formatBytes(rec.bytesSent) : NOT_REPORTED_BY_QEMU}</td>
           </tr>
           <tr>
             <td className="muted">outcome</td>

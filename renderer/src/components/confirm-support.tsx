@@ -4,9 +4,9 @@
 import type { HostInfo, PairInfo } from '../../../core/api/console-contract.js';
 import { api } from '../api/console-api';
 import { hostName } from '../lib/alarm';
-import type { DestructiveAction } from '../lib/confirm';
+import { type DestructiveAction, fencingReason } from '../lib/confirm';
 import { formatAge, formatDuration } from '../lib/format';
-import type { Fact } from './ConfirmDialog';
+import type { Fact, Fence } from './ConfirmDialog';
 import { ProtectionBadge } from './ProtectionBadge';
 
 const FAILOVER_TIMEOUT_MS = 60_000;
@@ -32,19 +32,25 @@ export function confirmFacts(pair: PairInfo, hosts: readonly HostInfo[], clock: 
 }
 
 /** The call behind a confirmed stop, failover or keep (the drill has its own, longer path). */
-export function callConfirmed(action: Exclude<DestructiveAction, 'drill'>, pair: PairInfo, typed: string): Promise<PairInfo> {
+export function callConfirmed(action: Exclude<DestructiveAction, 'drill'>, pair: PairInfo, typed: string, fencedHost?: string): Promise<PairInfo> {
   const req = { pairId: pair.id, confirmName: typed };
   const options = { timeoutMs: FAILOVER_TIMEOUT_MS };
   switch (action) {
     case 'stop':
       return api.call('pairs.stop', req, options);
     case 'failover':
-      return api.call('pairs.failover', req, options);
+      return api.call('pairs.failover', fencedHost === undefined ? req : { ...req, fencedHost }, options);
     case 'keep-primary':
       return api.call('pairs.keep', { ...req, keep: 'primary' }, options);
     case 'keep-secondary':
       return api.call('pairs.keep', { ...req, keep: 'secondary' }, options);
   }
+}
+
+/** A failover's fencing confirmation (the primary host's name; why, when the backend already says so). */
+export function failoverFence(action: DestructiveAction, pair: PairInfo, hosts: readonly HostInfo[]): Fence | undefined {
+  if (action !== 'failover') return undefined;
+  return { host: hosts.find((h) => h.id === pair.primaryHostId)?.name ?? hostName(hosts, pair.primaryHostId), required: fencingReason(pair) };
 }
 
 /** "Keep the copy on Simulated host A". */

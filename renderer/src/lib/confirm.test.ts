@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { HostInfo, PairInfo } from '../../../core/api/console-contract.js';
-import { confirmHint, confirmNameMatches, describeAction } from './confirm';
+import { confirmHint, confirmNameMatches, confirmReady, describeAction, fencingReason, isFencingRefusal } from './confirm';
 
 test('the typed name must match exactly', () => {
   assert.ok(confirmNameMatches('web-01', 'web-01'));
@@ -9,6 +9,9 @@ test('the typed name must match exactly', () => {
   assert.ok(!confirmNameMatches('Web-01', 'web-01'));
   assert.ok(!confirmNameMatches('web-0', 'web-01'));
   assert.ok(!confirmNameMatches('', ''), 'an empty name never confirms');
+  // As the service compares: NFC, so a decomposed é matches the composed one.
+  assert.ok(confirmNameMatches('cafe\u0301', 'caf\u00e9'));
+  assert.ok(!confirmNameMatches('cafe', 'caf\u00e9'));
 });
 
 test('hints for near misses, silence while typing a prefix', () => {
@@ -18,6 +21,7 @@ test('hints for near misses, silence while typing a prefix', () => {
   assert.match(confirmHint(' web-01', 'web-01') ?? '', /spaces/);
   assert.match(confirmHint('WEB-01', 'web-01') ?? '', /case-sensitive/);
   assert.match(confirmHint('db-02', 'web-01') ?? '', /not the VM/);
+  assert.equal(confirmHint('beta', 'alpha', 'the primary host’s name'), 'This is not the primary host’s name.');
 });
 
 const hosts: HostInfo[] = [
@@ -93,4 +97,37 @@ test('stop while the guest is frozen: the primary resumes, unprotected; the seco
   assert.match(plan.summary, /paused for 44\.9 s/);
   assert.match(plan.sides[0]!.effect, /Resumes the paused guest .* unprotected/);
   assert.match(plan.sides[1]!.effect, /destroyed/);
+});
+
+test('a QEMU failover the backend cannot make safe asks for the fencing word, and says why', () => {
+  const qemu = { checkpointDelayMs: 200, migration: 'colo', heartbeat: { intervalMs: 1000, misses: 3, autoFailover: true }, primary: null, secondary: null, lastColoExit: null, launch: false };
+  assert.equal(fencingReason(pair()), null);
+  assert.equal(fencingReason(pair({ backend: 'qemu', qemu })), null);
+  const why = 'alpha does not answer: the console cannot tell whether its QEMU still runs.';
+  assert.equal(fencingReason(pair({ backend: 'qemu', qemu: { ...qemu, fencingRequired: why } })), why);
+  const plan = describeAction('failover', pair({ backend: 'qemu', qemu: { ...qemu, fencingRequired: why } }), hosts);
+  assert.match(plan.sides[0]!.effect, /cannot stop it: you confirm that it is fenced/);
+  assert.match(describeAction('failover', pair(), hosts).sides[0]!.effect, /^Is stopped/);
+  // The QEMU backend's refusal, in its words.
+  assert.ok(isFencingRefusal('Not failed over: QEMU on alpha is connected but its monitor does not answer: the console cannot end it. Make sure it cannot run on (kill its process, or power alpha off), then confirm by typing alpha.'));
+  assert.ok(isFencingRefusal('To confirm that the primary is fenced, type its host\'s name exactly as shown ("alpha").'));
+  assert.ok(!isFencingRefusal('Type the VM\'s name exactly.'));
+});
+
+test('the dialog confirms once the VM\'s name matches and, when fencing is needed, the primary host\'s name too', () => {
+  // No fencing step (not a failover): the name alone.
+  assert.deepEqual(confirmReady('web-01', 'web-01', undefined, '', null), { ready: true, fenceReason: null });
+  // A failover the backend can make safe: the field stays hidden, the name alone.
+  const fence = { host: 'alpha', required: null };
+  assert.deepEqual(confirmReady('web-01', 'web-01', fence, '', null), { ready: true, fenceReason: null });
+  // Fencing needed: the host's name too, exactly (NFC), never the VM's name alone.
+  const needed = { host: 'alpha', required: 'alpha cannot be reached.' };
+  assert.deepEqual(confirmReady('web-01', 'web-01', needed, '', null), { ready: false, fenceReason: 'alpha cannot be reached.' });
+  assert.equal(confirmReady('web-01', 'web-01', needed, 'Alpha', null).ready, false);
+  assert.equal(confirmReady('web-0', 'web-01', needed, 'alpha', null).ready, false);
+  assert.equal(confirmReady('web-01', 'web-01', needed, 'alpha', null).ready, true);
+  // Refused meanwhile for want of it: the refusal becomes the reason and the field is asked for.
+  const refused = confirmReady('web-01', 'web-01', fence, '', 'Not failed over: confirm by typing alpha.');
+  assert.deepEqual(refused, { ready: false, fenceReason: 'Not failed over: confirm by typing alpha.' });
+  assert.equal(confirmReady('web-01', 'web-01', fence, 'alpha', 'Not failed over: confirm by typing alpha.').ready, true);
 });

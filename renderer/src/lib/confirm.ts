@@ -7,18 +7,50 @@ import { formatDuration } from './format';
 
 export type DestructiveAction = 'stop' | 'failover' | 'drill' | 'keep-primary' | 'keep-secondary';
 
-/** Exact and case-sensitive: what the service will compare. */
+/** Exact and case-sensitive, after Unicode NFC normalisation: what the service will compare. */
 export function confirmNameMatches(typed: string, name: string): boolean {
-  return name.length > 0 && typed === name;
+  return name.length > 0 && typed.normalize('NFC') === name.normalize('NFC');
+}
+
+/**
+ * Why a failover needs the admin's typed word that the primary is fenced (the backend cannot rule out a running
+ * primary; QEMU: pair.qemu.fencingRequired), or null when it does not.
+ */
+export function fencingReason(pair: PairInfo): string | null {
+  return pair.qemu?.fencingRequired ?? null;
+}
+
+/**
+ * A refusal from the service saying the failover needs the fencing confirmation (it appeared meanwhile): the
+ * backend's words ask the admin to confirm by typing the host's name, or speak of fencing.
+ */
+export function isFencingRefusal(message: string): boolean {
+  return /\bfenc|confirm by typing/i.test(message);
+}
+
+/** A failover's fencing step: the primary host's name, and why it must be typed (null: not needed yet). */
+export interface FenceStep {
+  host: string;
+  required: string | null;
+}
+
+/**
+ * Whether the dialog may confirm, and the fencing reason to show: the VM's name must match and, once fencing is
+ * needed (the pair says so, or the service refused for want of it), the primary host's name too.
+ */
+export function confirmReady(typed: string, name: string, fence: FenceStep | undefined, fenceTyped: string, refusal: string | null): { ready: boolean; fenceReason: string | null } {
+  const fenceReason = fence === undefined ? null : (fence.required ?? refusal);
+  const fenced = fence === undefined || fenceReason === null || confirmNameMatches(fenceTyped, fence.host);
+  return { ready: confirmNameMatches(typed, name) && fenced, fenceReason };
 }
 
 /** A nudge when the typed text is nearly right; null when it matches or is plainly different. */
-export function confirmHint(typed: string, name: string): string | null {
+export function confirmHint(typed: string, name: string, what = 'the VM’s name'): string | null {
   if (typed === '' || confirmNameMatches(typed, name)) return null;
   if (typed.trim() === name) return 'Remove the spaces before or after the name.';
   if (typed.toLowerCase() === name.toLowerCase()) return 'The name is case-sensitive.';
   if (name.startsWith(typed)) return null;
-  return 'This is not the VM’s name.';
+  return `This is not ${what}.`;
 }
 
 export interface SideEffect {
@@ -107,7 +139,13 @@ export function describeAction(action: DestructiveAction, pair: PairInfo, hosts:
         verb: 'Fail over',
         summary: 'The secondary becomes the only running copy of the VM. This cannot be undone from here.',
         sides: [
-          side('Primary', p, 'Is stopped and no longer runs the VM. Anything it did after the last checkpoint is discarded.'),
+          side(
+            'Primary',
+            p,
+            pair.qemu?.fencingRequired !== undefined
+              ? 'The console cannot stop it: you confirm that it is fenced (powered off or cut off). Anything it did after the last checkpoint is discarded.'
+              : 'Is stopped and no longer runs the VM. Anything it did after the last checkpoint is discarded.',
+          ),
           side(
             'Secondary',
             s,

@@ -3,6 +3,7 @@
 
 import type { DomainSummaryInfo, HostAdd, HostInfo, PairDraft, PairInfo, PreflightCheckInfo } from '../../../core/api/console-contract.js';
 import type { ActionPlan } from './confirm';
+import { EMPTY_QEMU, type QemuProtectForm, firstQemuError, qemuOptionsOf } from './qemu';
 
 export type HostStep =
   | { kind: 'connected' }
@@ -72,6 +73,8 @@ export function addHostRequest(f: AddHostForm): HostAdd | string {
 }
 
 export interface ProtectForm {
+  /** The hypervisor of both hosts: Xen (xl remus) or QEMU (COLO over QMP). */
+  backend: 'xen' | 'qemu';
   name: string;
   primaryHostId: string;
   domain: string;
@@ -82,19 +85,26 @@ export interface ProtectForm {
   remusIntervalMs: string;
   secondaryVerbose: boolean;
   checksumDisks: boolean;
+  qemu: QemuProtectForm;
 }
 
 export const EMPTY_PROTECT: ProtectForm = {
-  name: '', primaryHostId: '', domain: '', secondaryHostId: '', secondaryAddress: '', mode: 'colo',
-  userspaceProxy: false, remusIntervalMs: '100', secondaryVerbose: false, checksumDisks: false,
+  backend: 'xen', name: '', primaryHostId: '', domain: '', secondaryHostId: '', secondaryAddress: '', mode: 'colo',
+  userspaceProxy: false, remusIntervalMs: '100', secondaryVerbose: false, checksumDisks: false, qemu: EMPTY_QEMU,
 };
 
 /** The pairs.add / pairs.preflight draft, or what is missing. */
 export function pairDraftOf(f: ProtectForm): PairDraft | string {
   if (f.primaryHostId === '') return 'Pick the primary host.';
-  if (f.domain === '') return 'Pick the domain to protect.';
+  if (f.domain.trim() === '') return f.backend === 'qemu' ? 'Enter the VM\'s name (its -name).' : 'Pick the domain to protect.';
   if (f.secondaryHostId === '') return 'Pick the secondary host.';
   if (f.secondaryHostId === f.primaryHostId) return 'The secondary must be another host.';
+  if (f.backend === 'qemu') {
+    const q = qemuOptionsOf(f.qemu);
+    if ('errors' in q) return firstQemuError(q.errors) ?? 'Check the QEMU options.';
+    const domain = f.domain.trim();
+    return { name: f.name.trim() || domain, backend: 'qemu', domain, primaryHostId: f.primaryHostId, secondaryHostId: f.secondaryHostId, mode: 'colo', options: q.options };
+  }
   const interval = Number(f.remusIntervalMs);
   if (f.mode === 'remus' && !(Number.isInteger(interval) && interval >= 1 && interval <= 60_000)) return 'The Remus interval is a whole number of ms from 1 to 60000.';
   return {

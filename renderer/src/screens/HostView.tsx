@@ -94,6 +94,8 @@ export function HostView({ id }: { id: string }) {
   }
 
   const pairList = Object.values(pairs);
+  // QEMU VMs are driven through their QMP sockets: an attach needs each side's path, so the list shows it.
+  const qemu = host.hypervisor === 'qemu';
   return (
     <>
       <div className="page-head">
@@ -176,10 +178,12 @@ export function HostView({ id }: { id: string }) {
               <table className="data" data-testid="domains-table">
                 <thead>
                   <tr>
-                    <th scope="col">Domain</th>
+                    <th scope="col">{qemu ? 'VM' : 'Domain'}</th>
                     <th scope="col">State</th>
                     <th scope="col">Memory</th>
                     <th scope="col">vCPUs</th>
+                    {qemu && <th scope="col">QMP socket</th>}
+                    {qemu && <th scope="col">COLO role</th>}
                     <th scope="col">Protection</th>
                   </tr>
                 </thead>
@@ -190,6 +194,8 @@ export function HostView({ id }: { id: string }) {
                       <td>{d.state}</td>
                       <td>{d.memoryMiB !== undefined ? `${d.memoryMiB} MiB` : '—'}</td>
                       <td>{d.vcpus ?? '—'}</td>
+                      {qemu && <td className="mono" data-testid="domain-qmp">{d.qmpSocket ?? '—'}</td>}
+                      {qemu && <td data-testid="domain-role">{d.role ?? '—'}</td>}
                       <td>{domainProtection(d, host.id, pairList)}</td>
                     </tr>
                   ))}

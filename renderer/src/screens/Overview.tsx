@@ -6,6 +6,7 @@ import type { HostInfo, PairInfo } from '../../../core/api/console-contract.js';
 import { ProtectionBadge } from '../components/ProtectionBadge';
 import { formatAge, formatCount, formatMs } from '../lib/format';
 import { disconnectedText, pairBadge, visiblePauseMs } from '../lib/alarm';
+import { qemuFigures } from '../lib/qemu';
 import { hrefFor } from '../lib/route';
 import { useAlerts } from '../store/alerts';
 import { useConsole } from '../store/store';
@@ -42,7 +43,7 @@ function PairRow({ pair, hosts, now, disconnected }: { pair: PairInfo; hosts: re
           {pair.name}
         </a>
         <div className="small muted">
-          {pair.mode === 'colo' ? 'COLO' : 'Remus'} · {pair.backend}
+          {pair.mode === 'colo' ? 'COLO' : 'Remus'} · {pair.qemu !== undefined ? qemuFigures(pair.qemu) : pair.backend}
           {pair.sim !== undefined && (
             <>
               {' '}

@@ -15,10 +15,12 @@ import { OutputCompare } from '../components/OutputCompare';
 import { PairActions } from '../components/PairActions';
 import { PhaseTimeline } from '../components/PhaseTimeline';
 import { ProtectionBadge } from '../components/ProtectionBadge';
+import { QemuPanel } from '../components/QemuPanel';
 import { RemovePair } from '../components/RemovePair';
 import { SyncProgress } from '../components/SyncProgress';
 import { formatAge, formatCount, formatMs } from '../lib/format';
 import { disconnectedText, pairBadge, visiblePauseMs, whereRuns } from '../lib/alarm';
+import { qemuFigures } from '../lib/qemu';
 import { useAlerts } from '../store/alerts';
 import { backfill, loadEvents, peekLive } from '../store/live';
 import { PROVENANCE_DERIVED } from '../store/ring';
@@ -115,6 +117,11 @@ export function PairView({ id }: { id: string }) {
             <span className="tag">{pair.mode === 'colo' ? 'COLO' : 'Remus'}</span>
             <span className="tag">{pair.backend}</span>
             {pair.sim !== undefined && <span className="tag sim">simulated</span>}
+            {pair.qemu !== undefined && (
+              <span className="small muted" data-testid="qemu-figures">
+                {qemuFigures(pair.qemu)}
+              </span>
+            )}
           </div>
           <p className="sub" data-testid="protection-detail">
             {badge.detail}
@@ -141,6 +148,7 @@ export function PairView({ id }: { id: string }) {
         ) : (
           <PairActions pair={pair} />
         )}
+        {pair.qemu !== undefined && <QemuPanel pair={pair} />}
         <section className="panel" aria-labelledby={`timeline-${pair.id}`}>
           <h2 id={`timeline-${pair.id}`}>Phase timeline</h2>
           <p className="panel-note">
