@@ -218,6 +218,33 @@ describe('QEMU backend, emulated pair through a real sshd', { skip: sshdUnavaila
     assert.deepEqual(order.slice(-3), ['qa quit', 'qb yank', 'qb x-colo-lost-heartbeat']);
   });
 
+  test('a lying monitor (cut-off JSON, a line that is not JSON, a reply with a stray id) costs a reconnect, never the pair', async () => {
+    const seen = recorder();
+    const h = await protectedPair(seen);
+    for (const kind of ['truncated', 'not-json', 'unknown-id'] as const) {
+      pair.faults.malformNextReply('primary', kind);
+      const n = seen.cycles.length;
+      await until(`cycles after ${kind}`, () => seen.cycles.length >= n + 3);
+    }
+    await until('protected again', () => h.state.state === 'protected');
+    assert.deepEqual(seen.failovers, []);
+    assert.equal(pair.state.sides.primary.mode, 'primary');
+    assert.equal(pair.state.sides.secondary.mode, 'secondary');
+    const seqs = seen.cycles.map((c) => c.seq);
+    assert.deepEqual(seqs, seqs.map((_, i) => i), 'the seqs stay 0..n across the reconnects');
+  });
+
+  test('a silent secondary monitor: degraded after the misses, then the primary runs on alone', async () => {
+    const seen = recorder();
+    const h = await protectedPair(seen);
+    pair.faults.silence('secondary');
+    const final = await h.ended;
+    assert.equal(final.state, 'unprotected');
+    assert.match(final.reason ?? '', /qemu-b is gone \(its QEMU missed 3 heartbeats \(no answer to query-status within 100 ms\)\)/);
+    assert.equal(pair.state.sides.primary.mode, 'none');
+    assert.equal(pair.state.sides.primary.runState, 'running');
+  });
+
   test('stop: the primary leaves COLO and runs alone, the secondary is ended', async () => {
     const seen = recorder();
     const h = await protectedPair(seen);
