@@ -175,6 +175,8 @@ describe('QEMU backend, emulated pair through a real sshd', { skip: sshdUnavaila
     assert.equal(s.lastMode, 'secondary');
     assert.ok(seen.commands.some((c) => c.hostId === 'qb' && c.command.includes('"exec-oob":"yank"')), 'yank out of band on the secondary');
     assert.ok(seen.commands.some((c) => c.hostId === 'qb' && c.command.includes('x-colo-lost-heartbeat')));
+    // The secondary's COLO_EXIT stays on the pair's screen after the run.
+    assert.equal(backend.idleStatus(spec())?.lastColoExit?.side, 'secondary');
   });
 
   test('the secondary killed: the primary leaves COLO and runs on alone; the failover event says so', async () => {

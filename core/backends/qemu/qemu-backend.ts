@@ -59,6 +59,7 @@ export class QemuBackend implements ReplicationBackend {
   private readonly timing: HandleTiming;
   private readonly connectTimeoutMs: number;
   private readonly live = new Set<QemuPairHandle>();
+  private readonly lastExits = new Map<string, NonNullable<QemuPairStatus['lastColoExit']>>();
 
   constructor(private readonly o: QemuBackendOptions) {
     this.clock = o.clock ?? Date.now;
@@ -206,7 +207,7 @@ export class QemuBackend implements ReplicationBackend {
       heartbeat: heartbeatOf(o),
       primary: UNWATCHED,
       secondary: UNWATCHED,
-      lastColoExit: null,
+      lastColoExit: this.lastExits.get(pair.id) ?? null,
       launch: o.launch === true,
     };
   }
@@ -289,7 +290,12 @@ export class QemuBackend implements ReplicationBackend {
       heartbeatOf(o),
       start,
       o.launch === true,
-      () => this.live.delete(h),
+      () => {
+        this.live.delete(h);
+        // What QEMU said last outlives the run: a failover's COLO_EXIT stays on the pair's screen.
+        const exit = h.qemu.status().lastColoExit;
+        if (exit !== null) this.lastExits.set(pair.id, exit);
+      },
     );
     this.live.add(h);
     return h;
