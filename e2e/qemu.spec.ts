@@ -7,6 +7,7 @@
 import type { Page } from '@playwright/test';
 import { type QemuLab, type QemuLabHost, qemuLabUnavailable, startQemuLab } from '../core/lab/qemu-lab.js';
 import type { Console } from './support/console.js';
+import { addSshHost } from './support/ssh-host.js';
 import { T, expect, test } from './support/test.js';
 
 test.use({ demo: false });
@@ -23,30 +24,8 @@ async function withLab(): Promise<QemuLab> {
   return startQemuLab({ kind: 'emulated', checkpointDelayMs: DELAY_MS });
 }
 
-/** Hosts screen → Add host (hypervisor QEMU) → the host-key step → saved → connected and probed. Returns its id. */
-async function addHost(page: Page, ui: Console, lab: QemuLab, host: QemuLabHost, name: string): Promise<string> {
-  await ui.go('hosts');
-  await page.getByRole('button', { name: 'Add host', exact: true }).click();
-  const form = page.getByRole('form', { name: 'Add host' });
-  await form.getByRole('textbox', { name: 'Address' }).fill(host.address);
-  await form.getByRole('textbox', { name: 'Port' }).fill(String(host.port));
-  await form.getByRole('textbox', { name: 'User' }).fill(host.user);
-  await form.getByRole('textbox', { name: 'Name' }).fill(name);
-  await form.getByLabel('Authentication').selectOption('key');
-  await form.getByRole('textbox', { name: 'Key file' }).fill(lab.clientKeyFile);
-  await form.getByLabel('Hypervisor').selectOption('qemu');
-  await form.getByRole('button', { name: 'Add host' }).click();
-
-  await expect(page.getByRole('heading', { level: 1, name })).toBeVisible({ timeout: T.load });
-  const id = /#\/host\/([^/?#]+)/.exec(page.url())?.[1];
-  expect(id, `the host page's address (${page.url()})`).toBeTruthy();
-  const step = page.getByRole('group', { name: 'Host key' });
-  await expect(step.getByTestId('host-key-fingerprint')).toHaveText(`ED25519 key fingerprint is ${host.hostKeySha256}.`, { timeout: T.state });
-  await step.getByRole('button', { name: "Save to the console's known_hosts" }).click();
-  await expect(page.getByTestId('host-status').first()).toHaveAttribute('data-status', 'connected', { timeout: T.state });
-  // The probe: the host's QEMU binary by its --version.
-  await expect(page.getByTestId('host-version')).toHaveText(/^QEMU \d+\.\d+\.\d+/, { timeout: T.state });
-  return id!;
+function addHost(page: Page, ui: Console, lab: QemuLab, host: QemuLabHost, name: string): Promise<string> {
+  return addSshHost(page, ui, { name, address: host.address, port: host.port, user: host.user, keyFile: lab.clientKeyFile, hypervisor: 'qemu', hostKeySha256: host.hostKeySha256, version: /^QEMU \d+\.\d+\.\d+/ });
 }
 
 /** Hosts screen → Protect a VM → QEMU, attach: the VM on a, the sockets, the incoming URI → preflight → add → start. */

@@ -7,6 +7,7 @@
 import type { Page } from '@playwright/test';
 import { type LabHost, type XenLab, labUnavailable, startXenLab } from '../core/lab/xen-lab.js';
 import { Console } from './support/console.js';
+import { addSshHost } from './support/ssh-host.js';
 import { T, expect, test } from './support/test.js';
 
 test.use({ demo: false });
@@ -25,34 +26,10 @@ async function withLab(): Promise<XenLab> {
   return startXenLab({ coloPeriodMs: 200 });
 }
 
-/** Hosts screen → Add host → the host's page at the host-key step → saved → connected and probed. Returns its id. */
 async function addHost(page: Page, ui: Console, lab: XenLab, host: LabHost, name: string): Promise<string> {
-  await ui.go('hosts');
-  await page.getByRole('button', { name: 'Add host', exact: true }).click();
-  const form = page.getByRole('form', { name: 'Add host' });
-  await form.getByRole('textbox', { name: 'Address' }).fill(host.address);
-  await form.getByRole('textbox', { name: 'Port' }).fill(String(host.port));
-  await form.getByRole('textbox', { name: 'User' }).fill(host.user);
-  await form.getByRole('textbox', { name: 'Name' }).fill(name);
-  await form.getByLabel('Authentication').selectOption('key');
-  await form.getByRole('textbox', { name: 'Key file' }).fill(lab.clientKeyFile);
-  await expect(form.getByLabel('Hypervisor')).toHaveValue('xen');
-  await form.getByRole('button', { name: 'Add host' }).click();
-
-  await expect(page.getByRole('heading', { level: 1, name })).toBeVisible({ timeout: T.load });
-  const id = /#\/host\/([^/?#]+)/.exec(page.url())?.[1];
-  expect(id, `the host page's address (${page.url()})`).toBeTruthy();
-  // The fingerprint exactly as ssh prints it for this host's key.
-  const step = page.getByRole('group', { name: 'Host key' });
-  await expect(step.getByTestId('host-key-fingerprint')).toHaveText(`ED25519 key fingerprint is ${host.hostKeySha256}.`, { timeout: T.state });
-  await expect(step).toContainText(`The authenticity of host ${host.address}`);
-  await step.getByRole('button', { name: "Save to the console's known_hosts" }).click();
-  await expect(page.getByTestId('host-status').first()).toHaveAttribute('data-status', 'connected', { timeout: T.state });
-  await expect(page.getByTestId('host-status').first()).toHaveText('connected');
-  // The probe: Xen's version as `xl info` reports it.
-  await expect(page.getByTestId('host-version')).toHaveText(/^Xen 4\.17\b/, { timeout: T.state });
+  const id = await addSshHost(page, ui, { name, address: host.address, port: host.port, user: host.user, keyFile: lab.clientKeyFile, hypervisor: 'xen', hostKeySha256: host.hostKeySha256, version: /^Xen 4\.17\b/ });
   await expect(page.getByTestId('host-warning')).toHaveCount(0);
-  return id!;
+  return id;
 }
 
 /** Hosts screen → Protect a VM → web01 on a, secondary b over the replication link, COLO → preflight → add → start. */
