@@ -1,6 +1,7 @@
 // A pair the console launches itself, with real QEMU processes started through a real sshd: preflight shows the
 // command lines it will run, start brings both QEMUs up detached and into COLO, the host's QEMU list shows them with
-// their roles and sockets, and stop leaves the primary running alone with the secondary's QEMU gone.
+// their roles and sockets, stop leaves the primary running alone with the secondary's QEMU gone, and protecting
+// it again launches only a new secondary (a full copy), the guest running on in the same primary QEMU.
 
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { QEMU_LOG_DIR, QemuBackend } from './qemu-backend.js';
 const why = qemuMissing() ?? sshdUnavailable();
 
 describe('QEMU backend: a pair it launches, real QEMU through a real sshd', { skip: why ?? false }, () => {
-  void test('preflight shows the command lines; start launches both and reaches COLO; stop leaves the primary alone', async (t) => {
+  void test('preflight shows the command lines; start launches both and reaches COLO; stop leaves the primary alone; protecting again launches only a new secondary', async (t) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'qemu-launch-'));
     chmodSync(dir, 0o755);
     const vm = `launch${process.pid}`;
@@ -90,5 +91,21 @@ describe('QEMU backend: a pair it launches, real QEMU through a real sshd', { sk
     const after = await backend.inventory(a, quiet);
     assert.ok(after.some((d) => d.qmpSocket === primaryQmp), 'the primary runs on');
     assert.ok(!after.some((d) => d.qmpSocket === secondaryQmp), 'the secondary\'s QEMU is gone');
+
+    // Protect it again: the guest runs on, so only a new secondary is launched, and the copy is a full one.
+    const again = await backend.preflight(spec, ctx);
+    assert.deepEqual(again.filter((c) => c.status === 'fail'), []);
+    assert.match(again.find((c) => c.id === 'primary-running')?.detail ?? '', /only a new secondary is launched, and the guest is copied to it in full/);
+    assert.ok(!again.some((c) => c.id === 'command-line-primary'));
+    const states2: ProtectionState[] = [];
+    const h2 = await backend.protect(spec, { state: (x) => states2.push(x), cycle: () => {}, failover: () => {} }, ctx);
+    const deadline2 = Date.now() + 30_000;
+    while (h2.state.state !== 'protected' && Date.now() < deadline2) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(h2.state.state, 'protected', JSON.stringify(states2));
+    assert.match(states2[0]?.reason ?? '', /every start is a full copy/);
+    const third = await backend.inventory(a, quiet);
+    assert.equal(third.find((d) => d.qmpSocket === primaryQmp)?.id, p?.id, 'the same primary QEMU');
+    assert.notEqual(third.find((d) => d.qmpSocket === secondaryQmp)?.id, s?.id, 'a new secondary QEMU');
+    await h2.detach(quiet);
   });
 });

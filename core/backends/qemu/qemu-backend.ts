@@ -132,17 +132,15 @@ export class QemuBackend implements ReplicationBackend {
   async protect(pair: PairSpec, events: PairEvents, ctx: BackendContext): Promise<PairHandle> {
     let o = this.options(pair);
     const plan = o.launch === true ? this.plan(pair, o) : null;
-    if (plan !== null) {
-      await this.launch(pair, plan, ctx);
-      o = { ...o, incomingUri: plan.incomingUri };
-    }
+    const launchedPrimary = plan !== null && await this.launch(pair, o, plan, ctx);
+    if (plan !== null) o = { ...o, incomingUri: plan.incomingUri };
     const handle = this.handle(pair, o, events, ctx, { phase: 'starting', firstSeq: 0, state: { state: 'starting', since: this.clock(), reasonCode: 'initial-sync', reason: `Enabling COLO on ${pair.primary.name} and ${pair.secondary.name}.` } });
     try {
       await handle.connected(this.connectTimeoutMs);
       const { started } = handle.watch();
       if (plan !== null) {
         for (const step of plan.afterLaunch.secondary) await handle.command('secondary', step.command, step.arguments, ctx);
-        for (const step of plan.afterLaunch.primary) await handle.command('primary', step.command, step.arguments, ctx);
+        if (launchedPrimary) for (const step of plan.afterLaunch.primary) await handle.command('primary', step.command, step.arguments, ctx);
       }
       const caps = { capabilities: [{ capability: 'x-colo', state: true }, { capability: 'events', state: true }] };
       await handle.command('secondary', 'migrate-set-capabilities', caps, ctx);
@@ -154,8 +152,8 @@ export class QemuBackend implements ReplicationBackend {
       await started;
       return handle;
     } catch (err) {
-      // A launched pair that could not start is not left behind half set up.
-      if (plan !== null) await handle.endBoth(ctx);
+      // What the console launched for a start that failed is not left behind half set up; a guest that ran before stays.
+      if (plan !== null) await handle.end(launchedPrimary ? ['secondary', 'primary'] : ['secondary'], ctx);
       await handle.detach();
       throw err;
     }
@@ -232,10 +230,21 @@ export class QemuBackend implements ReplicationBackend {
     } catch (err) {
       return [{ id: 'launch-plan', label: 'The QEMU command lines', status: 'fail', detail: err instanceof Error ? err.message : String(err) }];
     }
-    const checks: PreflightCheck[] = [
-      { id: 'command-line-secondary', label: `The console will run this on ${pair.secondary.name}`, status: 'pass', detail: [...plan.secondary.prepare, supervisedLaunch(plan.secondary.argv, logFile(pair.domain, 'secondary'))].map(shellCommand).join('\n') },
-      { id: 'command-line-primary', label: `The console will run this on ${pair.primary.name}`, status: 'pass', detail: [...plan.primary.prepare, supervisedLaunch(plan.primary.argv, logFile(pair.domain, 'primary'))].map(shellCommand).join('\n') },
-    ];
+    const running = await this.runningSides(pair, o);
+    const checks: PreflightCheck[] = [];
+    const line = (side: 'primary' | 'secondary'): string => [...plan[side].prepare, supervisedLaunch(plan[side].argv, logFile(pair.domain, side))].map(shellCommand).join('\n');
+    if (running.secondary !== null) {
+      checks.push({ id: 'secondary-free', label: `No QEMU at ${o.secondaryQmp} on ${pair.secondary.name}`, status: 'fail', detail: `A QEMU (${running.secondary.runState}) already answers there. Fix: end it (every start copies the guest into a fresh secondary), or attach instead of launching.` });
+    } else {
+      checks.push({ id: 'command-line-secondary', label: `The console will run this on ${pair.secondary.name}`, status: 'pass', detail: line('secondary') });
+    }
+    if (running.primary === null) {
+      checks.push({ id: 'command-line-primary', label: `The console will run this on ${pair.primary.name}`, status: 'pass', detail: line('primary') });
+    } else if (o.disk !== undefined) {
+      checks.push({ id: 'primary-running', label: `The guest already runs on ${pair.primary.name}`, status: 'fail', detail: `Its QEMU at ${o.primaryQmp} is ${running.primary.runState}. Protecting a running guest with a disk again needs QEMU's "resume replication" steps, which the console does not run yet. Fix: shut the guest down and start both sides fresh, or follow those steps and attach.` });
+    } else {
+      checks.push({ id: 'primary-running', label: `The guest already runs on ${pair.primary.name}`, status: 'pass', detail: `Its QEMU at ${o.primaryQmp} is ${running.primary.runState}: only a new secondary is launched, and the guest is copied to it in full.` });
+    }
     const binary = o.binary ?? QEMU_DEFAULTS.binary;
     await Promise.all([pair.primary, pair.secondary].map(async (host) => {
       try {
@@ -261,15 +270,31 @@ export class QemuBackend implements ReplicationBackend {
     return checks;
   }
 
-  /** Starts both QEMUs detached on their hosts: the secondary first (it waits on -incoming), then the primary (paused). */
-  private async launch(pair: PairSpec, plan: LaunchPlan, ctx: BackendContext): Promise<void> {
-    for (const [host, side] of [[pair.secondary, 'secondary'], [pair.primary, 'primary']] as const) {
+  /** The sides whose QEMU already answers at the pair's socket (a guest that ran on after a stop or a failover). */
+  private async runningSides(pair: PairSpec, o: QemuPairOptions): Promise<{ primary: QemuProbe | null; secondary: QemuProbe | null }> {
+    const look = (side: 'primary' | 'secondary', socket: string): Promise<QemuProbe | null> => this.probeMonitor(pair, side, socket).catch(() => null);
+    const [primary, secondary] = await Promise.all([look('primary', o.primaryQmp), look('secondary', o.secondaryQmp)]);
+    return { primary, secondary };
+  }
+
+  /**
+   * Starts the QEMUs detached on their hosts: the secondary first (it waits on -incoming), then the primary (paused)
+   * unless the guest already runs there; returns whether the primary was launched.
+   */
+  private async launch(pair: PairSpec, o: QemuPairOptions, plan: LaunchPlan, ctx: BackendContext): Promise<boolean> {
+    const running = await this.runningSides(pair, o);
+    if (running.secondary !== null) throw new Error(`${pair.secondary.name}: a QEMU already answers at ${o.secondaryQmp}; end it first (every start copies the guest into a fresh secondary).`);
+    if (running.primary !== null && o.disk !== undefined) throw new Error(`${pair.primary.name}: the guest already runs at ${o.primaryQmp}; with a disk, protecting it again needs QEMU's resume-replication steps, which the console does not run yet.`);
+    const sides = running.primary === null ? (['secondary', 'primary'] as const) : (['secondary'] as const);
+    for (const side of sides) {
+      const host = side === 'primary' ? pair.primary : pair.secondary;
       const link = this.o.links.link(host);
       for (const argv of [...plan[side].prepare, supervisedLaunch(plan[side].argv, logFile(pair.domain, side))]) {
         const r = await runOnHost(link, host, argv, ctx, { timeoutMs: this.timing.commandTimeoutMs * 3, maxOutputBytes: 256 * 1024 });
         if (r.code !== 0) throw new Error(`${host.name}: starting the ${side}'s QEMU failed at \`${argv[0]}\` (${exitSummary(r)}): ${r.stderr.trim().slice(-600)}`);
       }
     }
+    return running.primary === null;
   }
 
   private options(pair: PairSpec): QemuPairOptions {

@@ -198,9 +198,9 @@ export class QemuPairHandle implements PairHandle {
     this.startWaiter = null;
   }
 
-  /** Ends both QEMUs (a launch that could not start COLO); errors are ignored, each quit is audited. */
-  async endBoth(ctx: BackendContext): Promise<void> {
-    for (const side of SIDES) await this.quit(side, ctx).catch(() => {});
+  /** Ends these sides' QEMUs (launched for a start that failed); errors are ignored, each quit is audited. */
+  async end(sides: readonly Side[], ctx: BackendContext): Promise<void> {
+    for (const side of sides) await this.quit(side, ctx).catch(() => {});
   }
 
   async stop(ctx: BackendContext): Promise<ProtectionState> {
