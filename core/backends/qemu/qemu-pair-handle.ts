@@ -636,12 +636,13 @@ export class QemuPairHandle implements PairHandle {
       return;
     }
 
-    if (primaryLost) {
-      if (gone(p) && !secondaryLost && this.heartbeat.autoFailover) return this.autoFailover();
-      const open = this.tracker.openSeq;
+    const open = this.tracker.openSeq;
+    if (primaryLost || (p.status.monitor === 'silent' && open !== null)) {
+      if (primaryLost && gone(p) && !secondaryLost && this.heartbeat.autoFailover) return this.autoFailover();
       if (p.status.monitor === 'silent' && open !== null) {
-        const v = isQemu72(p.status.version) ? ' This is QEMU 7.2\'s known checkpoint deadlock (its COLO thread waits on a lock it already holds): it will not resume.' : '';
-        this.setState({ state: 'degraded', since: this.clock(), reasonCode: 'checkpoint-stalled', reason: `${this.spec.name} is paused on ${pName} in checkpoint ${open} and its monitor has not answered ${p.status.missedHeartbeats} heartbeats.${v}` });
+        // No counts in the words: a reason that changed every heartbeat would be a new event each time.
+        const v = primaryLost && isQemu72(p.status.version) ? ' This is QEMU 7.2\'s known checkpoint deadlock (its COLO thread waits on a lock it already holds): it will not resume.' : '';
+        this.setState({ state: 'degraded', since: this.clock(), reasonCode: 'checkpoint-stalled', reason: `${this.spec.name} is paused on ${pName} in checkpoint ${open}, and its monitor has stopped answering${primaryLost ? ` (${n} heartbeats missed)` : ''}.${v}` });
         return;
       }
       this.setState({ state: 'degraded', since: this.clock(), reasonCode: 'primary-lost', reason: this.fencingNeeded() ?? `The primary's QEMU on ${pName} is gone; automatic failover is off: fail over by hand.` });
@@ -649,7 +650,7 @@ export class QemuPairHandle implements PairHandle {
     }
     if (p.status.monitor !== 'connected') {
       // Not yet lost: a passing fault, or the start of one; the next heartbeats decide.
-      this.setState({ state: 'degraded', since: this.clock(), reasonCode: 'primary-lost', reason: `The primary's monitor on ${pName} does not answer${p.status.detail ? ` (${p.status.detail})` : ''}; ${p.status.missedHeartbeats} of ${n} heartbeats missed so far.` });
+      this.setState({ state: 'degraded', since: this.clock(), reasonCode: 'primary-lost', reason: `The primary's monitor on ${pName} does not answer${p.status.detail ? ` (${p.status.detail})` : ''}; it counts as lost after ${n} missed heartbeats.` });
       return;
     }
     const secondaryExited = this.coloExitSeen.secondary !== undefined;
