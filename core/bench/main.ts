@@ -27,10 +27,14 @@
 //                 (p95) vs a line appended on a → plain tail -F over ssh                                  p95 ≤ 50 ms
 //   xen-cpu       console following 10 Xen pairs (5 checkpoints/s each): this process's CPU vs plain tail -F
 //                 of the same 10 logs over one SSH link                                                  ≤ 25 % of a core
+//   qemu-latency  emulated QEMU pair at x-checkpoint-delay 10 ms behind the QEMU lab's sshds: the primary's RESUME
+//                 (QEMU's timestamp) → CycleRecord at the API client (p95) vs a bare QmpClient on a second
+//                 monitor through the same sshd                                                         p95 ≤ 50 ms
 //
 // The xen-* benchmarks need the Xen lab (root, OpenSSH sshd, mount and network namespaces); where it cannot run
 // they are reported as SKIP with the reason. Each stops its lab on every path; a child killed by the watchdog
-// leaves its lab to the next startXenLab(), which removes labs whose process has died.
+// leaves its lab to the next startXenLab(), which removes labs whose process has died. qemu-latency needs OpenSSH
+// sshd and unshare --mount (the QEMU lab), else SKIP.
 
 import { fork } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -41,11 +45,12 @@ import { engineDirty } from './engine-dirty.js';
 import { engineIdle } from './engine-idle.js';
 import { type BenchResult, type Benchmark, gcExposed, now, round } from './harness.js';
 import { memory } from './memory.js';
+import { qemuLatency } from './qemu-latency.js';
 import { xenCpu } from './xen-cpu.js';
 import { xenLatency } from './xen-latency.js';
 import { xlLog } from './xl-log.js';
 
-const BENCHMARKS: readonly Benchmark[] = [codec, engineIdle, engineDirty, memory, auditLog, xlLog, xenLatency, xenCpu];
+const BENCHMARKS: readonly Benchmark[] = [codec, engineIdle, engineDirty, memory, auditLog, xlLog, xenLatency, xenCpu, qemuLatency];
 
 const HELP = `Usage: npm run bench -- [--quick] [--json] [--only NAME[,NAME…]] [--in-process]
 

@@ -1,6 +1,6 @@
-// Shared by the Xen benchmarks: the lab's hosts a and b added to a fresh ConsoleService and trusted, Xen pairs
-// added and started, all through the console's API (the RPC contract over an in-process channel, as the desktop
-// shell reaches it), and a plain SSH link to a host for the baselines.
+// Shared by the Xen and QEMU benchmarks: a lab's hosts a and b added to a fresh ConsoleService and trusted, Xen
+// pairs added and started, all through the console's API (the RPC contract over an in-process channel, as the
+// desktop shell reaches it), and a plain SSH link to a host for the baselines.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,20 @@ import { parseKnownHosts } from '../ssh/known-hosts.js';
 export function xenBenchUnavailable(): string | null {
   const why = labUnavailable();
   return why === null ? null : `the Xen lab cannot run here: ${why}`;
+}
+
+/** What the rig needs of a lab (the Xen lab's or the QEMU lab's): two SSH hosts, a client key, their known_hosts. */
+export interface BenchLab {
+  a: BenchLabHost;
+  b: BenchLabHost;
+  clientKeyFile: string;
+  knownHostsFile: string;
+}
+
+export interface BenchLabHost {
+  address: string;
+  port: number;
+  hostKeySha256: string;
 }
 
 export interface BenchConsole {
@@ -40,10 +54,11 @@ async function until(cond: () => boolean | Promise<boolean>, ms: number, what: (
 
 /**
  * A ConsoleService on a fresh data directory (demo off), reached through the RPC layer. Its known_hosts list is
- * empty: hosts a and b are added and their keys trusted through the API, as an admin does.
+ * empty: hosts a and b are added (as `<hypervisor>-a`, `-b`) and their keys, checked against the lab's, trusted
+ * through the API, as an admin does.
  * `dataDir` reuses a directory (a console restarted on its own data: it attaches to its running pairs).
  */
-export async function startBenchConsole(lab: XenLab, dataDir?: string): Promise<BenchConsole> {
+export async function startBenchConsole(lab: BenchLab, dataDir?: string, hypervisor: 'xen' | 'qemu' = 'xen'): Promise<BenchConsole> {
   const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), 'colo-bench-xen-'));
   const service = new ConsoleService({
     dataDir: dir,
@@ -70,8 +85,8 @@ export async function startBenchConsole(lab: XenLab, dataDir?: string): Promise<
     const known = await c.call('hosts.list', {});
     for (const h of ['a', 'b'] as const) {
       const lh = lab[h];
-      const existing = known.find((k) => k.name === `xen-${h}`);
-      const added = existing ?? await c.call('hosts.add', { name: `xen-${h}`, address: lh.address, port: lh.port, user: 'root', auth: { kind: 'key', keyPath: lab.clientKeyFile }, hypervisor: 'xen' });
+      const existing = known.find((k) => k.name === `${hypervisor}-${h}`);
+      const added = existing ?? await c.call('hosts.add', { name: `${hypervisor}-${h}`, address: lh.address, port: lh.port, user: 'root', auth: { kind: 'key', keyPath: lab.clientKeyFile }, hypervisor });
       ids[h] = added.id;
       // A restarted console knows the key (saved in its known_hosts): it connects by itself. A new one asks.
       let info = added;
@@ -129,7 +144,7 @@ export async function stopPairs(bc: BenchConsole, ids: readonly string[]): Promi
 }
 
 /** A plain SSH link to host `h` of the lab with its client key and known_hosts (for the baselines). */
-export function plainLink(lab: XenLab, h: 'a' | 'b'): SshHostLink {
+export function plainLink(lab: BenchLab, h: 'a' | 'b'): SshHostLink {
   const entries = parseKnownHosts(readFileSync(lab.knownHostsFile, 'utf8'), lab.knownHostsFile).entries;
   const key = readFileSync(lab.clientKeyFile);
   const lh = lab[h];

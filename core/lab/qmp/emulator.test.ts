@@ -232,6 +232,32 @@ test('the monitor serves one client at a time, like a QEMU chardev socket; the n
   assert.ok(got.endsWith('\r\n'));
 });
 
+test('a second monitor on the primary (a second -qmp) has its own client and gets the same events; kill closes it', async (t) => {
+  const h = await harness(t);
+  const socketPath = path.join(path.dirname(h.pair.primarySocket), 'primary-2.qmp');
+  await h.pair.addMonitor('primary', socketPath);
+  const seen: QmpEvent[] = [];
+  const other = await QmpClient.open(await connect(socketPath), { name: 'VM emu (primary, 2nd monitor)', timeoutMs: 2000, onEvent: (e) => seen.push(e) });
+  t.after(() => other.close());
+  assert.deepEqual(await other.execute('query-status'), { status: 'running', singlestep: false, running: true });
+  await coloRunning(h, 50);
+  await delay(300);
+  const runEvents = (es: QmpEvent[]): string[] => es.filter((e) => e.event === 'STOP' || e.event === 'RESUME').map((e) => e.event);
+  assert.ok(runEvents(seen).length >= 4, `checkpoints seen on the second monitor: ${runEvents(seen).join(',')}`);
+  const first = h.events.primary.filter((e) => e.event === 'STOP' || e.event === 'RESUME');
+  const second = seen.filter((e) => e.event === 'STOP' || e.event === 'RESUME');
+  assert.ok(first.length >= 4, `the console's monitor still gets them: ${first.length}`);
+  const n = Math.min(first.length, second.length);
+  for (let i = 0; i < n; i++) {
+    assert.equal(second[i]!.event, first[i]!.event);
+    assert.ok(Math.abs(second[i]!.at - first[i]!.at) < 5, `the same event, stamped alike: ${first[i]!.at} vs ${second[i]!.at}`);
+  }
+  const closed = new Promise<void>((resolve) => other.onClose(() => resolve()));
+  await h.pair.faults.kill('primary');
+  await closed;
+  await assert.rejects(connect(socketPath), 'the second monitor\'s socket is gone with its QEMU');
+});
+
 test('failover while the hung primary is still alive: the order a real 7.2 secondary showed', async (t) => {
   const h = await harness(t, { qemu72Deadlock: true });
   await coloRunning(h, 100);

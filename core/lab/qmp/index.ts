@@ -39,7 +39,13 @@ export interface QmpPair {
   /** The shared state, for assertions (checkpoints completed, run states). */
   state: ColoPair;
   faults: QmpPairFaults;
-  /** Closes both monitors and stops every timer. */
+  /**
+   * Another QMP monitor on `side` at `socketPath`, as a second `-qmp` option gives a real QEMU: its own client,
+   * and every event of that side (a benchmark's bare client beside the console's). The faults silence and
+   * malformNextReply act on the first monitor only; kill and stop close this one too.
+   */
+  addMonitor(side: Side, socketPath: string): Promise<void>;
+  /** Closes every monitor and stops every timer. */
   stop(): Promise<void>;
 }
 
@@ -58,9 +64,11 @@ export async function startQmpPair(o: QmpPairOptions): Promise<QmpPair> {
     await Promise.all([monitors.primary.close(), monitors.secondary.close()]);
     throw err;
   }
+  const extra: Record<Side, QmpMonitor[]> = { primary: [], secondary: [] };
+  const closeSide = (side: Side): Promise<void> => Promise.all([monitors[side], ...extra[side].splice(0)].map((m) => m.close())).then(() => {});
   pair.onQuit = (side) => {
     pair.kill(side);
-    void monitors[side].close();
+    void closeSide(side);
   };
   return {
     primarySocket: monitors.primary.socketPath,
@@ -73,12 +81,23 @@ export async function startQmpPair(o: QmpPairOptions): Promise<QmpPair> {
       hangNextCheckpoint: () => pair.hangNextCheckpoint(),
       kill: async (side) => {
         pair.kill(side);
-        await monitors[side].close();
+        await closeSide(side);
       },
+    },
+    addMonitor: async (side, socketPath) => {
+      if (!pair.sides[side].alive) throw new Error(`addMonitor: the ${side} is not running`);
+      const m = new QmpMonitor(pair, side, socketPath);
+      try {
+        await m.listen();
+      } catch (err) {
+        await m.close();
+        throw err;
+      }
+      extra[side].push(m);
     },
     stop: async () => {
       pair.stop();
-      await Promise.all([monitors.primary.close(), monitors.secondary.close()]);
+      await Promise.all([closeSide('primary'), closeSide('secondary')]);
     },
   };
 }

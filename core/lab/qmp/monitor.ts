@@ -135,6 +135,7 @@ class Session {
 
 export class QmpMonitor {
   private server: net.Server | null = null;
+  private detach: (() => void) | null = null;
   private session: Session | null = null;
   private readonly waiting: net.Socket[] = [];
   private malformations: Malformation[] = [];
@@ -153,7 +154,7 @@ export class QmpMonitor {
       server.once('error', reject);
       server.listen(this.socketPath, () => resolve());
     });
-    this.pair.attach(this.side, (event, data) => {
+    this.detach = this.pair.attach(this.side, (event, data) => {
       const line = qemuLine({ timestamp: qemuTimestamp(), event, ...(data === undefined ? {} : { data }) });
       this.session?.event(line);
       // A paused checkpoint may have unblocked the main loop; waiting commands go on.
@@ -214,7 +215,8 @@ export class QmpMonitor {
 
   /** Like the process being killed: every connection drops and the socket stops accepting. */
   async close(): Promise<void> {
-    this.pair.attach(this.side, null);
+    this.detach?.();
+    this.detach = null;
     this.session?.sock.destroy();
     for (const s of this.waiting.splice(0)) s.destroy();
     const server = this.server;

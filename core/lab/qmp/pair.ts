@@ -73,7 +73,7 @@ function freshSide(runState: RunState): SideState {
 export class ColoPair {
   readonly sides: Record<Side, SideState> = { primary: freshSide('running'), secondary: freshSide('inmigrate') };
   readonly timings: PairTimings;
-  private readonly sinks: Record<Side, Emit | null> = { primary: null, secondary: null };
+  private readonly sinks: Record<Side, Set<Emit>> = { primary: new Set(), secondary: new Set() };
   private readonly timers = new Set<NodeJS.Timeout>();
   private checkpointTimer: NodeJS.Timeout | null = null;
   private lastCheckpointStart = 0;
@@ -91,9 +91,12 @@ export class ColoPair {
     this.hangNext = o.qemu72Deadlock ?? false;
   }
 
-  /** Where a side's events go (its monitor); null while nobody listens. */
-  attach(side: Side, emit: Emit | null): void {
-    this.sinks[side] = emit;
+  /** Where a side's events go: each of its monitors (QEMU sends every event to all its QMP monitors); returns the detach. */
+  attach(side: Side, emit: Emit): () => void {
+    this.sinks[side].add(emit);
+    return () => {
+      this.sinks[side].delete(emit);
+    };
   }
 
   /** Makes the next periodic checkpoint hang the primary the way 7.2 does. */
@@ -104,7 +107,7 @@ export class ColoPair {
   private emit(side: Side, event: string, data?: Json): void {
     const s = this.sides[side];
     if (!s.alive || s.hung) return;
-    this.sinks[side]?.(event, data);
+    for (const sink of this.sinks[side]) sink(event, data);
   }
 
   /** MIGRATION and MIGRATION_PASS are sent only with the `events` capability on (qemu-colo.md §1.6). */
