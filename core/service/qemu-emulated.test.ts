@@ -51,8 +51,9 @@ describe('QEMU, emulated pair, through the service', { skip: why ?? false }, () 
     await first.service.close();
     assert.equal(l.emulated!.state.sides.primary.mode, 'primary', 'COLO goes on without the console');
 
-    const { service: s } = await startService(dir, qemuLabServiceOptions(l));
+    const { service: s, errors } = await startService(dir, qemuLabServiceOptions(l));
     await untilState(s, pair.id, 'protected', 20_000);
+    assert.deepEqual(errors.map((e) => `${e.where}: ${String(e.err)}`), []);
     const before = s.cycles(pair.id, { since: 0, limit: 100_000 }).length;
     await waitFor(() => s.cycles(pair.id, { since: 0, limit: 100_000 }).length >= before + 3, 10_000, 'cycles after the restart');
     const seqs = s.cycles(pair.id, { since: 0, limit: 100_000 }).map((c) => c.seq);

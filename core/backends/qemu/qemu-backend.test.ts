@@ -196,6 +196,8 @@ describe('QEMU backend, emulated pair through a real sshd', { skip: sshdUnavaila
     const h = await protectedPair(seen);
     pair.faults.hangNextCheckpoint();
     await until('stalled', () => h.state.reasonCode === 'checkpoint-stalled');
+    // At once: stalled; once the heartbeats are missed, named.
+    await until('the deadlock named', () => /7\.2/.test(h.state.reason ?? ''));
     assert.match(h.state.reason ?? '', /paused on qemu-a in checkpoint \d+.*QEMU 7\.2's known checkpoint deadlock/);
     const open = seen.opened.at(-1)!;
     assert.ok(!seen.cycles.some((c) => c.seq === open.seq), 'the hung checkpoint stays open');
@@ -268,6 +270,7 @@ describe('QEMU backend, emulated pair through a real sshd', { skip: sshdUnavaila
     handle = await backend.attach({ ...spec(), lastSeq }, seen.events, seen.ctx);
     assert.ok(handle !== null);
     assert.equal(handle.state.state, 'protected');
+    assert.equal(seen.states[0]?.state, 'protected', 'the attached run\'s state is reported, as a start\'s is');
     await until('cycles after attach', () => seen.cycles.length >= 2);
     assert.equal(seen.cycles[0]!.seq, lastSeq + 1);
   });

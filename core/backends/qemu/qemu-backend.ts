@@ -173,13 +173,16 @@ export class QemuBackend implements ReplicationBackend {
     const inColo = p.colo?.mode === 'primary' && s.colo?.mode === 'secondary';
     if (!inColo) return null;
     const firstSeq = (pair.lastSeq ?? -1) + 1;
-    const handle = this.handle(pair, o, events, ctx, { phase: 'colo', firstSeq, state: { state: 'protected', since: this.clock() } });
+    const state: ProtectionState = { state: 'protected', since: this.clock() };
+    const handle = this.handle(pair, o, events, ctx, { phase: 'colo', firstSeq, state });
     try {
       await handle.connected(this.connectTimeoutMs);
     } catch (err) {
       await handle.detach();
       throw err;
     }
+    // The service learns the run's state from its events, as from a start.
+    events.state(state);
     handle.watch();
     return handle;
   }
