@@ -1,7 +1,8 @@
 // The launch plan: its command lines as QEMU's COLO documentation spells them, checked word by word; the preview
 // read back by a real shell; and the plan run for real through a real sshd: QEMU 7.2 started detached, both
 // monitors answering, the secondary waiting for its migration, and, with a disk, the secondary's preparation and
-// the block replication steps accepted, after which COLO starts with replicated disks.
+// the block replication steps accepted, after which COLO starts with replicated disks; with network user, the COLO
+// proxy's objects in place and its sockets connected across the pair before COLO starts.
 
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
@@ -310,6 +311,21 @@ async function lab(t: TestContext): Promise<Lab> {
   return { dir, ssh, options };
 }
 
+/** A base port whose next three are free too (the COLO proxy's four ports), on 127.0.0.1 a moment ago. */
+async function freePortRun(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = await freePort();
+    if (base + count - 1 > 65535) continue;
+    const free = await Promise.all(Array.from({ length: count - 1 }, (_, i) => new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(base + i + 1, '127.0.0.1', () => s.close(() => resolve(true)));
+    })));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error(`no run of ${count} free ports found on 127.0.0.1`);
+}
+
 async function exec(ssh: SshConnection, argv: string[]): Promise<void> {
   const r = await ssh.exec(argv, { timeoutMs: 30_000, maxOutputBytes: 1024 * 1024 });
   assert.equal(r.code, 0, `${argv.slice(-3).join(' ')}: ${r.stderr}`);
@@ -400,5 +416,58 @@ describe('a launch plan run on a real QEMU 7.2 through a real sshd', { skip: una
     assert.ok(nodes.some((n) => n['node-name'] === 'replication0' && n.drv === 'replication'), JSON.stringify(nodes.map((n) => n['node-name'])));
 
     await startColoAndWait(primary, secondary, onPrimary.incomingUri);
+  });
+
+  test('network user: both start with the COLO proxy, the secondary\'s proxy connects to the primary\'s, COLO starts', async (t) => {
+    const { dir, ssh, options } = await lab(t);
+    const base = await freePortRun(4);
+    const plan = launchPlan('netuser', { ...options, network: 'user', proxyBasePort: base }, '127.0.0.1', '127.0.0.1');
+    for (const step of [...plan.secondary.prepare, ...plan.primary.prepare]) await exec(ssh, step);
+    // The secondary first, as the console starts them: its proxy keeps trying until the primary's listens.
+    await exec(ssh, supervisedLaunch(plan.secondary.argv, path.join(dir, 'log', 'secondary.log')));
+    await exec(ssh, supervisedLaunch(plan.primary.argv, path.join(dir, 'log', 'primary.log')));
+    const secondary = await qmp(options.secondaryQmp, 'secondary');
+    t.after(() => secondary.close());
+    const primary = await qmp(options.primaryQmp, 'primary');
+    t.after(() => primary.close());
+
+    const objects = async (client: QmpClient): Promise<string[]> =>
+      (await client.execute<Array<{ name: string; type: string }>>('qom-list', { path: '/objects' })).map((o) => o.name).sort();
+    const pObjects = await objects(primary);
+    for (const id of ['comp0', 'iothread1', 'm0', 'redire0', 'redire1']) assert.ok(pObjects.includes(id), `primary /objects lacks ${id}: ${pObjects.join(' ')}`);
+    const sObjects = await objects(secondary);
+    for (const id of ['f1', 'f2', 'rew0']) assert.ok(sObjects.includes(id), `secondary /objects lacks ${id}: ${sObjects.join(' ')}`);
+    assert.equal(await primary.execute('qom-get', { path: '/objects/comp0', property: 'type' }), 'colo-compare');
+    assert.equal(await secondary.execute('qom-get', { path: '/objects/rew0', property: 'type' }), 'filter-rewriter');
+
+    // A socket chardev's filename starts "disconnected:" until its connection is up: within its reconnect second,
+    // the secondary's red0 and red1 reach the primary's mirror0 and compare1, and colo-compare's loopback pairs are up.
+    const chardevs = async (client: QmpClient, ids: string[]): Promise<Record<string, string>> => {
+      const all = await client.execute<Array<{ label: string; filename: string }>>('query-chardev');
+      return Object.fromEntries(all.filter((c) => ids.includes(c.label)).map((c) => [c.label, c.filename]));
+    };
+    const connected = (m: Record<string, string>, ids: string[]): boolean => ids.every((id) => m[id] !== undefined && !m[id].startsWith('disconnected:'));
+    const sIds = ['red0', 'red1'];
+    const pIds = ['mirror0', 'compare1', 'compare0', 'compare0-0', 'compare_out', 'compare_out0'];
+    await waitFor('the proxy connections', 10_000, async () => (connected(await chardevs(secondary, sIds), sIds) && connected(await chardevs(primary, pIds), pIds) ? true : undefined));
+    // The secondary's ends point at the primary's proxy ports: base (mirrored packets) and base+1 (its output).
+    const s = await chardevs(secondary, sIds);
+    assert.match(s.red0 ?? '', new RegExp(`^tcp:127\\.0\\.0\\.1:\\d+ <-> 127\\.0\\.0\\.1:${base}$`));
+    assert.match(s.red1 ?? '', new RegExp(`^tcp:127\\.0\\.0\\.1:\\d+ <-> 127\\.0\\.0\\.1:${base + 1}$`));
+
+    await startColoAndWait(primary, secondary, plan.incomingUri);
+  });
+
+  test('network bridge on a host whose /etc/qemu/bridge.conf allows no bridge: the launch fails with QEMU\'s words', {
+    skip: existsSync('/etc/qemu/bridge.conf') ? 'this host has /etc/qemu/bridge.conf: the bridge helper may set up a real tap here' : false,
+  }, async (t) => {
+    const { dir, ssh, options } = await lab(t);
+    const plan = launchPlan('netbridge', { ...options, network: 'bridge', bridge: 'colotest0', proxyBasePort: await freePortRun(4) }, '127.0.0.1', '127.0.0.1');
+    for (const step of plan.primary.prepare) await exec(ssh, step);
+    const r = await ssh.exec(supervisedLaunch(plan.primary.argv, path.join(dir, 'primary.log')), { timeoutMs: 30_000 });
+    // What QEMU 7.2 says when qemu-bridge-helper finds no ACL file: the fix the README gives is that file.
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /failed to parse default acl file `\/etc\/qemu\/bridge\.conf'/);
+    assert.match(r.stderr, /-netdev bridge,id=hn0,br=colotest0: bridge helper failed/);
   });
 });
