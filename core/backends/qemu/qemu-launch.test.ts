@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { qemuMissing } from '../../lab/qemu-pair.js';
 import type { SshConnection } from '../../ssh/connection.js';
 import { startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
-import { freePort } from '../../test-support/ports.js';
+import { freePort, freePortRun } from '../../test-support/ports.js';
 import { launchPlan, supervisedLaunch } from './qemu-launch.js';
 import { type QemuPairOptions, readQemuOptions } from './qemu-options.js';
 import { LIST_QEMU_ARGV, parseQemuList } from './qemu-processes.js';
@@ -309,21 +309,6 @@ async function lab(t: TestContext): Promise<Lab> {
     accel: 'tcg', memoryMiB: 64, migrationPort: await freePort(), nbdPort: await freePort(),
   };
   return { dir, ssh, options };
-}
-
-/** A base port whose next three are free too (the COLO proxy's four ports), on 127.0.0.1 a moment ago. */
-async function freePortRun(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = await freePort();
-    if (base + count - 1 > 65535) continue;
-    const free = await Promise.all(Array.from({ length: count - 1 }, (_, i) => new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(base + i + 1, '127.0.0.1', () => s.close(() => resolve(true)));
-    })));
-    if (free.every(Boolean)) return base;
-  }
-  throw new Error(`no run of ${count} free ports found on 127.0.0.1`);
 }
 
 async function exec(ssh: SshConnection, argv: string[]): Promise<void> {
