@@ -15,6 +15,21 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/** `count` consecutive TCP ports on 127.0.0.1 that were free a moment ago (e.g. QEMU's COLO proxy's four); the first. */
+export async function freePortRun(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = await freePort();
+    if (base + count - 1 > 65535) continue;
+    const free = await Promise.all(Array.from({ length: count - 1 }, (_, i) => new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(base + i + 1, '127.0.0.1', () => s.close(() => resolve(true)));
+    })));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error(`no run of ${count} free ports found on 127.0.0.1`);
+}
+
 /** Resolves once something accepts connections on host:port; past `ms`, fails naming `what` with its `log()`. */
 export async function waitForPort(host: string, port: number, ms: number, what: string, log: () => string): Promise<void> {
   const deadline = Date.now() + ms;

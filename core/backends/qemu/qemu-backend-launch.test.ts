@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import type { CycleRecord, ProtectionState } from '../../colo/types.js';
 import { qemuMissing } from '../../lab/qemu-pair.js';
 import type { BackendContext, HostCommand, PairEvents, PairSpec } from '../../service/backend.js';
@@ -16,40 +16,58 @@ import { knownHostsCheck } from '../../ssh/host-keys.js';
 import { SshHostLink } from '../../ssh/host-link.js';
 import { knownHostsLine, parseKnownHosts } from '../../ssh/known-hosts.js';
 import { startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
-import { freePort } from '../../test-support/ports.js';
+import { freePort, freePortRun } from '../../test-support/ports.js';
 import { QEMU_LOG_DIR, QemuBackend } from './qemu-backend.js';
 
 const why = qemuMissing() ?? sshdUnavailable();
 
+interface Fixture {
+  dir: string;
+  vm: string;
+  backend: QemuBackend;
+  quiet: BackendContext;
+  a: HostRecord;
+  b: HostRecord;
+  primaryQmp: string;
+  secondaryQmp: string;
+}
+
+/** A real sshd both "hosts" are reached through, a backend on it, and the cleanup of whatever a test launched. */
+async function fixture(t: TestContext, name: string, primaryAddress: string | undefined): Promise<Fixture> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qemu-launch-'));
+  chmodSync(dir, 0o755);
+  const vm = `${name}${process.pid}`;
+  const sshd = await startSshd();
+  const entries = parseKnownHosts(knownHostsLine(sshd.host, sshd.port, sshd.hostKeyType, sshd.hostKey, false), 'kh').entries;
+  const link = new SshHostLink({
+    target: { host: sshd.host, port: sshd.port, user: sshd.user },
+    auth: () => ({ kind: 'key', privateKey: readFileSync(sshd.clientKeyFile) }),
+    connect: { checkHostKey: knownHostsCheck(sshd.host, sshd.port, { entries }), readyTimeoutMs: 5000 },
+    backoff: { initialMs: 100, maxMs: 400 },
+  });
+  const backend = new QemuBackend({ links: { link: () => link }, commandTimeoutMs: 10_000 });
+  const quiet: BackendContext = { command: () => {} };
+  const a: HostRecord = { id: 'la', name: 'launch-a', kind: 'ssh', hypervisor: 'qemu', ...(primaryAddress === undefined ? {} : { address: primaryAddress }) };
+  const b: HostRecord = { id: 'lb', name: 'launch-b', kind: 'ssh', hypervisor: 'qemu', address: '127.0.0.1' };
+  const primaryQmp = path.join(dir, 'p', 'primary.qmp');
+  const secondaryQmp = path.join(dir, 's', 'secondary.qmp');
+  t.after(async () => {
+    // Whatever this test started is found by its sockets and killed, also when it failed half way.
+    const left = await backend.inventory(b, quiet).catch(() => []);
+    for (const d of left) if (d.qmpSocket === primaryQmp || d.qmpSocket === secondaryQmp) process.kill(Number(d.id), 'SIGKILL');
+    await backend.close();
+    link.close();
+    await sshd.stop();
+    rmSync(dir, { recursive: true, force: true });
+    for (const side of ['primary', 'secondary']) rmSync(path.join(QEMU_LOG_DIR, `qemu-${vm}-${side}.log`), { force: true });
+  });
+  return { dir, vm, backend, quiet, a, b, primaryQmp, secondaryQmp };
+}
+
+
 describe('QEMU backend: a pair it launches, real QEMU through a real sshd', { skip: why ?? false }, () => {
   void test('preflight shows the command lines; start launches both and reaches COLO; stop leaves the primary alone; protecting again launches only a new secondary', async (t) => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'qemu-launch-'));
-    chmodSync(dir, 0o755);
-    const vm = `launch${process.pid}`;
-    const sshd = await startSshd();
-    const entries = parseKnownHosts(knownHostsLine(sshd.host, sshd.port, sshd.hostKeyType, sshd.hostKey, false), 'kh').entries;
-    const link = new SshHostLink({
-      target: { host: sshd.host, port: sshd.port, user: sshd.user },
-      auth: () => ({ kind: 'key', privateKey: readFileSync(sshd.clientKeyFile) }),
-      connect: { checkHostKey: knownHostsCheck(sshd.host, sshd.port, { entries }), readyTimeoutMs: 5000 },
-      backoff: { initialMs: 100, maxMs: 400 },
-    });
-    const backend = new QemuBackend({ links: { link: () => link }, commandTimeoutMs: 10_000 });
-    const quiet: BackendContext = { command: () => {} };
-    const a: HostRecord = { id: 'la', name: 'launch-a', kind: 'ssh', hypervisor: 'qemu', address: '127.0.0.1' };
-    const b: HostRecord = { id: 'lb', name: 'launch-b', kind: 'ssh', hypervisor: 'qemu', address: '127.0.0.1' };
-    const primaryQmp = path.join(dir, 'p', 'primary.qmp');
-    const secondaryQmp = path.join(dir, 's', 'secondary.qmp');
-    t.after(async () => {
-      // Whatever this test started is found by its sockets and killed, also when it failed half way.
-      const left = await backend.inventory(a, quiet).catch(() => []);
-      for (const d of left) if (d.qmpSocket === primaryQmp || d.qmpSocket === secondaryQmp) process.kill(Number(d.id), 'SIGKILL');
-      await backend.close();
-      link.close();
-      await sshd.stop();
-      rmSync(dir, { recursive: true, force: true });
-      for (const side of ['primary', 'secondary']) rmSync(path.join(QEMU_LOG_DIR, `qemu-${vm}-${side}.log`), { force: true });
-    });
+    const { vm, backend, quiet, a, b, primaryQmp, secondaryQmp } = await fixture(t, 'launch', '127.0.0.1');
 
     const spec: PairSpec = {
       id: 'launched', name: vm, domain: vm, mode: 'colo', primary: a, secondary: b,
@@ -107,5 +125,38 @@ describe('QEMU backend: a pair it launches, real QEMU through a real sshd', { sk
     assert.equal(third.find((d) => d.qmpSocket === primaryQmp)?.id, p?.id, 'the same primary QEMU');
     assert.notEqual(third.find((d) => d.qmpSocket === secondaryQmp)?.id, s?.id, 'a new secondary QEMU');
     await h2.detach(quiet);
+  });
+
+  void test('network user: preflight names the primary\'s address it needs; the command lines carry the COLO proxy; start reaches COLO', async (t) => {
+    const { vm, backend, a, b, primaryQmp, secondaryQmp } = await fixture(t, 'netuser', undefined);
+    const options = {
+      launch: true, accel: 'tcg', machine: 'pc', memoryMiB: 64, primaryQmp, secondaryQmp, replicationAddress: '127.0.0.1',
+      migrationPort: await freePort(), checkpointDelayMs: 60_000, heartbeatIntervalMs: 200, network: 'user', proxyBasePort: await freePortRun(4),
+    };
+    const ctx: BackendContext = { command: () => {} };
+
+    // The primary host has no address: the plan fails, saying which option to set.
+    const without = await backend.preflight({ id: 'net', name: vm, domain: vm, mode: 'colo', primary: a, secondary: b, options }, ctx);
+    assert.deepEqual(without.filter((c) => c.status === 'fail').map((c) => [c.id, c.detail]),
+      [['launch-plan', `${vm}: set primaryReplicationAddress: launch-a has no address for the secondary's COLO proxy to connect to.`]]);
+
+    const spec: PairSpec = { id: 'net', name: vm, domain: vm, mode: 'colo', primary: a, secondary: b, options: { ...options, primaryReplicationAddress: '127.0.0.1' } };
+    const checks = await backend.preflight(spec, ctx);
+    assert.deepEqual(checks.filter((c) => c.status === 'fail'), []);
+    const port = options.proxyBasePort;
+    const primaryLine = checks.find((c) => c.id === 'command-line-primary')?.detail ?? '';
+    assert.ok(primaryLine.includes(` -netdev user,id=hn0 -device e1000,id=e0,netdev=hn0 `), primaryLine);
+    assert.ok(primaryLine.includes(` -chardev socket,id=mirror0,host=127.0.0.1,port=${port},server=on,wait=off `), primaryLine);
+    assert.ok(primaryLine.includes(' -object colo-compare,id=comp0,primary_in=compare0-0,secondary_in=compare1,outdev=compare_out0,iothread=iothread1 '), primaryLine);
+    const secondaryLine = checks.find((c) => c.id === 'command-line-secondary')?.detail ?? '';
+    assert.ok(secondaryLine.includes(` -chardev socket,id=red1,host=127.0.0.1,port=${port + 1},reconnect=1 `), secondaryLine);
+    assert.ok(secondaryLine.includes(' -object filter-rewriter,id=rew0,netdev=hn0,queue=all '), secondaryLine);
+
+    const states: ProtectionState[] = [];
+    const handle = await backend.protect(spec, { state: (x) => states.push(x), cycle: () => {}, failover: () => {} }, ctx);
+    const deadline = Date.now() + 30_000;
+    while (handle.state.state !== 'protected' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(handle.state.state, 'protected', JSON.stringify(states));
+    assert.equal((await handle.stop(ctx)).state, 'stopped');
   });
 });

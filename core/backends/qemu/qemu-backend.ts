@@ -222,7 +222,9 @@ export class QemuBackend implements ReplicationBackend {
   private plan(pair: PairSpec, o: QemuPairOptions): LaunchPlan {
     const address = o.replicationAddress ?? pair.secondary.address;
     if (address === undefined) throw new Error(`${pair.name}: set replicationAddress: ${pair.secondary.name} has no address for the primary to migrate to.`);
-    return launchPlan(pair.domain, o, address);
+    const primaryAddress = o.primaryReplicationAddress ?? pair.primary.address;
+    if (primaryAddress === undefined && (o.network ?? QEMU_DEFAULTS.network) !== 'none') throw new Error(`${pair.name}: set primaryReplicationAddress: ${pair.primary.name} has no address for the secondary's COLO proxy to connect to.`);
+    return launchPlan(pair.domain, o, address, primaryAddress);
   }
 
   /** What a launch will run, and whether the hosts can: the command lines shown as checks, QEMU's version on each. */

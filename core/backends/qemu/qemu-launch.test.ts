@@ -1,7 +1,8 @@
 // The launch plan: its command lines as QEMU's COLO documentation spells them, checked word by word; the preview
 // read back by a real shell; and the plan run for real through a real sshd: QEMU 7.2 started detached, both
 // monitors answering, the secondary waiting for its migration, and, with a disk, the secondary's preparation and
-// the block replication steps accepted, after which COLO starts with replicated disks.
+// the block replication steps accepted, after which COLO starts with replicated disks; with network user, the COLO
+// proxy's objects in place and its sockets connected across the pair before COLO starts.
 
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
@@ -15,9 +16,9 @@ import { promisify } from 'node:util';
 import { qemuMissing } from '../../lab/qemu-pair.js';
 import type { SshConnection } from '../../ssh/connection.js';
 import { startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
-import { freePort } from '../../test-support/ports.js';
+import { freePort, freePortRun } from '../../test-support/ports.js';
 import { launchPlan, supervisedLaunch } from './qemu-launch.js';
-import type { QemuPairOptions } from './qemu-options.js';
+import { type QemuPairOptions, readQemuOptions } from './qemu-options.js';
 import { LIST_QEMU_ARGV, parseQemuList } from './qemu-processes.js';
 import { QmpClient } from './qmp-client.js';
 import { connectLoopback } from './test-support/loopback-ssh.js';
@@ -39,7 +40,7 @@ describe('launchPlan', () => {
     assert.deepEqual(plan.secondary.prepare, [['mkdir', '-p', '-m', '0700', '--', '/run/colo']]);
     assert.deepEqual(plan.primary.prepare, [['mkdir', '-p', '-m', '0700', '--', '/run/colo']]);
     assert.deepEqual(plan.afterLaunch, { secondary: [], primary: [] });
-    assert.match(plan.preview, /no network in this version \(-nic none\); no disk, so no block replication/);
+    assert.match(plan.preview.split('\n')[0]!, /^# web: no network \(-nic none\); no disk, so no block replication$/);
   });
 
   test('with a disk: quorum on the primary, replication over active and hidden disks on the secondary, NBD and drive_add steps', () => {
@@ -75,6 +76,116 @@ describe('launchPlan', () => {
       ],
     });
     assert.equal(plan.incomingUri, 'tcp:192.168.7.2:7000');
+  });
+
+  test('network user: slirp and an e1000 on both sides; the primary\'s proxy listens, the secondary\'s connects back', () => {
+    const plan = launchPlan('web', { ...OPTIONS, network: 'user' }, '10.0.0.2', '10.0.0.1');
+    const head = (argv: string[]): string[] => argv.slice(0, 14);
+    const tail = (qmp: string): string[] => ['-chardev', `socket,id=colo-qmp,path=${qmp},server=on,wait=off`, '-mon', 'chardev=colo-qmp,mode=control'];
+    const BASE = ['qemu-system-x86_64', '-name', 'guest=web', '-machine', 'pc', '-accel', 'kvm', '-m', '1024', '-smp', '1', '-display', 'none', '-nodefaults'];
+    assert.deepEqual(head(plan.primary.argv), BASE);
+    assert.deepEqual(plan.primary.argv.slice(14), [
+      '-netdev', 'user,id=hn0',
+      '-device', 'e1000,id=e0,netdev=hn0',
+      '-chardev', 'socket,id=mirror0,host=10.0.0.1,port=9003,server=on,wait=off',
+      '-chardev', 'socket,id=compare1,host=10.0.0.1,port=9004,server=on,wait=off',
+      '-chardev', 'socket,id=compare0,host=127.0.0.1,port=9005,server=on,wait=off',
+      '-chardev', 'socket,id=compare0-0,host=127.0.0.1,port=9005',
+      '-chardev', 'socket,id=compare_out,host=127.0.0.1,port=9006,server=on,wait=off',
+      '-chardev', 'socket,id=compare_out0,host=127.0.0.1,port=9006',
+      '-object', 'filter-mirror,id=m0,netdev=hn0,queue=tx,outdev=mirror0',
+      '-object', 'filter-redirector,id=redire0,netdev=hn0,queue=rx,indev=compare_out',
+      '-object', 'filter-redirector,id=redire1,netdev=hn0,queue=rx,outdev=compare0',
+      '-object', 'iothread,id=iothread1',
+      '-object', 'colo-compare,id=comp0,primary_in=compare0-0,secondary_in=compare1,outdev=compare_out0,iothread=iothread1',
+      ...tail('/run/colo/web.qmp'),
+      '-S',
+    ]);
+    assert.deepEqual(head(plan.secondary.argv), BASE);
+    assert.deepEqual(plan.secondary.argv.slice(14), [
+      '-netdev', 'user,id=hn0',
+      '-device', 'e1000,id=e0,netdev=hn0',
+      '-chardev', 'socket,id=red0,host=10.0.0.1,port=9003,reconnect=1',
+      '-chardev', 'socket,id=red1,host=10.0.0.1,port=9004,reconnect=1',
+      '-object', 'filter-redirector,id=f1,netdev=hn0,queue=tx,indev=red0',
+      '-object', 'filter-redirector,id=f2,netdev=hn0,queue=rx,outdev=red1',
+      '-object', 'filter-rewriter,id=rew0,netdev=hn0,queue=all',
+      ...tail('/run/colo/web-s.qmp'),
+      '-incoming', 'tcp:10.0.0.2:9998',
+    ]);
+    assert.doesNotMatch(plan.primary.argv.join(' '), /-nic/);
+    assert.match(plan.preview.split('\n')[0]!, /^# web: a NIC on QEMU's user-mode network \(slirp, no host networking\) behind colo-compare; no disk/);
+  });
+
+  test('network bridge: the bridge netdev on both sides, a given MAC, ports from the base, the primary replication address', () => {
+    const plan = launchPlan('web', {
+      ...OPTIONS, network: 'bridge', bridge: 'br-colo', macAddress: '52:54:00:12:34:56', proxyBasePort: 7100,
+      primaryReplicationAddress: '192.168.7.1',
+    }, '10.0.0.2', '10.0.0.1');
+    const pairs = (argv: string[]): string[] => argv.flatMap((a, i) => (['-netdev', '-device', '-chardev', '-object'].includes(argv[i - 1] ?? '') ? [`${argv[i - 1]} ${a}`] : []));
+    assert.deepEqual(pairs(plan.primary.argv).sort(), [
+      '-chardev socket,id=colo-qmp,path=/run/colo/web.qmp,server=on,wait=off',
+      '-chardev socket,id=compare0,host=127.0.0.1,port=7102,server=on,wait=off',
+      '-chardev socket,id=compare0-0,host=127.0.0.1,port=7102',
+      '-chardev socket,id=compare1,host=192.168.7.1,port=7101,server=on,wait=off',
+      '-chardev socket,id=compare_out,host=127.0.0.1,port=7103,server=on,wait=off',
+      '-chardev socket,id=compare_out0,host=127.0.0.1,port=7103',
+      '-chardev socket,id=mirror0,host=192.168.7.1,port=7100,server=on,wait=off',
+      '-device e1000,id=e0,netdev=hn0,mac=52:54:00:12:34:56',
+      '-netdev bridge,id=hn0,br=br-colo',
+      '-object colo-compare,id=comp0,primary_in=compare0-0,secondary_in=compare1,outdev=compare_out0,iothread=iothread1',
+      '-object filter-mirror,id=m0,netdev=hn0,queue=tx,outdev=mirror0',
+      '-object filter-redirector,id=redire0,netdev=hn0,queue=rx,indev=compare_out',
+      '-object filter-redirector,id=redire1,netdev=hn0,queue=rx,outdev=compare0',
+      '-object iothread,id=iothread1',
+    ]);
+    assert.deepEqual(pairs(plan.secondary.argv).sort(), [
+      '-chardev socket,id=colo-qmp,path=/run/colo/web-s.qmp,server=on,wait=off',
+      '-chardev socket,id=red0,host=192.168.7.1,port=7100,reconnect=1',
+      '-chardev socket,id=red1,host=192.168.7.1,port=7101,reconnect=1',
+      '-device e1000,id=e0,netdev=hn0,mac=52:54:00:12:34:56',
+      '-netdev bridge,id=hn0,br=br-colo',
+      '-object filter-redirector,id=f1,netdev=hn0,queue=tx,indev=red0',
+      '-object filter-redirector,id=f2,netdev=hn0,queue=rx,outdev=red1',
+      '-object filter-rewriter,id=rew0,netdev=hn0,queue=all',
+    ].sort());
+    assert.equal(plan.primary.argv.at(-1), '-S');
+    assert.deepEqual(plan.secondary.argv.slice(-2), ['-incoming', 'tcp:10.0.0.2:9998']);
+    assert.match(plan.preview.split('\n')[0]!, /^# web: a NIC on bridge br-colo \(tap through qemu-bridge-helper\) behind colo-compare/);
+  });
+
+  test('the network options refuse what cannot be a bridge, a port or a MAC, naming the option', () => {
+    const base = { primaryQmp: '/run/p.qmp', secondaryQmp: '/run/s.qmp' };
+    const refusal = (options: Record<string, unknown>): string => {
+      const r = readQemuOptions(options);
+      assert.equal(typeof r, 'string', `accepted: ${JSON.stringify(options)}`);
+      return r as string;
+    };
+    assert.deepEqual(readQemuOptions({ ...base, network: 'bridge', bridge: 'br0', proxyBasePort: 65532, macAddress: '52:54:00:AB:cd:01', primaryReplicationAddress: 'fd00::1' }),
+      { ...base, network: 'bridge', bridge: 'br0', proxyBasePort: 65532, macAddress: '52:54:00:AB:cd:01', primaryReplicationAddress: 'fd00::1' });
+    for (const bridge of ['br0,helper=/tmp/x', 'br 0', '-br0', 'a'.repeat(16), 'br/0', '']) {
+      assert.match(refusal({ ...base, network: 'bridge', bridge }), /^option bridge: an interface name/, bridge);
+    }
+    for (const proxyBasePort of [0, 65533, 65535, 70000, 9003.5]) {
+      assert.match(refusal({ ...base, network: 'user', proxyBasePort }), /^option proxyBasePort: /, String(proxyBasePort));
+    }
+    for (const macAddress of ['01:00:5e:00:00:01', '52:54:00:12:34', '52-54-00-12-34-56', '52:54:00:12:34:56,romfile=x']) {
+      assert.match(refusal({ ...base, macAddress }), /^option macAddress: a unicast MAC address/, macAddress);
+    }
+    assert.match(refusal({ ...base, network: 'tap' }), /^option network: /);
+    assert.match(refusal({ ...base, network: 'bridge' }), /^option bridge: name the host bridge/);
+    assert.match(refusal({ ...base, primaryReplicationAddress: '10.0.0.1,server=on' }), /^option primaryReplicationAddress: a host name or IP address/);
+  });
+
+  test('the plan checks the network options again, and needs the primary\'s address for them', () => {
+    assert.throws(() => launchPlan('web', { ...OPTIONS, network: 'bridge', bridge: 'br0,helper=/tmp/evil' }, 'h2', 'h1'), /the bridge name "br0,helper=\/tmp\/evil" cannot go into a QEMU option/);
+    assert.throws(() => launchPlan('web', { ...OPTIONS, network: 'bridge' }, 'h2', 'h1'), /network bridge needs the bridge option/);
+    assert.throws(() => launchPlan('web', { ...OPTIONS, network: 'user', proxyBasePort: 65534 }, 'h2', 'h1'), /the proxy base port 65534 leaves no room/);
+    assert.throws(() => launchPlan('web', { ...OPTIONS, network: 'user', macAddress: '52:54:00:12:34:56,x=y' }, 'h2', 'h1'), /the MAC address .* cannot go into a QEMU option/);
+    assert.throws(() => launchPlan('web', { ...OPTIONS, network: 'user' }, 'h2'), /needs the primary's replication address \(primaryReplicationAddress\)/);
+    assert.throws(() => launchPlan('web', { ...OPTIONS, network: 'user' }, 'h2', 'h1,server=on'), /"h1,server=on" is not a host name or IP address for the primary's COLO proxy/);
+    // Without a network the primary's address is not needed.
+    assert.deepEqual(launchPlan('web', OPTIONS, 'h2').primary.argv.slice(14, 16), ['-nic', 'none']);
   });
 
   test('an IPv6 replication address goes in brackets in the URI; a given incoming URI is used as it is', () => {
@@ -290,5 +401,58 @@ describe('a launch plan run on a real QEMU 7.2 through a real sshd', { skip: una
     assert.ok(nodes.some((n) => n['node-name'] === 'replication0' && n.drv === 'replication'), JSON.stringify(nodes.map((n) => n['node-name'])));
 
     await startColoAndWait(primary, secondary, onPrimary.incomingUri);
+  });
+
+  test('network user: both start with the COLO proxy, the secondary\'s proxy connects to the primary\'s, COLO starts', async (t) => {
+    const { dir, ssh, options } = await lab(t);
+    const base = await freePortRun(4);
+    const plan = launchPlan('netuser', { ...options, network: 'user', proxyBasePort: base }, '127.0.0.1', '127.0.0.1');
+    for (const step of [...plan.secondary.prepare, ...plan.primary.prepare]) await exec(ssh, step);
+    // The secondary first, as the console starts them: its proxy keeps trying until the primary's listens.
+    await exec(ssh, supervisedLaunch(plan.secondary.argv, path.join(dir, 'log', 'secondary.log')));
+    await exec(ssh, supervisedLaunch(plan.primary.argv, path.join(dir, 'log', 'primary.log')));
+    const secondary = await qmp(options.secondaryQmp, 'secondary');
+    t.after(() => secondary.close());
+    const primary = await qmp(options.primaryQmp, 'primary');
+    t.after(() => primary.close());
+
+    const objects = async (client: QmpClient): Promise<string[]> =>
+      (await client.execute<Array<{ name: string; type: string }>>('qom-list', { path: '/objects' })).map((o) => o.name).sort();
+    const pObjects = await objects(primary);
+    for (const id of ['comp0', 'iothread1', 'm0', 'redire0', 'redire1']) assert.ok(pObjects.includes(id), `primary /objects lacks ${id}: ${pObjects.join(' ')}`);
+    const sObjects = await objects(secondary);
+    for (const id of ['f1', 'f2', 'rew0']) assert.ok(sObjects.includes(id), `secondary /objects lacks ${id}: ${sObjects.join(' ')}`);
+    assert.equal(await primary.execute('qom-get', { path: '/objects/comp0', property: 'type' }), 'colo-compare');
+    assert.equal(await secondary.execute('qom-get', { path: '/objects/rew0', property: 'type' }), 'filter-rewriter');
+
+    // A socket chardev's filename starts "disconnected:" until its connection is up: within its reconnect second,
+    // the secondary's red0 and red1 reach the primary's mirror0 and compare1, and colo-compare's loopback pairs are up.
+    const chardevs = async (client: QmpClient, ids: string[]): Promise<Record<string, string>> => {
+      const all = await client.execute<Array<{ label: string; filename: string }>>('query-chardev');
+      return Object.fromEntries(all.filter((c) => ids.includes(c.label)).map((c) => [c.label, c.filename]));
+    };
+    const connected = (m: Record<string, string>, ids: string[]): boolean => ids.every((id) => m[id] !== undefined && !m[id].startsWith('disconnected:'));
+    const sIds = ['red0', 'red1'];
+    const pIds = ['mirror0', 'compare1', 'compare0', 'compare0-0', 'compare_out', 'compare_out0'];
+    await waitFor('the proxy connections', 10_000, async () => (connected(await chardevs(secondary, sIds), sIds) && connected(await chardevs(primary, pIds), pIds) ? true : undefined));
+    // The secondary's ends point at the primary's proxy ports: base (mirrored packets) and base+1 (its output).
+    const s = await chardevs(secondary, sIds);
+    assert.match(s.red0 ?? '', new RegExp(`^tcp:127\\.0\\.0\\.1:\\d+ <-> 127\\.0\\.0\\.1:${base}$`));
+    assert.match(s.red1 ?? '', new RegExp(`^tcp:127\\.0\\.0\\.1:\\d+ <-> 127\\.0\\.0\\.1:${base + 1}$`));
+
+    await startColoAndWait(primary, secondary, plan.incomingUri);
+  });
+
+  test('network bridge on a host whose /etc/qemu/bridge.conf allows no bridge: the launch fails with QEMU\'s words', {
+    skip: existsSync('/etc/qemu/bridge.conf') ? 'this host has /etc/qemu/bridge.conf: the bridge helper may set up a real tap here' : false,
+  }, async (t) => {
+    const { dir, ssh, options } = await lab(t);
+    const plan = launchPlan('netbridge', { ...options, network: 'bridge', bridge: 'colotest0', proxyBasePort: await freePortRun(4) }, '127.0.0.1', '127.0.0.1');
+    for (const step of plan.primary.prepare) await exec(ssh, step);
+    const r = await ssh.exec(supervisedLaunch(plan.primary.argv, path.join(dir, 'primary.log')), { timeoutMs: 30_000 });
+    // What QEMU 7.2 says when qemu-bridge-helper finds no ACL file: the fix the README gives is that file.
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /failed to parse default acl file `\/etc\/qemu\/bridge\.conf'/);
+    assert.match(r.stderr, /-netdev bridge,id=hn0,br=colotest0: bridge helper failed/);
   });
 });

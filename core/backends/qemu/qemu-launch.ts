@@ -1,13 +1,14 @@
 // A QEMU COLO pair's definition → the two command lines that start it, the secondary's preparation, and the QMP
 // steps that wire up block replication before `migrate` (qemu-colo.md §1.2; QEMU's docs/system/qemu-colo.rst,
-// "Startup qemu" and its QMP steps 3 and 4). This version gives the guest no network (`-nic none`): COLO's packet
-// comparison (colo-compare and its filters) needs a tap set up on both hosts, which the console does not do yet.
-// Without a disk the pair has no block replication either: memory and device state only, as the lab's guest shows.
+// "Startup qemu" and its QMP steps 3 and 4). The guest's network (none, user or bridge) and the COLO proxy around
+// it come from qemu-colo-network.ts. Without a disk the pair has no block replication: memory and device state
+// only, as the lab's guest shows.
 //
 // Every value spliced into an option (`key=value,…`) comes from qemu-options.ts, which allows no comma; it is
 // checked again here, since a comma would add an option of the attacker's choosing.
 
 import { shellCommand } from '../../ssh/shell-quote.js';
+import { coloNetwork } from './qemu-colo-network.js';
 import { QEMU_DEFAULTS, type QemuPairOptions } from './qemu-options.js';
 
 export interface QmpStep {
@@ -70,20 +71,29 @@ function qemuImgFor(binary: string): string {
 
 /**
  * The pair's plan. `secondaryAddress` is the secondary host's address, used for migration and NBD unless the options
- * name a replication address. Throws (one sentence naming the value) on anything that cannot go on a QEMU command
- * line.
+ * name a replication address; `primaryAddress` the primary host's, where the secondary's COLO proxy connects unless
+ * the options name a primary replication address (needed only with a network). Throws (one sentence naming the
+ * value) on anything that cannot go on a QEMU command line.
  */
-export function launchPlan(vm: string, o: QemuPairOptions, secondaryAddress: string): LaunchPlan {
+export function launchPlan(vm: string, o: QemuPairOptions, secondaryAddress: string, primaryAddress?: string): LaunchPlan {
   if (!VM_NAME.test(vm)) throw new Error(`the VM name "${vm.slice(0, 64)}" cannot name a QEMU guest here: use up to 64 letters, digits, . _ - (not first)`);
   const address = o.replicationAddress ?? secondaryAddress;
   if (!ADDRESS.test(address)) throw new Error(`"${address.slice(0, 64)}" is not a host name or IP address for replication`);
+  let proxyAddress = '';
+  if ((o.network ?? QEMU_DEFAULTS.network) !== 'none') {
+    const a = o.primaryReplicationAddress ?? primaryAddress;
+    if (a === undefined) throw new Error('the guest\'s network needs the primary\'s replication address (primaryReplicationAddress), where the secondary\'s COLO proxy connects');
+    if (!ADDRESS.test(a)) throw new Error(`"${a.slice(0, 64)}" is not a host name or IP address for the primary's COLO proxy`);
+    proxyAddress = a;
+  }
+  const network = coloNetwork(o, proxyAddress, optionValue);
   const binary = optionValue('the QEMU binary', o.binary ?? QEMU_DEFAULTS.binary);
   const format = o.diskFormat ?? QEMU_DEFAULTS.diskFormat;
   const migrationPort = o.migrationPort ?? QEMU_DEFAULTS.migrationPort;
   const nbdPort = o.nbdPort ?? QEMU_DEFAULTS.nbdPort;
   const incomingUri = optionValue('the incoming URI', o.incomingUri ?? `tcp:${uriHost(address)}:${migrationPort}`);
 
-  const common = (qmp: string): string[] => [
+  const common = (qmp: string, net: string[]): string[] => [
     '-name', `guest=${vm}`,
     '-machine', optionValue('the machine type', o.machine ?? QEMU_DEFAULTS.machine),
     '-accel', o.accel ?? QEMU_DEFAULTS.accel,
@@ -91,13 +101,13 @@ export function launchPlan(vm: string, o: QemuPairOptions, secondaryAddress: str
     '-smp', String(o.vcpus ?? QEMU_DEFAULTS.vcpus),
     '-display', 'none',
     '-nodefaults',
-    '-nic', 'none',
+    ...net,
     '-chardev', `socket,id=${MONITOR_CHARDEV},path=${optionValue('the QMP socket path', qmp)},server=on,wait=off`,
     '-mon', `chardev=${MONITOR_CHARDEV},mode=control`,
   ];
 
-  const primary = [binary, ...common(o.primaryQmp)];
-  const secondary = [binary, ...common(o.secondaryQmp)];
+  const primary = [binary, ...common(o.primaryQmp, network.primary)];
+  const secondary = [binary, ...common(o.secondaryQmp, network.secondary)];
   // QEMU creates its QMP socket but not the directory it goes in. Private: whoever reaches the socket controls the
   // VM (an existing directory keeps its mode).
   const primaryPrepare: string[][] = [['mkdir', '-p', '-m', '0700', '--', parentDir(o.primaryQmp)]];
@@ -145,7 +155,7 @@ export function launchPlan(vm: string, o: QemuPairOptions, secondaryAddress: str
   secondary.push('-incoming', incomingUri);
 
   const preview = [
-    `# ${vm}: no network in this version (-nic none)${o.disk === undefined ? '; no disk, so no block replication' : ''}`,
+    `# ${vm}: ${network.summary}${o.disk === undefined ? '; no disk, so no block replication' : ''}`,
     '# secondary host, first:',
     ...prepare.map(shellCommand),
     shellCommand(secondary),

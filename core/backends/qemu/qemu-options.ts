@@ -10,6 +10,10 @@ const hostPath = z.string().trim().max(1024).regex(/^\/[A-Za-z0-9._@%+=:/-]*$/, 
 const tcpUri = z.string().trim().max(300).regex(/^tcp:(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]{0,252}):\d{1,5}$/, 'tcp:<host>:<port>, as the secondary\'s -incoming says');
 const address = z.string().trim().max(253).regex(/^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$/, 'a host name or IP address');
 const port = z.number().int().min(1).max(65535);
+/** A Linux interface name (at most 15 bytes): nothing QEMU's option parser or a shell could misread. */
+const interfaceName = z.string().trim().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/, 'an interface name: up to 15 letters, digits and _ . - (not first . or -)');
+/** A unicast MAC address (the low bit of the first byte clear: a multicast address is no NIC's). */
+const macAddress = z.string().trim().regex(/^[0-9A-Fa-f][02468ACEace](:[0-9A-Fa-f]{2}){5}$/, 'a unicast MAC address such as 52:54:00:12:34:56');
 
 export const CHECKPOINT_DELAY_MIN_MS = 1;
 /** x-checkpoint-delay is a uint32 in QEMU; an hour is more than anyone means. */
@@ -52,6 +56,22 @@ export const qemuPairOptions = z.object({
   nbdPort: port.optional(),
   /** Where the secondary keeps its active and hidden disks (a ramdisk, as QEMU's COLO documentation advises). */
   scratchDir: hostPath.optional(),
+  /**
+   * The guest's network, behind COLO's packet comparison (qemu-colo.md §1.2): none (-nic none), user (QEMU's own
+   * slirp, no host networking: for trying COLO) or bridge (a tap on `bridge` through qemu-bridge-helper).
+   */
+  network: z.enum(['none', 'user', 'bridge']).optional(),
+  /** The host bridge the guest's tap joins (network bridge), the same name on both hosts. */
+  bridge: interfaceName.optional(),
+  /**
+   * The COLO proxy's four TCP ports on the primary host, from this one up: base and base+1 are reached by the
+   * secondary (mirrored packets out, its replies back), base+2 and base+3 stay on the primary's loopback.
+   */
+  proxyBasePort: z.number().int().min(1).max(65532).optional(),
+  /** The guest NIC's MAC address (the same on both sides); default QEMU's. */
+  macAddress: macAddress.optional(),
+  /** The primary's address on the replication network, where the secondary's proxy connects; default the primary host's address. */
+  primaryReplicationAddress: address.optional(),
 }).strict();
 
 export type QemuPairOptions = z.output<typeof qemuPairOptions>;
@@ -69,13 +89,21 @@ export const QEMU_DEFAULTS = {
   migrationPort: 9998,
   nbdPort: 9999,
   scratchDir: '/var/lib/colo-console',
+  network: 'none',
+  proxyBasePort: 9003,
 } as const;
 
 /** The options as stored, checked; or one sentence saying what is wrong. */
 export function readQemuOptions(options: Readonly<Record<string, unknown>> | undefined): QemuPairOptions | string {
   const r = qemuPairOptions.safeParse(options ?? {});
-  if (r.success) return r.data;
+  if (r.success) return networkMismatch(r.data) ?? r.data;
   const issue = r.error.issues[0]!;
   const where = issue.path.length > 0 ? `option ${issue.path.join('.')}` : 'the options';
   return `${where}: ${issue.message}`;
+}
+
+/** What the options say about each other (the schema checks each alone): network bridge needs its bridge. */
+export function networkMismatch(o: QemuPairOptions): string | null {
+  if (o.network === 'bridge' && o.bridge === undefined) return 'option bridge: name the host bridge the guest joins (network is bridge)';
+  return null;
 }
