@@ -275,3 +275,13 @@ describe('QEMU backend, emulated pair through a real sshd', { skip: sshdUnavaila
     assert.equal(seen.cycles[0]!.seq, lastSeq + 1);
   });
 });
+
+describe('QEMU backend: a pair\'s options after a takeover', () => {
+  test('the sockets and replication addresses swap with the hosts; the old incoming address is dropped', () => {
+    const backend = new QemuBackend({ links: { link: () => { throw new Error('no host is reached'); } } });
+    assert.deepEqual(backend.swappedOptions({ primaryQmp: '/a.qmp', secondaryQmp: '/b.qmp', incomingUri: 'tcp:10.0.0.2:9998', replicationAddress: '10.0.0.2', checkpointDelayMs: 200 }),
+      { primaryQmp: '/b.qmp', secondaryQmp: '/a.qmp', primaryReplicationAddress: '10.0.0.2', checkpointDelayMs: 200 });
+    assert.deepEqual(backend.swappedOptions({ primaryQmp: '/a.qmp', secondaryQmp: '/b.qmp', replicationAddress: '10.0.0.2', primaryReplicationAddress: '10.0.0.1' }),
+      { primaryQmp: '/b.qmp', secondaryQmp: '/a.qmp', replicationAddress: '10.0.0.1', primaryReplicationAddress: '10.0.0.2' });
+  });
+});

@@ -196,6 +196,11 @@ export class QemuBackend implements ReplicationBackend {
     // The old incoming address was the old secondary's; the new secondary (a fresh QEMU on the old primary's host)
     // listens wherever it is started.
     delete out.incomingUri;
+    // Each side's replication address goes with its host; one given for a side alone falls back to the host's own.
+    delete out.replicationAddress;
+    delete out.primaryReplicationAddress;
+    if (options.primaryReplicationAddress !== undefined) out.replicationAddress = options.primaryReplicationAddress;
+    if (options.replicationAddress !== undefined) out.primaryReplicationAddress = options.replicationAddress;
     return out;
   }
 
