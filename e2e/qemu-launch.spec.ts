@@ -73,6 +73,25 @@ async function killQemus(paths: readonly string[]): Promise<void> {
   while (pids.some((p) => !gone(p)) && Date.now() < deadline) await delay(50);
 }
 
+/** IPv4 `a.b.c.d:port` as /proc/net/tcp writes it (the address's bytes in host order, little-endian here). */
+function procTcpAddress(address: string, port: number): string {
+  const bytes = address.split('.').map(Number).reverse();
+  return `${bytes.map((b) => b.toString(16).padStart(2, '0')).join('')}:${port.toString(16).padStart(4, '0')}`.toUpperCase();
+}
+
+/** The TCP sockets on this machine at `address:port`: listening there, and connected to it. */
+function tcpAt(address: string, port: number): { listening: boolean; connectedTo: number } {
+  const at = procTcpAddress(address, port);
+  let listening = false;
+  let connectedTo = 0;
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const [, local, remote, state] = line.trim().split(/\s+/);
+    if (local === at && state === '0A') listening = true;
+    if (remote === at && state === '01') connectedTo++;
+  }
+  return { listening, connectedTo };
+}
+
 test.afterEach(async () => {
   const o = owned;
   owned = null;
@@ -211,6 +230,11 @@ test('QEMU launch: the console starts both QEMUs over SSH with a user-mode netwo
   await expect(panel.getByTestId('qemu-checkpoint-delay')).toHaveText(`${CHECKPOINT_DELAY_MS} ms`);
   expect(qemusHolding([primaryQmp]), 'one primary QEMU on this machine').toHaveLength(1);
   expect(qemusHolding([secondaryQmp]), 'one secondary QEMU on this machine').toHaveLength(1);
+  // COLO's proxy on the primary's replication address, as typed: the primary listens on the base port and the one
+  // after it, and the secondary's filter-redirectors are connected to both.
+  for (const port of [proxyBasePort, proxyBasePort + 1]) {
+    await expect.poll(() => tcpAt(lab.a.address, port), { message: `the COLO proxy at ${lab.a.address}:${port}`, timeout: T.state }).toEqual({ listening: true, connectedTo: 1 });
+  }
   await ui.shot('qemu-launch-protected');
 
   // Stop protection: the secondary's QEMU is discarded, the primary's runs the guest on alone.
@@ -229,6 +253,8 @@ test('QEMU launch: the console starts both QEMUs over SSH with a user-mode netwo
   const primaryRow = domains.getByRole('row').filter({ hasText: primaryQmp });
   await expect(primaryRow).toHaveCount(1, { timeout: T.state });
   await expect(primaryRow.getByRole('cell').first()).toHaveText(vm);
+  // The guest runs on in it (COLO left, the primary resumed), not paused.
+  await expect(primaryRow.getByRole('cell').nth(1)).toHaveText('running');
   await expect(primaryRow.getByTestId('domain-role')).toHaveText('—');
   await expect(domains.getByRole('row').filter({ hasText: secondaryQmp })).toHaveCount(0);
   await ui.shotOf(domains, 'qemu-launch-host-vms');
