@@ -40,7 +40,9 @@ export async function addSshHost(page: Page, ui: Console, host: SshHostInput): P
   // The fingerprint exactly as ssh prints it for this host's key.
   const step = page.getByRole('group', { name: 'Host key' });
   await expect(step.getByTestId('host-key-fingerprint')).toHaveText(`ED25519 key fingerprint is ${host.hostKeySha256}.`, { timeout: T.state });
-  await expect(step).toContainText(`The authenticity of host ${host.address}`);
+  // The host as ssh names it in known_hosts: the bare address on port 22, else [address]:port.
+  const presented = host.port === 22 ? host.address : `[${host.address}]:${host.port}`;
+  await expect(step).toContainText(`The authenticity of host ${presented} can't be established.`);
   await step.getByRole('button', { name: "Save to the console's known_hosts" }).click();
   await expect(page.getByTestId('host-status').first()).toHaveAttribute('data-status', 'connected', { timeout: T.state });
   await expect(page.getByTestId('host-status').first()).toHaveText('connected');

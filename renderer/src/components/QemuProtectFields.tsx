@@ -2,11 +2,14 @@
 // console launch both (the VM definition, defaults as placeholders); then how the console watches the pair. Each
 // field shows the schema's complaint beside it.
 
-import { useId } from 'react';
-import { LAUNCH_FIELDS, QEMU_FIELD_LABEL, QEMU_PLACEHOLDER, type QemuField, type QemuFieldErrors, type QemuProtectForm, type QemuWay } from '../lib/qemu';
+import { type ReactElement, useId } from 'react';
+import {
+  LAUNCH_FIELDS, NETWORK_FIELDS, NUMERIC_FIELDS, QEMU_FIELD_LABEL, QEMU_NETWORK_TEXT, QEMU_PLACEHOLDER, type QemuField, type QemuFieldErrors, type QemuNetwork, type QemuProtectForm,
+  type QemuWay,
+} from '../lib/qemu';
 import { Segmented } from './Segmented';
 
-type TextField = Exclude<QemuField, 'autoFailover' | 'accel' | 'diskFormat'>;
+type TextField = Exclude<QemuField, 'autoFailover' | 'accel' | 'diskFormat' | 'network'>;
 
 interface Props {
   form: QemuProtectForm;
@@ -17,7 +20,6 @@ interface Props {
   disabled: boolean;
 }
 
-const NUMERIC: ReadonlySet<QemuField> = new Set(['checkpointDelayMs', 'heartbeatIntervalMs', 'heartbeatMisses', 'memoryMiB', 'vcpus', 'migrationPort', 'nbdPort']);
 const PATHS: ReadonlySet<QemuField> = new Set(['primaryQmp', 'secondaryQmp', 'binary', 'disk', 'scratchDir']);
 
 function FieldError({ id, text }: { id: string; text: string | undefined }) {
@@ -40,8 +42,8 @@ function QemuInput({ k, form, errors, tried, onChange, disabled }: Props & { k: 
         value={value}
         onChange={(e) => onChange({ [k]: e.target.value })}
         placeholder={QEMU_PLACEHOLDER[k]}
-        inputMode={NUMERIC.has(k) ? 'numeric' : undefined}
-        size={PATHS.has(k) ? 32 : NUMERIC.has(k) ? 8 : 18}
+        inputMode={NUMERIC_FIELDS.has(k) ? 'numeric' : undefined}
+        size={PATHS.has(k) ? 32 : NUMERIC_FIELDS.has(k) ? 8 : 18}
         spellCheck={false}
         autoComplete="off"
         disabled={disabled}
@@ -68,6 +70,36 @@ function QemuSelect<K extends 'accel' | 'diskFormat'>({ k, options, fallback, fo
       </select>
       <FieldError id={`${k}-error`} text={errors[k]} />
     </label>
+  );
+}
+
+const NETWORKS: readonly QemuNetwork[] = ['none', 'user', 'bridge'];
+
+/** The launched guest's network: the choice with its one-sentence meaning, then what that choice needs. */
+function NetworkFields(props: Props & { input: (k: TextField) => ReactElement }) {
+  const { form, onChange, disabled, input } = props;
+  const describedBy = useId();
+  return (
+    <fieldset className="stack" style={{ border: 0, padding: 0, margin: 0 }} data-testid="qemu-network-fields">
+      <legend className="small muted">The guest's network (behind COLO's packet comparison)</legend>
+      <div className="row" style={{ alignItems: 'flex-end' }}>
+        <label className="field">
+          <span>{QEMU_FIELD_LABEL.network}</span>
+          <select value={form.network} onChange={(e) => onChange({ network: e.target.value as QemuNetwork })} disabled={disabled} aria-describedby={describedBy} data-testid="qemu-network">
+            {NETWORKS.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </label>
+        {form.network === 'bridge' && input('bridge')}
+      </div>
+      <p className="small muted" id={describedBy} data-testid="qemu-network-text" style={{ margin: 0 }}>
+        {QEMU_NETWORK_TEXT[form.network]}
+      </p>
+      {form.network !== 'none' && <div className="row">{NETWORK_FIELDS.map((k) => input(k))}</div>}
+    </fieldset>
   );
 }
 
@@ -104,6 +136,7 @@ export function QemuProtectFields(props: Props) {
             <QemuSelect {...props} k="accel" options={['kvm', 'tcg']} fallback="kvm" />
             <QemuSelect {...props} k="diskFormat" options={['raw', 'qcow2']} fallback="raw" />
           </div>
+          <NetworkFields {...props} input={input} />
         </fieldset>
       )}
       <div className="row">

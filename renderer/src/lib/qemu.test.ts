@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { QemuPairStatus, QemuSideStatus } from '../../../core/api/console-contract.js';
 import { EMPTY_PROTECT, pairDraftOf } from './hosts';
 import {
-  EMPTY_QEMU, NOT_REPORTED_BY_QEMU, checkpointDelayInput, commandHost, firstQemuError, heartbeatInput, monitorText, monitorTone, prefillQmp, qemuFigures,
+  EMPTY_QEMU, NOT_REPORTED_BY_QEMU, QEMU_NETWORK_TEXT, checkpointDelayInput, commandHost, firstQemuError, heartbeatInput, monitorText, monitorTone, prefillQmp, qemuFigures,
   qemuOptionsOf, sizesReported, splitCommandLines,
 } from './qemu';
 
@@ -33,6 +33,58 @@ test('a launch sends the VM definition and launch, never an incoming URI', () =>
   });
 });
 
+test('a launch with network none sends no network, and none of the proxy\'s fields', () => {
+  const r = qemuOptionsOf({ ...attach, way: 'launch', network: 'none', bridge: 'br0', proxyBasePort: '9100', macAddress: '52:54:00:12:34:56', primaryReplicationAddress: '10.0.0.1' });
+  assert.deepEqual(r, { options: { primaryQmp: '/run/qemu/web-p.qmp', secondaryQmp: '/run/qemu/web-s.qmp', autoFailover: true, launch: true } });
+});
+
+test('a launch with network user sends the network and the proxy\'s fields typed, never a bridge', () => {
+  const r = qemuOptionsOf({ ...attach, way: 'launch', network: 'user', bridge: 'br0', proxyBasePort: ' 9100 ', macAddress: '52:54:00:12:34:56', primaryReplicationAddress: ' 10.0.0.1 ' });
+  assert.deepEqual(r, {
+    options: {
+      primaryQmp: '/run/qemu/web-p.qmp', secondaryQmp: '/run/qemu/web-s.qmp', autoFailover: true, launch: true,
+      network: 'user', proxyBasePort: 9100, macAddress: '52:54:00:12:34:56', primaryReplicationAddress: '10.0.0.1',
+    },
+  });
+  // Empty fields are left to the service (proxy base 9003, QEMU's MAC, the primary host's address).
+  assert.deepEqual(qemuOptionsOf({ ...attach, way: 'launch', network: 'user' }), {
+    options: { primaryQmp: '/run/qemu/web-p.qmp', secondaryQmp: '/run/qemu/web-s.qmp', autoFailover: true, launch: true, network: 'user' },
+  });
+});
+
+test('a launch with network bridge sends the bridge\'s name, and refuses to go without one', () => {
+  assert.deepEqual(qemuOptionsOf({ ...attach, way: 'launch', network: 'bridge', bridge: ' br0 ' }), {
+    options: { primaryQmp: '/run/qemu/web-p.qmp', secondaryQmp: '/run/qemu/web-s.qmp', autoFailover: true, launch: true, network: 'bridge', bridge: 'br0' },
+  });
+  const missing = qemuOptionsOf({ ...attach, way: 'launch', network: 'bridge' });
+  assert.ok('errors' in missing);
+  assert.deepEqual(Object.keys(missing.errors), ['bridge']);
+  assert.equal(firstQemuError(missing.errors), 'Host bridge: name the host bridge the guest joins');
+});
+
+test('the network\'s fields complain beside themselves, in the schema\'s words; an attach ignores them', () => {
+  const r = qemuOptionsOf({ ...attach, way: 'launch', network: 'bridge', bridge: 'br0;reboot', proxyBasePort: '65533', macAddress: '01:00:5e:00:00:01', primaryReplicationAddress: 'a b' });
+  assert.ok('errors' in r);
+  assert.deepEqual(Object.keys(r.errors).sort(), ['bridge', 'macAddress', 'primaryReplicationAddress', 'proxyBasePort']);
+  assert.match(r.errors.bridge ?? '', /interface name/);
+  assert.match(r.errors.macAddress ?? '', /unicast MAC address/);
+  assert.match(r.errors.primaryReplicationAddress ?? '', /host name or IP address/);
+  assert.match(r.errors.proxyBasePort ?? '', /65532/);
+  const words = qemuOptionsOf({ ...attach, way: 'launch', network: 'user', proxyBasePort: 'ninety' });
+  assert.ok('errors' in words);
+  assert.equal(words.errors.proxyBasePort, 'a whole number');
+  // An attach launches nothing: the network is whatever the running QEMUs have.
+  assert.deepEqual(qemuOptionsOf({ ...attach, network: 'bridge', macAddress: 'nonsense' }), {
+    options: { primaryQmp: '/run/qemu/web-p.qmp', secondaryQmp: '/run/qemu/web-s.qmp', autoFailover: true },
+  });
+});
+
+test('each network has its sentence: what the guest gets and what the hosts need', () => {
+  assert.match(QEMU_NETWORK_TEXT.none, /No NIC/);
+  assert.match(QEMU_NETWORK_TEXT.user, /user-mode network/);
+  assert.match(QEMU_NETWORK_TEXT.bridge, /qemu-bridge-helper.*\/etc\/qemu\/bridge\.conf/);
+});
+
 test('each complaint stays with its field, in the schema\'s words', () => {
   const r = qemuOptionsOf({ ...EMPTY_QEMU, secondaryQmp: 'relative/path', incomingUri: 'http://x', checkpointDelayMs: '1.5', heartbeatIntervalMs: '50' });
   assert.ok('errors' in r);
@@ -56,6 +108,10 @@ test('the protect draft for QEMU hosts is COLO with the QEMU options, or the fir
   });
   assert.match(problem(pairDraftOf({ ...base, domain: '' })), /VM's name/);
   assert.match(problem(pairDraftOf({ ...base, qemu: { ...attach, secondaryQmp: '' } })), /^Secondary's QMP socket: /);
+  assert.match(problem(pairDraftOf({ ...base, qemu: { ...attach, way: 'launch', network: 'bridge' } })), /^Host bridge: name the host bridge/);
+  const launched = pairDraftOf({ ...base, qemu: { ...attach, way: 'launch', network: 'user', primaryReplicationAddress: '127.0.0.2' } });
+  assert.ok(typeof launched !== 'string' && launched.backend === 'qemu');
+  assert.deepEqual(launched.options, { primaryQmp: '/run/qemu/web-p.qmp', secondaryQmp: '/run/qemu/web-s.qmp', autoFailover: true, launch: true, network: 'user', primaryReplicationAddress: '127.0.0.2' });
 });
 
 test('the sockets are prefilled from the domain lists: the primary\'s VM by name, the secondary\'s copy by role', () => {

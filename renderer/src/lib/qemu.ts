@@ -31,7 +31,22 @@ export interface QemuProtectForm {
   migrationPort: string;
   nbdPort: string;
   scratchDir: string;
+  /** The launched guest's network; none is the service's default and is not sent. */
+  network: QemuNetwork;
+  bridge: string;
+  proxyBasePort: string;
+  macAddress: string;
+  primaryReplicationAddress: string;
 }
+
+export type QemuNetwork = 'none' | 'user' | 'bridge';
+
+/** One sentence per network: what the guest gets, and what the hosts need for it. */
+export const QEMU_NETWORK_TEXT: Readonly<Record<QemuNetwork, string>> = {
+  none: 'No NIC: the guest has no network, and COLO compares no packets.',
+  user: 'QEMU\'s own user-mode network, inside each QEMU: to try COLO\'s packet comparison without any host setup.',
+  bridge: 'A tap on the named host bridge through qemu-bridge-helper; /etc/qemu/bridge.conf on both hosts must allow that bridge.',
+};
 
 export type QemuField = Exclude<keyof QemuProtectForm, 'way'>;
 
@@ -40,11 +55,14 @@ export const EMPTY_QEMU: QemuProtectForm = {
   heartbeatIntervalMs: '', heartbeatMisses: '', autoFailover: QEMU_DEFAULTS.autoFailover,
   binary: '', machine: '', accel: '', memoryMiB: '', vcpus: '', disk: '', diskFormat: '',
   replicationAddress: '', migrationPort: '', nbdPort: '', scratchDir: '',
+  network: QEMU_DEFAULTS.network, bridge: '', proxyBasePort: '', macAddress: '', primaryReplicationAddress: '',
 };
 
-const NUMERIC: ReadonlySet<QemuField> = new Set(['checkpointDelayMs', 'heartbeatIntervalMs', 'heartbeatMisses', 'memoryMiB', 'vcpus', 'migrationPort', 'nbdPort']);
+export const NUMERIC_FIELDS: ReadonlySet<QemuField> = new Set(['checkpointDelayMs', 'heartbeatIntervalMs', 'heartbeatMisses', 'memoryMiB', 'vcpus', 'migrationPort', 'nbdPort', 'proxyBasePort']);
 /** The VM definition: sent only when the console launches the QEMUs. */
 export const LAUNCH_FIELDS = ['binary', 'machine', 'accel', 'memoryMiB', 'vcpus', 'disk', 'diskFormat', 'replicationAddress', 'migrationPort', 'nbdPort', 'scratchDir'] as const satisfies readonly QemuField[];
+/** A launched guest's network beyond none: COLO's proxy (its ports, where the secondary's proxy connects) and the NIC. */
+export const NETWORK_FIELDS = ['proxyBasePort', 'macAddress', 'primaryReplicationAddress'] as const satisfies readonly QemuField[];
 /** Only an attach says where the secondary listens: a launch derives it from the replication address and port. */
 const ATTACH_FIELDS: readonly QemuField[] = ['incomingUri'];
 const COMMON_FIELDS: readonly QemuField[] = ['primaryQmp', 'secondaryQmp', 'checkpointDelayMs', 'heartbeatIntervalMs', 'heartbeatMisses'];
@@ -58,18 +76,23 @@ export type QemuFieldErrors = Partial<Record<QemuField, string>>;
 export function qemuOptionsOf(f: QemuProtectForm): { options: QemuPairOptions } | { errors: QemuFieldErrors } {
   const errors: QemuFieldErrors = {};
   const raw: Record<string, unknown> = {};
-  const fields = [...COMMON_FIELDS, ...(f.way === 'attach' ? ATTACH_FIELDS : LAUNCH_FIELDS)];
+  const fields = [...COMMON_FIELDS, ...(f.way === 'attach' ? ATTACH_FIELDS : [...LAUNCH_FIELDS, ...networkFields(f.network)])];
   for (const k of fields) {
     const text = String(f[k]).trim();
     if (text === '') continue;
-    if (NUMERIC.has(k)) {
+    if (NUMERIC_FIELDS.has(k)) {
       if (!/^\d+$/.test(text)) errors[k] = 'a whole number';
       else raw[k] = Number(text);
     } else raw[k] = text;
   }
   // Always sent: the service's default is on, and an unticked box must say off.
   raw.autoFailover = f.autoFailover;
-  if (f.way === 'launch') raw.launch = true;
+  if (f.way === 'launch') {
+    raw.launch = true;
+    if (f.network !== QEMU_DEFAULTS.network) raw.network = f.network;
+    // The schema checks each option alone; that bridge needs its name is the pair's rule (networkMismatch).
+    if (f.network === 'bridge' && f.bridge.trim() === '') errors.bridge = 'name the host bridge the guest joins';
+  }
   if (f.primaryQmp.trim() === '') errors.primaryQmp = 'the primary\'s QMP socket path';
   if (f.secondaryQmp.trim() === '') errors.secondaryQmp = 'the secondary\'s QMP socket path';
   const parsed = qemuPairOptions.safeParse(raw);
@@ -81,6 +104,12 @@ export function qemuOptionsOf(f: QemuProtectForm): { options: QemuPairOptions } 
   }
   if (Object.keys(errors).length > 0 || !parsed.success) return { errors };
   return { options: parsed.data };
+}
+
+/** The network's own fields: none for none; the bridge's name only for bridge. */
+function networkFields(network: QemuNetwork): readonly QemuField[] {
+  if (network === 'none') return [];
+  return network === 'bridge' ? ['bridge', ...NETWORK_FIELDS] : NETWORK_FIELDS;
 }
 
 /** The first complaint as one line, naming its field; null when there is none. */
@@ -108,6 +137,11 @@ export const QEMU_FIELD_LABEL: Readonly<Record<QemuField, string>> = {
   migrationPort: 'Migration port',
   nbdPort: 'NBD port',
   scratchDir: 'Scratch directory (secondary)',
+  network: 'Guest network',
+  bridge: 'Host bridge',
+  proxyBasePort: 'COLO proxy base port (primary)',
+  macAddress: 'MAC address',
+  primaryReplicationAddress: 'Primary\'s replication address',
 };
 
 /** What each field shows when empty: the default the service applies, or what to type. */
@@ -127,6 +161,10 @@ export const QEMU_PLACEHOLDER: Readonly<Partial<Record<QemuField, string>>> = {
   migrationPort: String(QEMU_DEFAULTS.migrationPort),
   nbdPort: String(QEMU_DEFAULTS.nbdPort),
   scratchDir: QEMU_DEFAULTS.scratchDir,
+  bridge: 'br0',
+  proxyBasePort: String(QEMU_DEFAULTS.proxyBasePort),
+  macAddress: 'QEMU\'s own',
+  primaryReplicationAddress: 'the primary host\'s address',
 };
 
 /**
