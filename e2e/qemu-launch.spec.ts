@@ -255,6 +255,9 @@ test('QEMU launch: the console starts both QEMUs over SSH with a user-mode netwo
   await expect(primaryRow.getByRole('cell').first()).toHaveText(vm);
   // The guest runs on in it (COLO left, the primary resumed), not paused.
   await expect(primaryRow.getByRole('cell').nth(1)).toHaveText('running');
+  // Its size, from its command line (-m 64 -smp 1).
+  await expect(primaryRow.getByRole('cell').nth(2)).toHaveText('64 MiB');
+  await expect(primaryRow.getByRole('cell').nth(3)).toHaveText('1');
   await expect(primaryRow.getByTestId('domain-role')).toHaveText('—');
   await expect(domains.getByRole('row').filter({ hasText: secondaryQmp })).toHaveCount(0);
   await ui.shotOf(domains, 'qemu-launch-host-vms');

@@ -42,6 +42,18 @@ describe('parseQemuList on hand-written listings', () => {
     assert.deepEqual(qemuDomainSummary(out.processes[0]!), { name: 'web,01', id: '42', state: 'running', role: 'secondary', qmpSocket: '/run/q.sock' });
   });
 
+  test('memory and vCPUs, where the command line gives them plainly', () => {
+    const summary = (...opts: string[]): object => {
+      const p = readQemuList(`${entry(7, ['qemu-system-x86_64', ...opts])}\nend\n`).processes[0]!;
+      const { memoryMiB, vcpus } = qemuDomainSummary(p);
+      return { memoryMiB, vcpus };
+    };
+    assert.deepEqual(summary('-m', '64', '-smp', '2'), { memoryMiB: 64, vcpus: 2 });
+    assert.deepEqual(summary('-m', 'size=2G', '-smp', 'cpus=4,sockets=1'), { memoryMiB: 2048, vcpus: 4 });
+    assert.deepEqual(summary('-m', '512M,slots=2,maxmem=4G'), { memoryMiB: 512, vcpus: undefined });
+    assert.deepEqual(summary('-m', 'lots', '-smp', 'many'), { memoryMiB: undefined, vcpus: undefined });
+  });
+
   test('only listening sockets of control-mode monitors are QMP; flags do not swallow the next option', () => {
     const argv = [
       'qemu-system-aarch64', '-name', 'plain', '-nodefaults', '-qmp', 'tcp:127.0.0.1:4444,server=on',

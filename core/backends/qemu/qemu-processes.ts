@@ -46,6 +46,9 @@ export interface QemuProcess {
   qmpSockets: string[];
   /** `-incoming`'s value: the process waits for a migration (a COLO secondary before it starts). */
   incoming?: string;
+  /** `-m` in MiB and `-smp`'s CPU count, where the command line gives them plainly. */
+  memoryMiB?: number;
+  vcpus?: number;
   argv: string[];
 }
 
@@ -144,6 +147,8 @@ function describeArgv(pid: number, argv: string[]): QemuProcess | null {
   }
   let name: string | undefined;
   let incoming: string | undefined;
+  let memoryMiB: number | undefined;
+  let vcpus: number | undefined;
   const qmpSockets: string[] = [];
   const serverSockets = new Map<string, string>();
   const controlMonitors: string[] = [];
@@ -158,6 +163,15 @@ function describeArgv(pid: number, argv: string[]): QemuProcess | null {
       case 'incoming':
         incoming = value;
         break;
+      case 'm': {
+        memoryMiB = memoryOf(parseOptions(value, 'size').get('size'));
+        break;
+      }
+      case 'smp': {
+        const cpus = parseOptions(value, 'cpus').get('cpus');
+        vcpus = cpus !== undefined && /^\d{1,5}$/.test(cpus) ? Number(cpus) : undefined;
+        break;
+      }
       case 'qmp': {
         // The legacy chardev syntax: unix:<path>[,server=on][,wait=off]. Without server QEMU connects out to a
         // listener of someone else's, which the console cannot reach.
@@ -196,6 +210,8 @@ function describeArgv(pid: number, argv: string[]): QemuProcess | null {
     ...(name === undefined ? {} : { name }),
     qmpSockets,
     ...(incoming === undefined ? {} : { incoming }),
+    ...(memoryMiB === undefined ? {} : { memoryMiB }),
+    ...(vcpus === undefined ? {} : { vcpus }),
     argv,
   };
 }
@@ -209,6 +225,15 @@ function truthy(v: string | undefined): boolean {
  * A QEMU option value `a=b,c=d,flag`: `,,` is a literal comma; a first item with no `=` is the value of `implied`
  * (`-name foo`, `-chardev socket,…`); any other item with no `=` is a flag set to on. Later keys win, as in QEMU.
  */
+/** `-m`'s size in MiB: a plain number is MiB; a suffix (K, M, G, T) says otherwise. */
+function memoryOf(size: string | undefined): number | undefined {
+  const m = size === undefined ? null : /^(\d{1,12})([KMGT]?)[Bb]?$/i.exec(size);
+  if (m === null) return undefined;
+  const n = Number(m[1]);
+  const mib = { '': n, K: n / 1024, M: n, G: n * 1024, T: n * 1024 * 1024 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'];
+  return Number.isFinite(mib) && mib >= 0 ? mib : undefined;
+}
+
 export function parseOptions(value: string, implied?: string): Map<string, string> {
   const items: string[] = [];
   let current = '';
@@ -254,5 +279,7 @@ export function qemuDomainSummary(p: QemuProcess): DomainSummary {
     state: 'running',
     ...(p.incoming === undefined ? {} : { role: 'secondary' as const }),
     ...(qmpSocket === undefined ? {} : { qmpSocket }),
+    ...(p.memoryMiB === undefined ? {} : { memoryMiB: p.memoryMiB }),
+    ...(p.vcpus === undefined ? {} : { vcpus: p.vcpus }),
   };
 }

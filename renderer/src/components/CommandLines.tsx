@@ -43,7 +43,7 @@ export function CommandLines({ commands, primaryName, secondaryName }: Props) {
             <pre className="mono command-line" style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all', userSelect: 'all', margin: '0.3rem 0 0' }}>
               {c.command}
             </pre>
-            <div className="small muted">{c.label}</div>
+            {c.label !== `The console will run this on ${host}` && <div className="small muted">{c.label}</div>}
           </figure>
         );
       })}
