@@ -155,7 +155,7 @@ describe('LIST_QEMU_ARGV against real QEMU processes', { skip: qemuMissing() ?? 
     assert.deepEqual(primary?.qmpSockets, [pair!.primary.socket]);
     assert.equal(primary?.incoming, undefined);
     assert.equal(secondary?.incoming, `tcp:127.0.0.1:${pair!.port}`);
-    assert.deepEqual(qemuDomainSummary(secondary), { name: `qemu-${secondary.pid}`, id: String(secondary.pid), state: 'running', role: 'secondary', qmpSocket: pair!.secondary.socket });
+    assert.deepEqual(qemuDomainSummary(secondary), { name: `qemu-${secondary.pid}`, id: String(secondary.pid), state: 'running', role: 'secondary', qmpSocket: pair!.secondary.socket, memoryMiB: 64 });
     const odd = byPid.get(hostile!.pid!);
     assert.deepEqual(odd?.argv, [QEMU_BINARY, ...hostileArgv]);
     assert.equal(odd?.name, 'we,ird name');
