@@ -285,3 +285,58 @@ describe('QEMU backend: a pair\'s options after a takeover', () => {
       { primaryQmp: '/b.qmp', secondaryQmp: '/a.qmp', replicationAddress: '10.0.0.1', primaryReplicationAddress: '10.0.0.2' });
   });
 });
+
+describe('QEMU backend: the split-brain guard when the primary\'s host cannot be reached', { skip: sshdUnavailable() ?? false }, () => {
+  test('its QEMU may still run: never promoted by the heartbeat; a failover needs the fencing word', async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'qemu-guard-'));
+    const pair = await startQmpPair({ dir, checkpointDelayMs: 100, timings: { checkpointPauseMs: 10, initialCopyMs: 30, coloStartMs: 40 } });
+    // Each host its own sshd: stopping a's is its host dropping off the network while its QEMU runs on.
+    const sshdA = await startSshd();
+    const sshdB = await startSshd();
+    const linkTo = (sshd: Sshd): SshHostLink => new SshHostLink({
+      target: { host: sshd.host, port: sshd.port, user: sshd.user },
+      auth: () => ({ kind: 'key', privateKey: readFileSync(sshd.clientKeyFile) }),
+      connect: { checkHostKey: knownHostsCheck(sshd.host, sshd.port, { entries: parseKnownHosts(knownHostsLine(sshd.host, sshd.port, sshd.hostKeyType, sshd.hostKey, false), 'kh').entries }), readyTimeoutMs: 2000 },
+      backoff: { initialMs: 100, maxMs: 400 },
+    });
+    const la = linkTo(sshdA);
+    const lb = linkTo(sshdB);
+    const backend = new QemuBackend({ links: { link: (h) => (h.id === 'ga' ? la : lb) }, commandTimeoutMs: 2000, connectTimeoutMs: 5000, settleTimeoutMs: 5000 });
+    t.after(async () => {
+      await backend.close();
+      la.close();
+      lb.close();
+      await sshdA.stop();
+      await sshdB.stop();
+      await pair.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const seen = recorder();
+    const spec: PairSpec = {
+      id: 'g', name: 'colo01', domain: 'colo01', mode: 'colo',
+      primary: { id: 'ga', name: 'guard-a', kind: 'ssh', hypervisor: 'qemu' },
+      secondary: { id: 'gb', name: 'guard-b', kind: 'ssh', hypervisor: 'qemu' },
+      options: { primaryQmp: pair.primarySocket, secondaryQmp: pair.secondarySocket, incomingUri: pair.incomingUri, heartbeatIntervalMs: 100, heartbeatMisses: 3 },
+    };
+    const h = await backend.protect(spec, seen.events, seen.ctx);
+    await until('protected', () => h.state.state === 'protected');
+
+    await sshdA.stop();
+    await until('the primary lost', () => h.state.reasonCode === 'primary-lost' && (h.qemu!.status().primary?.missedHeartbeats ?? 0) >= 3);
+    // Well past the misses: still not promoted, and it says why and what to do.
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(h.state.state, 'degraded');
+    assert.match(h.state.reason ?? '', /guard-a cannot be reached .*its QEMU may still be running.*confirm by typing guard-a/);
+    assert.equal(h.qemu!.status().primary?.monitor, 'unreachable');
+    assert.deepEqual(seen.failovers, []);
+    assert.equal(pair.state.sides.secondary.mode, 'secondary', 'the secondary was not promoted');
+    assert.equal(pair.state.sides.primary.mode, 'primary', 'the primary runs on in COLO, out of the console\'s sight');
+
+    await assert.rejects(h.failover(seen.ctx), (e: Error) => e instanceof FencingRequiredError && /guard-a cannot be reached/.test(e.message));
+    assert.equal(pair.state.sides.secondary.mode, 'secondary');
+    const r = await h.failover(seen.ctx, { fenced: true });
+    assert.equal(r.state.state, 'failed-over');
+    assert.equal(pair.state.sides.secondary.mode, 'none');
+    assert.equal(pair.state.sides.secondary.runState, 'running');
+  });
+});
