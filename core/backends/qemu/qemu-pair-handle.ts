@@ -79,6 +79,8 @@ export class QemuPairHandle implements PairHandle {
   private heartbeat: Heartbeat;
   private beatTimer: NodeJS.Timeout | null = null;
   private beating = false;
+  /** Judged only once watch() ran: while the sessions first connect, one side is up before the other. */
+  private watching = false;
   private resolveEnded!: (s: ProtectionState) => void;
   private finished = false;
   private detached = false;
@@ -184,6 +186,7 @@ export class QemuPairHandle implements PairHandle {
       else this.startWaiter = { resolve, reject };
     });
     started.catch(() => {});
+    this.watching = true;
     this.armHeartbeat();
     void this.beat();
     return { started };
@@ -619,7 +622,7 @@ export class QemuPairHandle implements PairHandle {
 
   /** What the sides' health means for the pair; acts where acting is safe. */
   private async judge(): Promise<void> {
-    if (this.finished || this.detached || this.busy !== null || this.phase === 'starting') return;
+    if (!this.watching || this.finished || this.detached || this.busy !== null || this.phase === 'starting') return;
     const p = this.sides.primary;
     const s = this.sides.secondary;
     const n = this.heartbeat.misses;
