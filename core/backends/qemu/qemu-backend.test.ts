@@ -145,6 +145,20 @@ describe('QEMU backend, emulated pair through a real sshd', { skip: sshdUnavaila
     assert.equal(st.checkpointDelayMs, 100);
   });
 
+  test('the initial copy: syncing, with the progress query-migrate reports, then protected', async () => {
+    await pair.stop();
+    pair = await startQmpPair({ dir, checkpointDelayMs: 100, ramMiB: 512, timings: { checkpointPauseMs: 15, initialCopyMs: 1500, coloStartMs: 60 } });
+    const seen = recorder();
+    handle = await backend.protect(spec(), seen.events, seen.ctx);
+    await until('protected', () => handle!.state.state === 'protected');
+    const progress = seen.states.filter((x) => x.state === 'syncing' && x.progress !== undefined).map((x) => x.progress!);
+    assert.ok(progress.length >= 3, `progress reported ${progress.length} times`);
+    for (const p of progress) assert.equal(p.pagesTotal, 512 * 256);
+    const done = progress.map((p) => p.pagesDone);
+    assert.deepEqual(done, [...done].sort((x, y) => x - y), 'the copy only goes forward');
+    assert.ok(done.at(-1)! > done[0]!, done.join(' '));
+  });
+
   test('the checkpoint delay changes live: QEMU holds the new value and the checkpoints slow down', async () => {
     const seen = recorder();
     const h = await protectedPair(seen);

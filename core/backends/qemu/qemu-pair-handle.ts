@@ -429,7 +429,7 @@ export class QemuPairHandle implements PairHandle {
   private setState(s: ProtectionState, force = false): void {
     if (this.finished || this.detached) return;
     if (this.busy !== null && !force) return;
-    if (s.state === this.current.state && s.reasonCode === this.current.reasonCode && s.reason === this.current.reason) return;
+    if (s.state === this.current.state && s.reasonCode === this.current.reasonCode && s.reason === this.current.reason && s.progress?.pagesDone === this.current.progress?.pagesDone) return;
     this.current = s;
     this.events.state(s);
   }

@@ -100,13 +100,17 @@ const commands: Record<string, Command> = {
     },
   },
 
-  // Only the status while migrating: the recording shows no more for setup and colo (the byte counters of `active`
-  // are not modelled).
+  // The status while migrating (the recording shows no more for setup and colo), and the primary's RAM counters
+  // during the initial copy, in a real 7.2's shape.
   'query-migrate': {
     args: {},
     run: ({ side, pair }) => {
       const { migration: m, migrationError } = pair.sides[side];
       if (m === 'failed' && migrationError !== undefined) return ok({ status: m, 'error-desc': migrationError });
+      if (m === 'active' && side === 'primary') {
+        const elapsed = Date.now() - pair.migrationStartedAt;
+        return ok({ 'expected-downtime': 300, status: m, 'setup-time': 0, 'total-time': elapsed, ram: pair.initialCopyRam() });
+      }
       return ok(m === 'none' ? {} : { status: m });
     },
   },

@@ -4,7 +4,7 @@
 // malformed replies, a checkpoint that never ends.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -117,6 +117,24 @@ test('continuous checkpoints: STOP/RESUME pairs on both sides with QEMU timestam
   assert.ok(Math.abs(median(intervals) - 100) < 30, `start-to-start ${median(intervals)} ms for a 100 ms delay`);
   assert.ok(h.pair.state.checkpoints >= p.length - 1);
   assert.deepEqual(h.problems, []);
+});
+
+test('during the initial copy query-migrate has a real 7.2\'s keys, and its counters advance', async (t) => {
+  const real = JSON.parse(readFileSync(path.join(import.meta.dirname, '../../backends/qemu/fixtures/query-migrate-active-qemu-7.2.json'), 'utf8')) as { ram: object };
+  const h = await harness(t, { ramMiB: 1024, timings: { initialCopyMs: 600 } });
+  const caps = [{ capability: 'x-colo', state: true }, { capability: 'events', state: true }];
+  await h.client.secondary.execute('migrate-set-capabilities', { capabilities: caps });
+  await h.client.primary.execute('migrate-set-capabilities', { capabilities: caps });
+  await h.client.primary.execute('migrate', { uri: h.pair.incomingUri });
+  await delay(150);
+  const first = await h.client.primary.execute<{ status: string; ram: Record<string, number> }>('query-migrate');
+  await delay(200);
+  const second = await h.client.primary.execute<{ status: string; ram: Record<string, number> }>('query-migrate');
+  assert.equal(first.status, 'active');
+  assert.deepEqual(Object.keys(first).sort(), Object.keys(real).sort());
+  assert.deepEqual(Object.keys(first.ram).sort(), Object.keys(real.ram).sort());
+  assert.equal(first.ram.total, 1024 * 1024 * 1024);
+  assert.ok(second.ram.remaining! < first.ram.remaining! && second.ram.remaining! > 0, `${first.ram.remaining} → ${second.ram.remaining}`);
 });
 
 test('changing x-checkpoint-delay live changes the pace', async (t) => {

@@ -19,6 +19,8 @@ export interface QmpPairOptions {
   incomingUri?: string;
   /** Hang the first periodic checkpoint as QEMU 7.2 does on this machine type (qemu-colo.md §3). */
   qemu72Deadlock?: boolean;
+  /** Guest RAM in MiB, for query-migrate's counters during the initial copy; default 64. */
+  ramMiB?: number;
 }
 
 export interface QmpPairFaults {
@@ -51,7 +53,7 @@ export interface QmpPair {
 
 export async function startQmpPair(o: QmpPairOptions): Promise<QmpPair> {
   const incomingUri = o.incomingUri ?? 'tcp:127.0.0.1:4449';
-  const pair = new ColoPair({ incomingUri, ...(o.timings === undefined ? {} : { timings: o.timings }), qemu72Deadlock: o.qemu72Deadlock ?? false });
+  const pair = new ColoPair({ incomingUri, ...(o.timings === undefined ? {} : { timings: o.timings }), qemu72Deadlock: o.qemu72Deadlock ?? false, ...(o.ramMiB === undefined ? {} : { ramMiB: o.ramMiB }) });
   if (o.checkpointDelayMs !== undefined) pair.sides.primary.parameters['x-checkpoint-delay'] = o.checkpointDelayMs;
   const monitors: Record<Side, QmpMonitor> = {
     primary: new QmpMonitor(pair, 'primary', path.join(o.dir, 'primary.qmp')),

@@ -53,6 +53,8 @@ export interface PairOptions {
   incomingUri: string;
   /** Behave like Debian's 7.2 here: the first periodic checkpoint never ends on the primary. */
   qemu72Deadlock?: boolean;
+  /** Guest RAM in MiB, for the initial copy's counters in query-migrate; default 64. */
+  ramMiB?: number;
 }
 
 function freshSide(runState: RunState): SideState {
@@ -85,6 +87,26 @@ export class ColoPair {
   private passes = 0;
   /** Checkpoints completed so far (both sides resumed). */
   checkpoints = 0;
+  private copyStartedAt = 0;
+  /** When `migrate` was accepted (query-migrate's total-time). */
+  migrationStartedAt = 0;
+
+  /**
+   * query-migrate's `ram` while the initial copy runs, in a real 7.2's shape: the guest's pages go out at an even
+   * pace over initialCopyMs (a real one sends zero pages as a count, so `remaining` falls faster than `transferred`
+   * grows; modelled as equal here).
+   */
+  initialCopyRam(): Json {
+    const page = 4096;
+    const total = (this.o.ramMiB ?? 64) * 1024 * 1024;
+    const done = Math.min(1, Math.max(0, (Date.now() - this.copyStartedAt) / Math.max(1, this.timings.initialCopyMs)));
+    const sent = Math.floor((total * done) / page) * page;
+    return {
+      total, 'postcopy-requests': 0, 'dirty-sync-count': 1, 'multifd-bytes': 0, 'pages-per-second': 0, 'downtime-bytes': 0,
+      'page-size': page, remaining: total - sent, 'postcopy-bytes': 0, mbps: 0, transferred: sent, 'dirty-sync-missed-zero-copy': 0,
+      'precopy-bytes': sent, duplicate: 0, 'dirty-pages-rate': 0, skipped: 0, 'normal-bytes': sent, normal: sent / page,
+    };
+  }
 
   constructor(private readonly o: PairOptions) {
     this.timings = { ...DEFAULT_TIMINGS, ...o.timings };
@@ -152,6 +174,7 @@ export class ColoPair {
   migrate(uri: string): void {
     const s = this.sides.secondary;
     delete this.sides.primary.migrationError;
+    this.migrationStartedAt = Date.now();
     this.setMigration('primary', 'setup');
     // The reply to `migrate` goes out after the setup event; the rest happens on the migration thread.
     this.after(this.timings.setupMs, () => {
@@ -162,6 +185,7 @@ export class ColoPair {
         return;
       }
       this.migrationEvent('primary', 'MIGRATION_PASS', { pass: ++this.passes });
+      this.copyStartedAt = Date.now();
       this.setMigration('primary', 'active');
       this.setMigration('secondary', 'active');
       this.after(this.timings.initialCopyMs, () => this.finishInitialCopy());
