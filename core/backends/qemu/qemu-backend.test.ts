@@ -300,11 +300,11 @@ describe('QEMU backend: a pair\'s options after a takeover', () => {
   });
 });
 
-describe('QEMU backend: the split-brain guard when the primary\'s host cannot be reached', { skip: sshdUnavailable() ?? false }, () => {
-  test('its QEMU may still run: never promoted by the heartbeat; a failover needs the fencing word', async (t) => {
+describe('QEMU backend: a host the console cannot reach', { skip: sshdUnavailable() ?? false }, () => {
+  /** The emulated pair with each host behind its own sshd: stopping one is that host dropping off the console's network. */
+  async function twoHosts(t: { after(fn: () => Promise<void>): void }): Promise<{ pair: QmpPair; sshdA: Sshd; sshdB: Sshd; backend: QemuBackend; spec: PairSpec }> {
     const dir = mkdtempSync(path.join(tmpdir(), 'qemu-guard-'));
     const pair = await startQmpPair({ dir, checkpointDelayMs: 100, timings: { checkpointPauseMs: 10, initialCopyMs: 30, coloStartMs: 40 } });
-    // Each host its own sshd: stopping a's is its host dropping off the network while its QEMU runs on.
     const sshdA = await startSshd();
     const sshdB = await startSshd();
     const linkTo = (sshd: Sshd): SshHostLink => new SshHostLink({
@@ -325,13 +325,18 @@ describe('QEMU backend: the split-brain guard when the primary\'s host cannot be
       await pair.stop();
       rmSync(dir, { recursive: true, force: true });
     });
-    const seen = recorder();
     const spec: PairSpec = {
       id: 'g', name: 'colo01', domain: 'colo01', mode: 'colo',
       primary: { id: 'ga', name: 'guard-a', kind: 'ssh', hypervisor: 'qemu' },
       secondary: { id: 'gb', name: 'guard-b', kind: 'ssh', hypervisor: 'qemu' },
       options: { primaryQmp: pair.primarySocket, secondaryQmp: pair.secondarySocket, incomingUri: pair.incomingUri, heartbeatIntervalMs: 100, heartbeatMisses: 3 },
     };
+    return { pair, sshdA, sshdB, backend, spec };
+  }
+
+  test('the primary\'s host: its QEMU may still run, so it is never promoted by the heartbeat; a failover needs the fencing word', async (t) => {
+    const { pair, sshdA, backend, spec } = await twoHosts(t);
+    const seen = recorder();
     const h = await backend.protect(spec, seen.events, seen.ctx);
     await until('protected', () => h.state.state === 'protected');
 
@@ -352,5 +357,29 @@ describe('QEMU backend: the split-brain guard when the primary\'s host cannot be
     assert.equal(r.state.state, 'failed-over');
     assert.equal(pair.state.sides.secondary.mode, 'none');
     assert.equal(pair.state.sides.secondary.runState, 'running');
+  });
+
+  test('the secondary\'s host: COLO goes on between the hosts, so protection is kept; once the secondary really dies, the primary runs on alone', async (t) => {
+    const { pair, sshdB, backend, spec } = await twoHosts(t);
+    const seen = recorder();
+    const h = await backend.protect(spec, seen.events, seen.ctx);
+    await until('protected', () => h.state.state === 'protected');
+
+    await sshdB.stop();
+    await until('out of sight', () => h.state.reasonCode === 'secondary-lost');
+    assert.match(h.state.reason ?? '', /cannot reach guard-b .*COLO goes on between the hosts/);
+    const n = seen.cycles.length;
+    await until('checkpoints go on', () => seen.cycles.length >= n + 5);
+    assert.equal(h.state.state, 'degraded');
+    assert.deepEqual(seen.failovers, []);
+    assert.equal(pair.state.sides.primary.mode, 'primary', 'still in COLO');
+
+    // The secondary dies for real: the primary's next checkpoint fails (its COLO_EXIT), and it runs on alone.
+    await pair.faults.kill('secondary');
+    const final = await h.ended;
+    assert.equal(final.state, 'unprotected');
+    assert.match(final.reason ?? '', /COLO_EXIT on the primary/);
+    assert.equal(pair.state.sides.primary.mode, 'none');
+    assert.equal(pair.state.sides.primary.runState, 'running');
   });
 });

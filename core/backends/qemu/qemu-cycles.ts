@@ -16,6 +16,8 @@ export interface CycleSink {
 interface Open {
   seq: number;
   trigger: CheckpointTrigger;
+  /** When its STOP arrived here (the hosts' clocks are not ours). */
+  seenAt: number;
   /** QEMU's timestamps, ms since the epoch. */
   primaryStopAt: number;
 }
@@ -51,6 +53,7 @@ export class QemuCycleTracker {
     private readonly delayMs: () => number | null,
     /** The first seq to report: 0 for a fresh start (the initial copy), or the next after an attach. */
     firstSeq = 0,
+    private readonly now: () => number = Date.now,
   ) {
     this.nextSeq = firstSeq;
   }
@@ -58,6 +61,14 @@ export class QemuCycleTracker {
   /** The checkpoint in progress, if any. */
   get openSeq(): number | null {
     return this.open?.seq ?? null;
+  }
+
+  /** When the last checkpoint began, by this process's clock; undefined before any. */
+  lastStartSeenAt: number | undefined;
+
+  /** When the checkpoint in progress began, by this process's clock; null when none is open. */
+  get openSince(): number | null {
+    return this.open?.seenAt ?? null;
   }
 
   /** The last seq reported as committed, -1 before any. */
@@ -80,7 +91,8 @@ export class QemuCycleTracker {
     this.flush();
     const seq = this.nextSeq++;
     const trigger = seq === 0 ? 'initial' : this.triggerAt(at);
-    this.open = { seq, trigger, primaryStopAt: at };
+    this.open = { seq, trigger, primaryStopAt: at, seenAt: this.now() };
+    this.lastStartSeenAt = this.open.seenAt;
     this.lastStartAt = at;
     this.sink.checkpointStarted({ seq, trigger, startedAt: at });
   }

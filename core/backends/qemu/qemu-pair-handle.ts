@@ -79,6 +79,8 @@ export class QemuPairHandle implements PairHandle {
   private heartbeat: Heartbeat;
   private beatTimer: NodeJS.Timeout | null = null;
   private beating = false;
+  /** When COLO was seen to run (the start of the overdue rule before any checkpoint). */
+  private coloSince: number | undefined;
   /** Judged only once watch() ran: while the sessions first connect, one side is up before the other. */
   private watching = false;
   private resolveEnded!: (s: ProtectionState) => void;
@@ -116,8 +118,9 @@ export class QemuPairHandle implements PairHandle {
       cycle: (r) => {
         if (!this.detached) this.events.cycle(r);
       },
-    }, () => this.checkpointDelayMs, start.firstSeq);
+    }, () => this.checkpointDelayMs, start.firstSeq, clock);
     this.tracker.expectSecondary = start.phase === 'colo';
+    if (start.phase === 'colo') this.coloSince = clock();
     const watch = (side: Side): SideWatch => {
       const host = side === 'primary' ? spec.primary : spec.secondary;
       const w: SideWatch = {
@@ -508,6 +511,7 @@ export class QemuPairHandle implements PairHandle {
 
   private enterColo(): void {
     this.phase = 'colo';
+    this.coloSince = this.clock();
     this.tracker.expectSecondary = true;
     this.tracker.coloStarted();
     this.setState({ state: 'protected', since: this.clock() });
@@ -616,6 +620,23 @@ export class QemuPairHandle implements PairHandle {
     }
   }
 
+  /** A checkpoint has been open on the primary for longer than the heartbeat allows a side to stay silent. */
+  private checkpointHeld(): boolean {
+    const since = this.tracker.openSince;
+    return since !== null && this.clock() - since > this.heartbeat.misses * this.heartbeat.intervalMs;
+  }
+
+  /**
+   * No checkpoint has begun for two delays and the heartbeat's allowance: the primary cannot reach the secondary
+   * either (a checkpoint request to a vanished host waits, with the guest's output held, and no STOP is ever sent).
+   */
+  private checkpointsOverdue(): boolean {
+    const delay = this.checkpointDelayMs;
+    if (delay === null) return false;
+    const since = this.tracker.lastStartSeenAt ?? this.coloSince;
+    return since !== undefined && this.clock() - since > 2 * delay + this.heartbeat.misses * this.heartbeat.intervalMs;
+  }
+
   private judgeSoon(): void {
     if (this.current.state === 'degraded') void this.judge();
   }
@@ -658,12 +679,20 @@ export class QemuPairHandle implements PairHandle {
     }
     const secondaryExited = this.coloExitSeen.secondary !== undefined;
     const primaryExited = this.coloExitSeen.primary !== undefined;
+    // The console not reaching the secondary's host is not the secondary gone: COLO goes on between the hosts as
+    // long as the primary's checkpoints complete. Only a checkpoint held open by it makes it the guest's problem.
+    const onlyOutOfSight = secondaryLost && !gone(s) && s.status.monitor === 'unreachable' && s.link.state.kind !== 'connected';
+    if (onlyOutOfSight && !secondaryExited && !primaryExited && !this.checkpointHeld() && !this.checkpointsOverdue()) {
+      this.setState({ state: 'degraded', since: this.clock(), reasonCode: 'secondary-lost', reason: `The console cannot reach ${sName}${s.status.detail ? ` (${s.status.detail})` : ''}; COLO goes on between the hosts while ${pName}'s checkpoints complete.` });
+      return;
+    }
     if (secondaryLost || secondaryExited || primaryExited) {
       // A secondary that left COLO may mean a dead primary whose monitor has not yet been seen to go: ask it now.
       if (!secondaryLost && !primaryExited && !(await this.primaryAnswers())) return;
-      const why = secondaryLost
-        ? `its QEMU ${s.shutdown ? 'shut down' : gone(s) ? 'is gone (its monitor socket refuses connections)' : `missed ${s.status.missedHeartbeats} heartbeats (${s.status.detail ?? 'no answer'})`}`
-        : `COLO_EXIT on the ${secondaryExited ? 'secondary' : 'primary'} (reason ${this.coloExitSeen[secondaryExited ? 'secondary' : 'primary']})`;
+      // QEMU's own word first: what the console saw of the secondary may be only its own view.
+      const why = secondaryExited || primaryExited
+        ? `COLO_EXIT on the ${secondaryExited ? 'secondary' : 'primary'} (reason ${this.coloExitSeen[secondaryExited ? 'secondary' : 'primary']})`
+        : `its QEMU ${s.shutdown ? 'shut down' : gone(s) ? 'is gone (its monitor socket refuses connections)' : `missed ${s.status.missedHeartbeats} heartbeats (${s.status.detail ?? 'no answer'})`}`;
       return this.keepPrimary(why);
     }
     if (this.current.state === 'degraded' && this.tracker.openSeq === null) this.setState({ state: 'protected', since: this.clock() });
