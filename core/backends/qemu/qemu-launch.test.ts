@@ -17,7 +17,7 @@ import { qemuMissing } from '../../lab/qemu-pair.js';
 import type { SshConnection } from '../../ssh/connection.js';
 import { startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
 import { freePort, freePortRun } from '../../test-support/ports.js';
-import { launchPlan, supervisedLaunch } from './qemu-launch.js';
+import { type LaunchPlan, launchPlan, supervisedLaunch } from './qemu-launch.js';
 import { type QemuPairOptions, readQemuOptions } from './qemu-options.js';
 import { LIST_QEMU_ARGV, parseQemuList } from './qemu-processes.js';
 import { QmpClient } from './qmp-client.js';
@@ -317,6 +317,21 @@ async function exec(ssh: SshConnection, argv: string[]): Promise<void> {
 }
 
 /** x-colo on both sides and `migrate`, as qemu-pair.ts starts its pair; then both sides say they are in COLO. */
+/**
+ * Runs the plan through the SSH connection as the console does (the secondary first: with a network its proxy keeps
+ * trying until the primary's listens) and connects to both monitors, closed when the test ends.
+ */
+async function launchBoth(t: TestContext, ssh: SshConnection, dir: string, plan: LaunchPlan, options: { primaryQmp: string; secondaryQmp: string }): Promise<{ primary: QmpClient; secondary: QmpClient }> {
+  for (const step of [...plan.secondary.prepare, ...plan.primary.prepare]) await exec(ssh, step);
+  await exec(ssh, supervisedLaunch(plan.secondary.argv, path.join(dir, 'log', 'secondary.log')));
+  await exec(ssh, supervisedLaunch(plan.primary.argv, path.join(dir, 'log', 'primary.log')));
+  const secondary = await qmp(options.secondaryQmp, 'secondary');
+  t.after(() => secondary.close());
+  const primary = await qmp(options.primaryQmp, 'primary');
+  t.after(() => primary.close());
+  return { primary, secondary };
+}
+
 async function startColoAndWait(primary: QmpClient, secondary: QmpClient, uri: string): Promise<void> {
   const capabilities = [{ capability: 'x-colo', state: true }];
   await secondary.execute('migrate-set-capabilities', { capabilities });
@@ -337,13 +352,7 @@ describe('a launch plan run on a real QEMU 7.2 through a real sshd', { skip: una
   test('without a disk: both start detached, both monitors answer, the secondary waits in inmigrate; COLO then starts', async (t) => {
     const { dir, ssh, options } = await lab(t);
     const plan = launchPlan('diskless', options, '127.0.0.1');
-    for (const step of [...plan.secondary.prepare, ...plan.primary.prepare]) await exec(ssh, step);
-    await exec(ssh, supervisedLaunch(plan.secondary.argv, path.join(dir, 'log', 'secondary.log')));
-    await exec(ssh, supervisedLaunch(plan.primary.argv, path.join(dir, 'log', 'primary.log')));
-    const secondary = await qmp(options.secondaryQmp, 'secondary');
-    t.after(() => secondary.close());
-    const primary = await qmp(options.primaryQmp, 'primary');
-    t.after(() => primary.close());
+    const { primary, secondary } = await launchBoth(t, ssh, dir, plan, options);
     assert.equal((await secondary.execute<{ status: string }>('query-status')).status, 'inmigrate');
     assert.equal((await primary.execute<{ status: string }>('query-status')).status, 'prelaunch');
 
@@ -407,14 +416,7 @@ describe('a launch plan run on a real QEMU 7.2 through a real sshd', { skip: una
     const { dir, ssh, options } = await lab(t);
     const base = await freePortRun(4);
     const plan = launchPlan('netuser', { ...options, network: 'user', proxyBasePort: base }, '127.0.0.1', '127.0.0.1');
-    for (const step of [...plan.secondary.prepare, ...plan.primary.prepare]) await exec(ssh, step);
-    // The secondary first, as the console starts them: its proxy keeps trying until the primary's listens.
-    await exec(ssh, supervisedLaunch(plan.secondary.argv, path.join(dir, 'log', 'secondary.log')));
-    await exec(ssh, supervisedLaunch(plan.primary.argv, path.join(dir, 'log', 'primary.log')));
-    const secondary = await qmp(options.secondaryQmp, 'secondary');
-    t.after(() => secondary.close());
-    const primary = await qmp(options.primaryQmp, 'primary');
-    t.after(() => primary.close());
+    const { primary, secondary } = await launchBoth(t, ssh, dir, plan, options);
 
     const objects = async (client: QmpClient): Promise<string[]> =>
       (await client.execute<Array<{ name: string; type: string }>>('qom-list', { path: '/objects' })).map((o) => o.name).sort();
