@@ -26,7 +26,8 @@ describe('QEMU 7.2, real processes, through the service', { skip: why ?? false }
 
     await s.startPair(pair.id, ACTOR);
     await untilState(s, pair.id, 'protected', 30_000);
-    await waitFor(() => s.pair(pair.id).qemu?.primary?.coloMode === 'primary', 10_000, () => JSON.stringify(s.pair(pair.id).qemu));
+    // Each side's mode as the heartbeat reads it: the secondary enters COLO a moment after the primary.
+    await waitFor(() => s.pair(pair.id).qemu?.primary?.coloMode === 'primary' && s.pair(pair.id).qemu?.secondary?.coloMode === 'secondary', 10_000, () => JSON.stringify(s.pair(pair.id).qemu));
     const p = s.pair(pair.id);
     assert.equal(p.qemu?.migration, 'colo');
     assert.equal(p.qemu?.secondary?.coloMode, 'secondary');

@@ -344,8 +344,8 @@ async function startColoAndWait(primary: QmpClient, secondary: QmpClient, uri: s
     const s = await secondary.execute<{ mode: string }>('query-colo-status');
     return p.mode === 'primary' && s.mode === 'secondary' ? true : undefined;
   });
-  // The primary was started paused (-S); COLO's start resumed it.
-  assert.equal((await primary.execute<{ status: string }>('query-status')).status, 'running');
+  // The primary was started paused (-S); COLO's start resumes it once the secondary runs (finish-migrate until then).
+  await waitFor('the primary running', 20_000, async () => ((await primary.execute<{ status: string }>('query-status')).status === 'running' ? true : undefined));
 }
 
 describe('a launch plan run on a real QEMU 7.2 through a real sshd', { skip: unavailable ?? false, timeout: 120_000 }, () => {

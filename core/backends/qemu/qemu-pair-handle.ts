@@ -661,7 +661,9 @@ export class QemuPairHandle implements PairHandle {
     }
 
     const open = this.tracker.openSeq;
-    if (primaryLost || (p.status.monitor === 'silent' && open !== null)) {
+    // One slow answer is not news (a loaded host, a checkpoint under way); two in a row inside a checkpoint are.
+    const stalled = p.status.monitor === 'silent' && open !== null && p.status.missedHeartbeats >= Math.min(2, n);
+    if (primaryLost || stalled) {
       if (primaryLost && gone(p) && !secondaryLost && this.heartbeat.autoFailover) return this.autoFailover();
       if (p.status.monitor === 'silent' && open !== null) {
         // No counts in the words: a reason that changed every heartbeat would be a new event each time.
@@ -672,8 +674,9 @@ export class QemuPairHandle implements PairHandle {
       this.setState({ state: 'degraded', since: this.clock(), reasonCode: 'primary-lost', reason: this.fencingNeeded() ?? `The primary's QEMU on ${pName} is gone; automatic failover is off: fail over by hand.` });
       return;
     }
+    if (p.status.monitor === 'silent') return;
     if (p.status.monitor !== 'connected') {
-      // Not yet lost: a passing fault, or the start of one; the next heartbeats decide.
+      // Not yet lost: its connection dropped, a passing fault or the start of one; the next heartbeats decide.
       this.setState({ state: 'degraded', since: this.clock(), reasonCode: 'primary-lost', reason: `The primary's monitor on ${pName} does not answer${p.status.detail ? ` (${p.status.detail})` : ''}; it counts as lost after ${n} missed heartbeats.` });
       return;
     }
