@@ -10,6 +10,7 @@ import { type SshAuth, SshConnection, SshError } from '../ssh/connection.js';
 import { knownHostsCheck } from '../ssh/host-keys.js';
 import { fingerprintSha256, knownHostsName, parseKnownHosts } from '../ssh/known-hosts.js';
 import { type QemuLab, type QemuLabHost, qemuLabUnavailable, startQemuLab } from './qemu-lab.js';
+import { eventually } from '../test-support/eventually.js';
 
 type T = { after(fn: () => Promise<void> | void): void };
 
@@ -35,16 +36,6 @@ async function qmpThrough(t: T, conn: SshConnection, socket: string, name: strin
   const client = await QmpClient.open(await conn.openUnixSocket(socket), { name, timeoutMs: 10_000, greetingTimeoutMs: 10_000 });
   t.after(() => client.close());
   return client;
-}
-
-async function until<R>(what: string, ms: number, probe: () => Promise<R | undefined>): Promise<R> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const r = await probe();
-    if (r !== undefined) return r;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** Alive and not a zombie (a session process whose listener died is reparented and may linger unreaped). */
@@ -131,7 +122,7 @@ for (const kind of ['emulated', 'real'] as const) {
       await primary.execute('migrate-set-parameters', { 'x-checkpoint-delay': 600_000 });
       await primary.execute('migrate', { uri: lab.incomingUri });
       for (const [side, client] of [['primary', primary], ['secondary', secondary]] as const) {
-        await until(`${side} in COLO`, 20_000, async () => {
+        await eventually(`${side} in COLO`, 20_000, async () => {
           const c = await client.execute<{ mode: string }>('query-colo-status');
           return c.mode === side ? c : undefined;
         });
@@ -141,7 +132,7 @@ for (const kind of ['emulated', 'real'] as const) {
       await lab.killPrimary();
       assert.deepEqual(await secondary.execute('yank', { instances: [{ type: 'migration' }] }, { oob: true }), {});
       await secondary.execute('x-colo-lost-heartbeat');
-      const st = await until('the secondary running on its own', 20_000, async () => {
+      const st = await eventually('the secondary running on its own', 20_000, async () => {
         const [c, s] = [await secondary.execute<{ mode: string }>('query-colo-status'), await secondary.execute<{ status: string }>('query-status')];
         return c.mode === 'none' && s.status === 'running' ? s : undefined;
       });

@@ -7,19 +7,22 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { QmpClient, QmpError, QmpEvent } from '../backends/qemu/qmp-client.js';
 import { connectQmp, launchQemuPair, qemuMissing, type QemuPair, startColo } from './qemu-pair.js';
+import { eventually } from '../test-support/eventually.js';
 
-async function waitFor<T>(what: string, ms: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await delay(25);
-  }
+/** Until the monitor stops answering in-band commands (7.2's checkpoint deadlock). */
+function primaryGoesSilent(primary: QmpClient): Promise<true> {
+  return eventually('the primary\'s monitor to go silent', 15_000, async () => {
+    try {
+      await primary.execute('query-status', undefined, { timeoutMs: 1000 });
+      return undefined;
+    } catch (err) {
+      if ((err as QmpError).kind !== 'timeout') throw err;
+      return true;
+    }
+  });
 }
 
 describe('a real QEMU COLO pair (qemu-colo.md §3)', { skip: qemuMissing() ?? false, timeout: 60_000 }, () => {
@@ -50,14 +53,14 @@ describe('a real QEMU COLO pair (qemu-colo.md §3)', { skip: qemuMissing() ?? fa
     // What the emulator answers too (core/lab/qmp): an -incoming side waits in run state inmigrate.
     assert.deepEqual(await secondary!.execute('query-status'), { status: 'inmigrate', singlestep: false, running: false });
     await startColo(primary!, secondary!, pair!.port, 200);
-    const inColo = await waitFor('query-migrate to say colo', 15_000, async () => {
+    const inColo = await eventually('query-migrate to say colo', 15_000, async () => {
       const m = await primary!.execute<{ status?: string }>('query-migrate');
       return m.status === 'colo' ? m : undefined;
     });
     assert.deepEqual(inColo, { status: 'colo' }, 'in COLO, 7.2 reports the status alone (no counters)');
     // The primary says colo first; the secondary follows once it has loaded the initial state (about 0.25 s later
     // in the recorded transcript).
-    await waitFor('the secondary to report colo', 15_000, () => events.secondary.find((e) => e.event === 'MIGRATION' && e.data?.status === 'colo'));
+    await eventually('the secondary to report colo', 15_000, () => events.secondary.find((e) => e.event === 'MIGRATION' && e.data?.status === 'colo'));
     assert.deepEqual(await primary!.execute('query-colo-status'), { mode: 'primary', 'last-mode': 'none', reason: 'none' });
     assert.deepEqual(await secondary!.execute('query-colo-status'), { mode: 'secondary', 'last-mode': 'none', reason: 'none' });
     assert.ok(names('primary').includes('STOP'), `the initial copy stopped the primary: ${names('primary').join(',')}`);
@@ -65,23 +68,15 @@ describe('a real QEMU COLO pair (qemu-colo.md §3)', { skip: qemuMissing() ?? fa
 
   test('a periodic checkpoint (the first, in most runs): STOP on both sides, then the primary hangs, its monitor silent', async (t) => {
     // COLO running: the primary resumed after the initial copy.
-    await waitFor('the primary to resume after the initial copy', 10_000, () => (names('primary').includes('RESUME') ? true : undefined));
+    await eventually('the primary to resume after the initial copy', 10_000, () => (names('primary').includes('RESUME') ? true : undefined));
     const resumedAt = events.primary.findIndex((e) => e.event === 'RESUME');
-    const stop = await waitFor('the first checkpoint\'s STOP on the primary', 10_000, () => events.primary.slice(resumedAt + 1).find((e) => e.event === 'STOP'));
+    const stop = await eventually('the first checkpoint\'s STOP on the primary', 10_000, () => events.primary.slice(resumedAt + 1).find((e) => e.event === 'STOP'));
     assert.ok(stop.at > events.primary[resumedAt]!.at, 'QEMU timestamps are in order');
     // QEMU 7.2's deadlock: the primary's COLO thread waits, before vm_start, for the lock it already holds. Its
     // monitor then answers no in-band command. Asked while a checkpoint is still under way it may answer, and now
     // and then a checkpoint completes first, so the monitor is asked until it stops answering.
     const started = Date.now();
-    await waitFor('the primary\'s monitor to go silent', 15_000, async () => {
-      try {
-        await primary!.execute('query-status', undefined, { timeoutMs: 1000 });
-        return undefined;
-      } catch (err) {
-        if ((err as QmpError).kind !== 'timeout') throw err;
-        return true;
-      }
-    });
+    await primaryGoesSilent(primary!);
     const runs = events.primary.filter((e) => e.event === 'STOP' || e.event === 'RESUME');
     assert.equal(runs.at(-1)!.event, 'STOP', 'the primary hangs stopped');
     const checkpoints = events.primary.slice(resumedAt + 1).filter((e) => e.event === 'STOP').length;
@@ -100,15 +95,15 @@ describe('a real QEMU COLO pair (qemu-colo.md §3)', { skip: qemuMissing() ?? fa
     pair!.primary.process.kill('SIGKILL');
     assert.deepEqual(await secondary!.execute('yank', { instances: [{ type: 'migration' }] }, { oob: true }), {});
     await secondary!.execute('x-colo-lost-heartbeat');
-    const exit = await waitFor('COLO_EXIT on the secondary', 10_000, () => events.secondary.find((e) => e.event === 'COLO_EXIT'));
+    const exit = await eventually('COLO_EXIT on the secondary', 10_000, () => events.secondary.find((e) => e.event === 'COLO_EXIT'));
     assert.equal(exit.data?.mode, 'secondary');
     assert.ok(['error', 'request'].includes(exit.data?.reason as string), JSON.stringify(exit.data));
     // Survivor running = no longer in COLO (promoted) and its VM running; both are polled, the clock stops there.
-    await waitFor('the secondary to leave COLO', 10_000, async () => {
+    await eventually('the secondary to leave COLO', 10_000, async () => {
       const c = await secondary!.execute<{ mode: string }>('query-colo-status');
       return c.mode === 'none' ? c : undefined;
     });
-    const status = await waitFor('the secondary to run', 10_000, async () => {
+    const status = await eventually('the secondary to run', 10_000, async () => {
       const s = await secondary!.execute<{ status: string; running: boolean }>('query-status');
       return s.running ? s : undefined;
     });
@@ -144,19 +139,11 @@ describe('a real QEMU COLO pair: failover while the hung primary is still alive'
   test('x-colo-lost-heartbeat on the secondary: STOP, MIGRATION completed, COLO_EXIT(request), RESUME', async () => {
     await startColo(primary!, secondary!, pair!.port, 200);
     // The checkpoint that hangs the primary: the secondary stops, loads it and resumes.
-    await waitFor('the primary\'s monitor to go silent', 15_000, async () => {
-      try {
-        await primary!.execute('query-status', undefined, { timeoutMs: 1000 });
-        return undefined;
-      } catch (err) {
-        if ((err as QmpError).kind !== 'timeout') throw err;
-        return true;
-      }
-    });
-    await waitFor('the secondary to run after the checkpoint', 5000, () => (events.filter((e) => e.event === 'STOP' || e.event === 'RESUME').at(-1)?.event === 'RESUME' ? true : undefined));
+    await primaryGoesSilent(primary!);
+    await eventually('the secondary to run after the checkpoint', 5000, () => (events.filter((e) => e.event === 'STOP' || e.event === 'RESUME').at(-1)?.event === 'RESUME' ? true : undefined));
     const mark = events.length;
     await secondary!.execute('x-colo-lost-heartbeat');
-    await waitFor('RESUME', 5000, () => (events.slice(mark).some((e) => e.event === 'RESUME') ? true : undefined));
+    await eventually('RESUME', 5000, () => (events.slice(mark).some((e) => e.event === 'RESUME') ? true : undefined));
     // The same strings as the emulator's test (core/lab/qmp/emulator.test.ts), so the two cannot part ways unseen.
     // COLO_EXIT's reason races with the failover state: `request` in most runs, `error` in some (the emulator
     // always says `request`).

@@ -17,6 +17,7 @@ import { knownHostsCheck } from '../../ssh/host-keys.js';
 import { SshHostLink } from '../../ssh/host-link.js';
 import { knownHostsLine, parseKnownHosts } from '../../ssh/known-hosts.js';
 import { type Sshd, startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
+import { eventually } from '../../test-support/eventually.js';
 import { QemuBackend } from './qemu-backend.js';
 
 interface Seen {
@@ -34,14 +35,6 @@ function recorder(): Seen {
   s.events = { state: (x) => s.states.push(x), cycle: (r) => s.cycles.push(r), checkpointStarted: (o) => s.opened.push(o), failover: (e) => s.failovers.push(e) };
   s.ctx = { command: (c) => s.commands.push(c) };
   return s;
-}
-
-async function until(what: string, fn: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('QEMU backend, emulated pair through a real sshd', { skip: sshdUnavailable() ?? false }, () => {
@@ -93,8 +86,8 @@ describe('QEMU backend, emulated pair through a real sshd', { skip: sshdUnavaila
 
   async function protectedPair(seen: Seen, options?: Record<string, string | number | boolean>): Promise<PairHandle> {
     handle = await backend.protect(spec(options), seen.events, seen.ctx);
-    await until('protected', () => handle!.state.state === 'protected');
-    await until('three periodic checkpoints', () => seen.cycles.filter((c) => c.trigger !== 'initial').length >= 3);
+    await eventually('protected', 10_000, () => handle!.state.state === 'protected');
+    await eventually('three periodic checkpoints', 10_000, () => seen.cycles.filter((c) => c.trigger !== 'initial').length >= 3);
     return handle;
   }
 
@@ -150,7 +143,7 @@ describe('QEMU backend, emulated pair through a real sshd', { skip: sshdUnavaila
     pair = await startQmpPair({ dir, checkpointDelayMs: 100, ramMiB: 512, timings: { checkpointPauseMs: 15, initialCopyMs: 1500, coloStartMs: 60 } });
     const seen = recorder();
     handle = await backend.protect(spec(), seen.events, seen.ctx);
-    await until('protected', () => handle!.state.state === 'protected');
+    await eventually('protected', 10_000, () => handle!.state.state === 'protected');
     const progress = seen.states.filter((x) => x.state === 'syncing' && x.progress !== undefined).map((x) => x.progress!);
     assert.ok(progress.length >= 3, `progress reported ${progress.length} times`);
     for (const p of progress) assert.equal(p.pagesTotal, 512 * 256);
@@ -166,7 +159,7 @@ describe('QEMU backend, emulated pair through a real sshd', { skip: sshdUnavaila
     assert.equal(pair.state.sides.primary.parameters['x-checkpoint-delay'], 400);
     assert.equal(h.qemu!.status().checkpointDelayMs, 400);
     const n = seen.cycles.length;
-    await until('two checkpoints at the new delay', () => seen.cycles.length >= n + 3);
+    await eventually('two checkpoints at the new delay', 10_000, () => seen.cycles.length >= n + 3);
     const late = seen.cycles.slice(n + 1);
     for (let i = 1; i < late.length; i++) assert.ok(late[i]!.startedAt - late[i - 1]!.startedAt >= 390, `interval ${late[i]!.startedAt - late[i - 1]!.startedAt}`);
   });
@@ -209,9 +202,9 @@ describe('QEMU backend, emulated pair through a real sshd', { skip: sshdUnavaila
     const seen = recorder();
     const h = await protectedPair(seen);
     pair.faults.hangNextCheckpoint();
-    await until('stalled', () => h.state.reasonCode === 'checkpoint-stalled');
+    await eventually('stalled', 10_000, () => h.state.reasonCode === 'checkpoint-stalled');
     // At once: stalled; once the heartbeats are missed, named.
-    await until('the deadlock named', () => /7\.2/.test(h.state.reason ?? ''));
+    await eventually('the deadlock named', 10_000, () => /7\.2/.test(h.state.reason ?? ''));
     assert.match(h.state.reason ?? '', /paused on qemu-a in checkpoint \d+.*QEMU 7\.2's known checkpoint deadlock/);
     const open = seen.opened.at(-1)!;
     assert.ok(!seen.cycles.some((c) => c.seq === open.seq), 'the hung checkpoint stays open');
@@ -242,9 +235,9 @@ describe('QEMU backend, emulated pair through a real sshd', { skip: sshdUnavaila
     for (const kind of ['truncated', 'not-json', 'unknown-id'] as const) {
       pair.faults.malformNextReply('primary', kind);
       const n = seen.cycles.length;
-      await until(`cycles after ${kind}`, () => seen.cycles.length >= n + 3);
+      await eventually(`cycles after ${kind}`, 10_000, () => seen.cycles.length >= n + 3);
     }
-    await until('protected again', () => h.state.state === 'protected');
+    await eventually('protected again', 10_000, () => h.state.state === 'protected');
     assert.deepEqual(seen.failovers, []);
     assert.equal(pair.state.sides.primary.mode, 'primary');
     assert.equal(pair.state.sides.secondary.mode, 'secondary');
@@ -285,7 +278,7 @@ describe('QEMU backend, emulated pair through a real sshd', { skip: sshdUnavaila
     assert.ok(handle !== null);
     assert.equal(handle.state.state, 'protected');
     assert.equal(seen.states[0]?.state, 'protected', 'the attached run\'s state is reported, as a start\'s is');
-    await until('cycles after attach', () => seen.cycles.length >= 2);
+    await eventually('cycles after attach', 10_000, () => seen.cycles.length >= 2);
     assert.equal(seen.cycles[0]!.seq, lastSeq + 1);
   });
 });
@@ -338,10 +331,10 @@ describe('QEMU backend: a host the console cannot reach', { skip: sshdUnavailabl
     const { pair, sshdA, backend, spec } = await twoHosts(t);
     const seen = recorder();
     const h = await backend.protect(spec, seen.events, seen.ctx);
-    await until('protected', () => h.state.state === 'protected');
+    await eventually('protected', 10_000, () => h.state.state === 'protected');
 
     await sshdA.stop();
-    await until('the primary lost', () => h.state.reasonCode === 'primary-lost' && (h.qemu!.status().primary?.missedHeartbeats ?? 0) >= 3);
+    await eventually('the primary lost', 10_000, () => h.state.reasonCode === 'primary-lost' && (h.qemu!.status().primary?.missedHeartbeats ?? 0) >= 3);
     // Well past the misses: still not promoted, and it says why and what to do.
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(h.state.state, 'degraded');
@@ -363,13 +356,13 @@ describe('QEMU backend: a host the console cannot reach', { skip: sshdUnavailabl
     const { pair, sshdB, backend, spec } = await twoHosts(t);
     const seen = recorder();
     const h = await backend.protect(spec, seen.events, seen.ctx);
-    await until('protected', () => h.state.state === 'protected');
+    await eventually('protected', 10_000, () => h.state.state === 'protected');
 
     await sshdB.stop();
-    await until('out of sight', () => h.state.reasonCode === 'secondary-lost');
+    await eventually('out of sight', 10_000, () => h.state.reasonCode === 'secondary-lost');
     assert.match(h.state.reason ?? '', /cannot reach guard-b .*COLO goes on between the hosts/);
     const n = seen.cycles.length;
-    await until('checkpoints go on', () => seen.cycles.length >= n + 5);
+    await eventually('checkpoints go on', 10_000, () => seen.cycles.length >= n + 5);
     assert.equal(h.state.state, 'degraded');
     assert.deepEqual(seen.failovers, []);
     assert.equal(pair.state.sides.primary.mode, 'primary', 'still in COLO');

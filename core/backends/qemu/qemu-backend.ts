@@ -49,9 +49,6 @@ function logFile(vm: string, side: 'primary' | 'secondary'): string {
   return `${QEMU_LOG_DIR}/qemu-${vm}-${side}.log`;
 }
 
-/** The side status of a pair nobody watches. */
-const UNWATCHED = null;
-
 export class QemuBackend implements ReplicationBackend {
   readonly kind = 'qemu';
   readonly capabilities: BackendCapabilities = { checkpoints: 'observed', manualCheckpoint: false, modes: ['colo'], attach: true, simulation: false, failoverWhileFrozen: true };
@@ -211,8 +208,9 @@ export class QemuBackend implements ReplicationBackend {
       checkpointDelayMs: o.checkpointDelayMs ?? null,
       migration: null,
       heartbeat: heartbeatOf(o),
-      primary: UNWATCHED,
-      secondary: UNWATCHED,
+      // Nobody watches its monitors.
+      primary: null,
+      secondary: null,
       lastColoExit: this.lastExits.get(pair.id) ?? null,
       launch: o.launch === true,
     };

@@ -22,6 +22,7 @@ import { type QemuPairOptions, readQemuOptions } from './qemu-options.js';
 import { LIST_QEMU_ARGV, parseQemuList } from './qemu-processes.js';
 import { QmpClient } from './qmp-client.js';
 import { connectLoopback } from './test-support/loopback-ssh.js';
+import { eventually } from '../../test-support/eventually.js';
 
 const run = promisify(execFile);
 
@@ -279,16 +280,6 @@ async function qmp(socket: string, name: string): Promise<QmpClient> {
   return QmpClient.open(sock, { name, timeoutMs: 10_000 });
 }
 
-async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await delay(50);
-  }
-}
-
 interface Lab {
   dir: string;
   ssh: SshConnection;
@@ -339,13 +330,13 @@ async function startColoAndWait(primary: QmpClient, secondary: QmpClient, uri: s
   // 7.2's first periodic checkpoint hangs the primary (qemu-colo.md §3): a minute's delay keeps it out of the test.
   await primary.execute('migrate-set-parameters', { 'x-checkpoint-delay': 60_000 });
   await primary.execute('migrate', { uri });
-  await waitFor('COLO on both sides', 20_000, async () => {
+  await eventually('COLO on both sides', 20_000, async () => {
     const p = await primary.execute<{ mode: string }>('query-colo-status');
     const s = await secondary.execute<{ mode: string }>('query-colo-status');
     return p.mode === 'primary' && s.mode === 'secondary' ? true : undefined;
   });
   // The primary was started paused (-S); COLO's start resumes it once the secondary runs (finish-migrate until then).
-  await waitFor('the primary running', 20_000, async () => ((await primary.execute<{ status: string }>('query-status')).status === 'running' ? true : undefined));
+  await eventually('the primary running', 20_000, async () => ((await primary.execute<{ status: string }>('query-status')).status === 'running' ? true : undefined));
 }
 
 describe('a launch plan run on a real QEMU 7.2 through a real sshd', { skip: unavailable ?? false, timeout: 120_000 }, () => {
@@ -436,7 +427,7 @@ describe('a launch plan run on a real QEMU 7.2 through a real sshd', { skip: una
     const connected = (m: Record<string, string>, ids: string[]): boolean => ids.every((id) => m[id] !== undefined && !m[id].startsWith('disconnected:'));
     const sIds = ['red0', 'red1'];
     const pIds = ['mirror0', 'compare1', 'compare0', 'compare0-0', 'compare_out', 'compare_out0'];
-    await waitFor('the proxy connections', 10_000, async () => (connected(await chardevs(secondary, sIds), sIds) && connected(await chardevs(primary, pIds), pIds) ? true : undefined));
+    await eventually('the proxy connections', 10_000, async () => (connected(await chardevs(secondary, sIds), sIds) && connected(await chardevs(primary, pIds), pIds) ? true : undefined));
     // The secondary's ends point at the primary's proxy ports: base (mirrored packets) and base+1 (its output).
     const s = await chardevs(secondary, sIds);
     assert.match(s.red0 ?? '', new RegExp(`^tcp:127\\.0\\.0\\.1:\\d+ <-> 127\\.0\\.0\\.1:${base}$`));

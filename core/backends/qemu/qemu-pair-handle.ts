@@ -24,6 +24,7 @@ import {
 } from '../../service/backend.js';
 import type { HostRecord } from '../../service/registry.js';
 import type { SshHostLink } from '../../ssh/host-link.js';
+import { setTimeout as delay } from 'node:timers/promises';
 import { QemuCycleTracker } from './qemu-cycles.js';
 import { QmpError, type QmpEvent } from './qmp-client.js';
 import { QmpSession, type QmpSessionState, sshSocket } from './qmp-session.js';
@@ -93,6 +94,8 @@ export class QemuPairHandle implements PairHandle {
   private lastColoExit: QemuPairStatus['lastColoExit'] = null;
   private coloExitSeen: Partial<Record<Side, string>> = {};
   private startWaiter: { resolve(): void; reject(e: Error): void } | null = null;
+  /** For the questions the console asks all the time (heartbeats, waits): not one audit entry per second. */
+  private readonly unaudited: BackendContext;
 
   constructor(
     private readonly spec: PairSpec,
@@ -108,6 +111,7 @@ export class QemuPairHandle implements PairHandle {
     private readonly released: () => void = () => {},
   ) {
     this.heartbeat = heartbeat;
+    this.unaudited = { ...ctx, command: () => {} };
     this.phase = start.phase;
     this.current = start.state;
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
@@ -323,7 +327,7 @@ export class QemuPairHandle implements PairHandle {
     }
     w.shutdown = true;
     const deadline = this.clock() + this.timing.quitTimeoutMs;
-    while (w.session.state.kind === 'connected' && this.clock() < deadline) await sleep(20);
+    while (w.session.state.kind === 'connected' && this.clock() < deadline) await delay(20);
     if (w.session.state.kind === 'connected') throw new Error(`${w.host.name}: QEMU answered quit but its monitor is still open after ${this.timing.quitTimeoutMs / 1000} s.`);
   }
 
@@ -340,24 +344,23 @@ export class QemuPairHandle implements PairHandle {
       // Already out of COLO (a COLO_EXIT raced us): fine if it runs.
       if (!(err instanceof QmpError && err.kind === 'command')) throw err;
     }
-    return this.waitRunningAlone(side, ctx);
+    return this.waitRunningAlone(side);
   }
 
-  private async waitRunningAlone(side: Side, ctx: BackendContext): Promise<number> {
+  private async waitRunningAlone(side: Side): Promise<number> {
     const deadline = this.clock() + this.timing.settleTimeoutMs;
-    const quiet: BackendContext = { ...ctx, command: () => {} };
     for (;;) {
       try {
         const [st, colo] = await Promise.all([
-          this.command<{ status?: unknown; running?: unknown }>(side, 'query-status', undefined, quiet, { timeoutMs: 2000 }),
-          this.command<{ mode?: unknown }>(side, 'query-colo-status', undefined, quiet, { timeoutMs: 2000 }),
+          this.command<{ status?: unknown; running?: unknown }>(side, 'query-status', undefined, this.unaudited, { timeoutMs: 2000 }),
+          this.command<{ mode?: unknown }>(side, 'query-colo-status', undefined, this.unaudited, { timeoutMs: 2000 }),
         ]);
         if (st.running === true && colo.mode === 'none') return this.clock();
       } catch {
         // Asked again below until the deadline.
       }
       if (this.clock() >= deadline) throw new Error(`${this.sides[side].host.name}: QEMU did not run alone within ${this.timing.settleTimeoutMs / 1000} s after leaving COLO.`);
-      await sleep(20);
+      await delay(20);
     }
   }
 
@@ -522,7 +525,7 @@ export class QemuPairHandle implements PairHandle {
   private async startFailed(): Promise<void> {
     let why = 'the migration failed';
     try {
-      const m = await this.command<{ 'error-desc'?: unknown }>('primary', 'query-migrate', undefined, { ...this.ctx, command: () => {} }, { timeoutMs: 2000 });
+      const m = await this.command<{ 'error-desc'?: unknown }>('primary', 'query-migrate', undefined, this.unaudited, { timeoutMs: 2000 });
       if (typeof m['error-desc'] === 'string') why = m['error-desc'].slice(0, 500);
     } catch {
       // The reason stays general.
@@ -552,7 +555,6 @@ export class QemuPairHandle implements PairHandle {
     if (this.beating || this.finished || this.detached) return;
     this.beating = true;
     try {
-      const quiet: BackendContext = { ...this.ctx, command: () => {} };
       const timeoutMs = Math.max(50, Math.min(this.heartbeat.intervalMs, this.timing.commandTimeoutMs));
       await Promise.all(SIDES.map(async (side) => {
         const w = this.sides[side];
@@ -571,7 +573,7 @@ export class QemuPairHandle implements PairHandle {
           };
           delete w.status.detail;
           if (st.running === true) w.lastRunningAt = now;
-          if (side === 'primary') await this.readPrimary(quiet, timeoutMs);
+          if (side === 'primary') await this.readPrimary(timeoutMs);
         } catch (err) {
           const silent = err instanceof QmpError && err.kind === 'timeout';
           w.status = {
@@ -589,11 +591,11 @@ export class QemuPairHandle implements PairHandle {
     }
   }
 
-  private async readPrimary(ctx: BackendContext, timeoutMs: number): Promise<void> {
-    const m = await this.command<{ status?: unknown; ram?: { total?: unknown; remaining?: unknown; 'page-size'?: unknown; 'dirty-sync-count'?: unknown } }>('primary', 'query-migrate', undefined, ctx, { timeoutMs });
+  private async readPrimary(timeoutMs: number): Promise<void> {
+    const m = await this.command<{ status?: unknown; ram?: { total?: unknown; remaining?: unknown; 'page-size'?: unknown; 'dirty-sync-count'?: unknown } }>('primary', 'query-migrate', undefined, this.unaudited, { timeoutMs });
     if (typeof m.status === 'string') this.migration = m.status.slice(0, 64);
     if (this.checkpointDelayMs === null) {
-      const p = await this.command<Record<string, unknown>>('primary', 'query-migrate-parameters', undefined, ctx, { timeoutMs });
+      const p = await this.command<Record<string, unknown>>('primary', 'query-migrate-parameters', undefined, this.unaudited, { timeoutMs });
       if (typeof p['x-checkpoint-delay'] === 'number') this.checkpointDelayMs = p['x-checkpoint-delay'];
     }
     if (this.phase === 'syncing' && m.status === 'active' && m.ram !== undefined) {
@@ -711,6 +713,3 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

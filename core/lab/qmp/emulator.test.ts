@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import { QmpClient, type QmpError, type QmpEvent, type QmpProblem } from '../../backends/qemu/qmp-client.js';
 import { startColo } from '../qemu-pair.js';
 import { type QmpPair, type QmpPairOptions, startQmpPair } from './index.js';
+import { eventually } from '../../test-support/eventually.js';
 
 type Side = 'primary' | 'secondary';
 
@@ -58,20 +59,10 @@ async function harness(t: { after(fn: () => Promise<void> | void): void }, o: Om
   return { pair, client, events, problems };
 }
 
-async function waitFor<T>(what: string, ms: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await delay(10);
-  }
-}
-
 /** Starts COLO as the console will, and returns once both sides resumed after the initial copy. */
 async function coloRunning(h: Harness, delayMs: number): Promise<void> {
   await startColo(h.client.primary, h.client.secondary, 4449, delayMs);
-  await waitFor('COLO running on the primary', 3000, () => (h.events.primary.some((e) => e.event === 'RESUME') ? true : undefined));
+  await eventually('COLO running on the primary', 3000, () => (h.events.primary.some((e) => e.event === 'RESUME') ? true : undefined));
 }
 
 interface Pause {
@@ -159,9 +150,9 @@ test('x-checkpoint-delay changed while COLO starts only sets the pace of what fo
   const h = await harness(t, { timings: { coloStartMs: 300 } });
   await startColo(h.client.primary, h.client.secondary, 4449, 1000);
   // Between the primary's `colo` and COLO running: the secondary has not loaded the initial state yet.
-  await waitFor('the primary in colo', 2000, () => h.events.primary.find((e) => e.event === 'MIGRATION' && e.data?.status === 'colo'));
+  await eventually('the primary in colo', 2000, () => h.events.primary.find((e) => e.event === 'MIGRATION' && e.data?.status === 'colo'));
   await h.client.primary.execute('migrate-set-parameters', { 'x-checkpoint-delay': 100 });
-  await waitFor('COLO running', 3000, () => (h.events.primary.some((e) => e.event === 'RESUME') ? true : undefined));
+  await eventually('COLO running', 3000, () => (h.events.primary.some((e) => e.event === 'RESUME') ? true : undefined));
   await delay(450);
   assert.equal(h.events.secondary.some((e) => e.event === 'COLO_EXIT'), false);
   assert.ok(pauses(h.events.primary).length >= 3, 'checkpoints at the new delay');
@@ -176,9 +167,9 @@ test('failover: primary killed, yank (OOB) + x-colo-lost-heartbeat on the second
   assert.equal(h.client.secondary.oob, true);
   assert.deepEqual(await h.client.secondary.execute('yank', { instances: [{ type: 'migration' }] }, { oob: true }), {});
   assert.deepEqual(await h.client.secondary.execute('x-colo-lost-heartbeat'), {});
-  const exit = await waitFor('COLO_EXIT', 1000, () => h.events.secondary.find((e) => e.event === 'COLO_EXIT'));
+  const exit = await eventually('COLO_EXIT', 1000, () => h.events.secondary.find((e) => e.event === 'COLO_EXIT'));
   assert.deepEqual(exit.data, { mode: 'secondary', reason: 'error' });
-  await waitFor('the survivor to run', 1000, async () => ((await h.client.secondary.execute<{ running: boolean }>('query-status')).running ? true : undefined));
+  await eventually('the survivor to run', 1000, async () => ((await h.client.secondary.execute<{ running: boolean }>('query-status')).running ? true : undefined));
   assert.deepEqual(await h.client.secondary.execute('query-colo-status'), { 'last-mode': 'secondary', mode: 'none', reason: 'request' });
   assert.deepEqual(await h.client.secondary.execute('query-migrate'), { status: 'completed' });
   const stopsAfter = h.events.secondary.filter((e) => e.event === 'STOP' && e.at > exit.at).length;
@@ -191,10 +182,10 @@ test('failover the other way: secondary killed, the primary notices at its next 
   const h = await harness(t);
   await coloRunning(h, 100);
   await h.pair.faults.kill('secondary');
-  const exit = await waitFor('COLO_EXIT on the primary', 1000, () => h.events.primary.find((e) => e.event === 'COLO_EXIT'));
+  const exit = await eventually('COLO_EXIT on the primary', 1000, () => h.events.primary.find((e) => e.event === 'COLO_EXIT'));
   assert.deepEqual(exit.data, { mode: 'primary', reason: 'error' });
   await h.client.primary.execute('x-colo-lost-heartbeat');
-  await waitFor('the primary to run', 1000, async () => ((await h.client.primary.execute<{ status: string }>('query-status')).status === 'running' ? true : undefined));
+  await eventually('the primary to run', 1000, async () => ((await h.client.primary.execute<{ status: string }>('query-status')).status === 'running' ? true : undefined));
   assert.deepEqual(await h.client.primary.execute('query-colo-status'), { 'last-mode': 'primary', mode: 'none', reason: 'request' });
 });
 
@@ -225,7 +216,7 @@ test('a checkpoint that never resumes: the primary stays stopped and silent, the
   const h = await harness(t);
   await coloRunning(h, 100);
   h.pair.faults.hangNextCheckpoint();
-  await waitFor('the hung checkpoint', 2000, () => (h.pair.state.sides.primary.hung ? true : undefined));
+  await eventually('the hung checkpoint', 2000, () => (h.pair.state.sides.primary.hung ? true : undefined));
   await delay(300);
   const last = (side: Side): string => h.events[side].filter((e) => e.event === 'STOP' || e.event === 'RESUME').at(-1)!.event;
   assert.equal(last('primary'), 'STOP');
@@ -245,7 +236,7 @@ test('the monitor serves one client at a time, like a QEMU chardev socket; the n
   await delay(150);
   assert.equal(got, '', 'not greeted while another client holds the monitor');
   h.client.primary.close();
-  await waitFor('the greeting', 1000, () => (got.includes('"QMP"') ? true : undefined));
+  await eventually('the greeting', 1000, () => (got.includes('"QMP"') ? true : undefined));
   assert.match(got, /^\{"QMP": \{"version": \{"qemu": \{"micro": 22, "minor": 2, "major": 7\}/);
   assert.ok(got.endsWith('\r\n'));
 });
@@ -279,11 +270,11 @@ test('a second monitor on the primary (a second -qmp) has its own client and get
 test('failover while the hung primary is still alive: the order a real 7.2 secondary showed', async (t) => {
   const h = await harness(t, { qemu72Deadlock: true });
   await coloRunning(h, 100);
-  await waitFor('the hung checkpoint', 2000, () => (h.pair.state.sides.primary.hung ? true : undefined));
+  await eventually('the hung checkpoint', 2000, () => (h.pair.state.sides.primary.hung ? true : undefined));
   await delay(100);
   const mark = h.events.secondary.length;
   assert.deepEqual(await h.client.secondary.execute('x-colo-lost-heartbeat'), {});
-  await waitFor('RESUME', 1000, () => (h.events.secondary.slice(mark).some((e) => e.event === 'RESUME') ? true : undefined));
+  await eventually('RESUME', 1000, () => (h.events.secondary.slice(mark).some((e) => e.event === 'RESUME') ? true : undefined));
   const seq = h.events.secondary.slice(mark).map((e) => `${e.event}${e.data === undefined ? '' : ` ${JSON.stringify(e.data)}`}`);
   assert.deepEqual(seq, ['STOP', 'MIGRATION {"status":"completed"}', 'COLO_EXIT {"mode":"secondary","reason":"request"}', 'RESUME']);
   assert.deepEqual(await h.client.secondary.execute('query-colo-status'), { 'last-mode': 'secondary', mode: 'none', reason: 'request' });
@@ -296,7 +287,7 @@ test('without the events capability there are no MIGRATION or MIGRATION_PASS eve
   await h.client.primary.execute('migrate-set-capabilities', { capabilities: colo });
   await h.client.primary.execute('migrate-set-parameters', { 'x-checkpoint-delay': 100 });
   await h.client.primary.execute('migrate', { uri: 'tcp:127.0.0.1:4449' });
-  await waitFor('a checkpoint', 3000, () => (pauses(h.events.primary).length >= 1 ? true : undefined));
+  await eventually('a checkpoint', 3000, () => (pauses(h.events.primary).length >= 1 ? true : undefined));
   assert.deepEqual(await h.client.primary.execute('query-migrate'), { status: 'colo' });
   for (const side of ['primary', 'secondary'] as const) {
     assert.deepEqual([...new Set(h.events[side].map((e) => e.event))].sort(), ['RESUME', 'STOP'], side);
@@ -307,7 +298,7 @@ test('migrate to an address the secondary does not listen on: setup, then failed
   const h = await harness(t);
   await h.client.primary.execute('migrate-set-capabilities', { capabilities: [{ capability: 'events', state: true }] });
   await h.client.primary.execute('migrate', { uri: 'tcp:127.0.0.1:1' });
-  await waitFor('failed', 1000, () => h.events.primary.find((e) => e.event === 'MIGRATION' && e.data?.status === 'failed'));
+  await eventually('failed', 1000, () => h.events.primary.find((e) => e.event === 'MIGRATION' && e.data?.status === 'failed'));
   assert.deepEqual(h.events.primary.map((e) => [e.event, e.data?.status]), [['MIGRATION', 'setup'], ['MIGRATION', 'failed']]);
   assert.deepEqual(await h.client.primary.execute('query-migrate'), { status: 'failed', 'error-desc': "Failed to connect to '127.0.0.1:1': Connection refused" });
   assert.equal((await h.client.primary.execute<{ status: string }>('query-status')).status, 'running');
