@@ -55,12 +55,16 @@ describe('xl commands', () => {
 });
 
 describe('the setsid + nohup supervisor under sh and bash', () => {
-  /** The pid's command line, once it has exec'd past setsid and nohup; '' while it has not (or is gone). */
-  const cmdline = (pid: number): string => {
+  /**
+   * The pid's command line; undefined once it is gone or a zombie. It reads '' for a moment inside each exec
+   * (the new image's arguments are not in place yet), which is why '' is no sign of an exit.
+   */
+  const cmdline = (pid: number): string | undefined => {
     try {
+      if (/^Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, ''))) return undefined;
       return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
     } catch {
-      return '';
+      return undefined;
     }
   };
   /** Field 6 of /proc/<pid>/stat: the session id (after the command name in parentheses). */
@@ -94,7 +98,11 @@ describe('the setsid + nohup supervisor under sh and bash', () => {
       pids.push(pid);
       assert.equal(out, `${pid}\n`, 'only the pid is printed');
       // setsid and nohup exec in turn; wait until the pid runs the argv (or is gone, which fails below).
-      for (let i = 0; i < 200 && cmdline(pid) !== 'sleep 30' && cmdline(pid) !== ''; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 500; i++) {
+        const now = cmdline(pid);
+        if (now === 'sleep 30' || now === undefined) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
       assert.equal(cmdline(pid), 'sleep 30', `pid ${pid} is the sleeping process`);
       assert.equal(sessionOf(pid), pid, 'it leads its own session, outliving the SSH session');
       assert.equal(sup.log, `${logDir}/colo-console-suptest.log`);
