@@ -4,7 +4,8 @@
 // it again launches only a new secondary (a full copy), the guest running on in the same primary QEMU.
 
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
@@ -158,5 +159,40 @@ describe('QEMU backend: a pair it launches, real QEMU through a real sshd', { sk
     while (handle.state.state !== 'protected' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.equal(handle.state.state, 'protected', JSON.stringify(states));
     assert.equal((await handle.stop(ctx)).state, 'stopped');
+  });
+
+  void test('preflight through the host: a port something already holds, a bridge that is not there, no ACL: each a failed check with its fix, audited, nothing started', async (t) => {
+    const { vm, backend, a, b, primaryQmp, secondaryQmp } = await fixture(t, 'held', '127.0.0.1');
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    t.after(() => holder.close());
+    const held = (holder.address() as net.AddressInfo).port;
+    const commands: HostCommand[] = [];
+    const ctx: BackendContext = { command: (c) => commands.push(c) };
+    const options = { launch: true, accel: 'tcg', machine: 'pc', memoryMiB: 64, primaryQmp, secondaryQmp, replicationAddress: '127.0.0.1', migrationPort: held };
+
+    const checks = await backend.preflight({ id: 'held', name: vm, domain: vm, mode: 'colo', primary: a, secondary: b, options }, ctx);
+    const ports = checks.find((c) => c.id === 'ports-secondary');
+    assert.equal(ports?.status, 'fail', JSON.stringify(checks));
+    assert.equal(ports?.label, 'The ports the secondary\'s QEMU listens on, on launch-b');
+    assert.equal(ports?.detail, `port ${held} (the incoming migration, at 127.0.0.1) is taken: something listens on 127.0.0.1:${held}. Fix: end what holds it (a QEMU left from an earlier launch?), or set migrationPort.`);
+    assert.ok(commands.some((c) => c.hostId === 'lb' && c.command === 'cat /proc/net/tcp /proc/net/tcp6' && c.result === 'ok'), commands.map((c) => c.command).join('\n'));
+
+    // A bridge no host here has (a name of this test's own), with the ACL as this machine has it.
+    const bridge = `brc${process.pid % 100000}`;
+    const bridged = await backend.preflight({ id: 'br', name: vm, domain: vm, mode: 'colo', primary: a, secondary: b, options: { ...options, migrationPort: await freePort(), network: 'bridge', bridge, primaryReplicationAddress: '127.0.0.1', proxyBasePort: await freePortRun(4) } }, ctx);
+    for (const side of ['primary', 'secondary']) {
+      const host = side === 'primary' ? 'launch-a' : 'launch-b';
+      assert.deepEqual(bridged.find((c) => c.id === `bridge-${side}`), { id: `bridge-${side}`, label: `Bridge ${bridge} on ${host}`, status: 'fail', detail: `${host} has no bridge named ${bridge}. Fix: create it there (ip link add ${bridge} type bridge, then add the uplink and set it up), or name the bridge the guests use.` });
+      const acl = bridged.find((c) => c.id === `bridge-acl-${side}`);
+      let conf: string | undefined;
+      try {
+        conf = readFileSync('/etc/qemu/bridge.conf', 'utf8');
+      } catch { /* absent, as on a fresh Debian */ }
+      if (conf === undefined) assert.match(acl?.detail ?? '', /^\/etc\/qemu\/bridge\.conf cannot be read there \(exit 1: cat: \/etc\/qemu\/bridge\.conf: No such file or directory\)/);
+      assert.equal(acl?.status, conf !== undefined && /^\s*allow\s+all\s*$/m.test(conf) && !/^\s*deny/m.test(conf) ? 'pass' : 'fail', JSON.stringify(acl));
+      assert.equal(bridged.find((c) => c.id === `ports-${side}`)?.status, 'pass');
+    }
+    assert.equal(existsSync(secondaryQmp), false, 'nothing was started');
   });
 });

@@ -23,6 +23,7 @@ import { shellCommand } from '../../ssh/shell-quote.js';
 import { exitSummary, firstLine, runOnHost } from '../host-command.js';
 import { type QemuPairOptions, QEMU_DEFAULTS, readQemuOptions } from './qemu-options.js';
 import { type HandleTiming, type Heartbeat, QemuPairHandle } from './qemu-pair-handle.js';
+import { launchHostChecks } from './qemu-host-checks.js';
 import { type LaunchPlan, launchPlan, supervisedLaunch } from './qemu-launch.js';
 import { type QemuProbe, probeQemu, versionWarnings } from './qemu-probe.js';
 import { LIST_QEMU_ARGV, qemuDomainSummary, readQemuList } from './qemu-processes.js';
@@ -253,6 +254,13 @@ export class QemuBackend implements ReplicationBackend {
     } else {
       checks.push({ id: 'primary-running', label: `The guest already runs on ${pair.primary.name}`, status: 'pass', detail: `Its QEMU at ${o.primaryQmp} is ${running.primary.runState}: only a new secondary is launched, and the guest is copied to it in full.` });
     }
+    const launched = [
+      ...(running.primary === null ? [{ side: 'primary' as const, host: pair.primary }] : []),
+      ...(running.secondary === null ? [{ side: 'secondary' as const, host: pair.secondary }] : []),
+    ];
+    const bridge = (o.network ?? QEMU_DEFAULTS.network) === 'bridge' ? o.bridge : undefined;
+    const hostChecks = launchHostChecks(plan, launched, bridge, (host, argv, okCodes) =>
+      runOnHost(this.o.links.link(host), host, argv, ctx, { timeoutMs: this.timing.commandTimeoutMs, maxOutputBytes: 4 * 1024 * 1024, ...(okCodes === undefined ? {} : { okCodes }) }));
     const binary = o.binary ?? QEMU_DEFAULTS.binary;
     await Promise.all([pair.primary, pair.secondary].map(async (host) => {
       try {
@@ -275,6 +283,7 @@ export class QemuBackend implements ReplicationBackend {
         checks.push({ id: `binary-${host.id}`, label: `${binary} on ${host.name}`, status: 'fail', detail: err instanceof Error ? err.message : String(err) });
       }
     }));
+    checks.push(...await hostChecks);
     return checks;
   }
 

@@ -7,6 +7,7 @@
 //
 // Values come validated from qemu-options.ts; launchPlan checks again what goes into a `key=value,…` option.
 
+import type { PlannedListener } from './qemu-launch.js';
 import { QEMU_DEFAULTS, type QemuPairOptions } from './qemu-options.js';
 
 export const NETDEV = 'hn0';
@@ -16,6 +17,8 @@ export interface ColoNetwork {
   secondary: string[];
   /** One line for the preview: which network the guest has. */
   summary: string;
+  /** The proxy's ports the primary's QEMU listens on. */
+  primaryListeners: PlannedListener[];
 }
 
 /**
@@ -33,7 +36,7 @@ export function proxyPorts(base: number): { mirror: number; compareSecondary: nu
  */
 export function coloNetwork(o: QemuPairOptions, primaryAddress: string, value: (what: string, v: string) => string): ColoNetwork {
   const network = o.network ?? QEMU_DEFAULTS.network;
-  if (network === 'none') return { primary: ['-nic', 'none'], secondary: ['-nic', 'none'], summary: 'no network (-nic none)' };
+  if (network === 'none') return { primary: ['-nic', 'none'], secondary: ['-nic', 'none'], summary: 'no network (-nic none)', primaryListeners: [] };
 
   let netdev: string;
   let summary: string;
@@ -82,5 +85,12 @@ export function coloNetwork(o: QemuPairOptions, primaryAddress: string, value: (
     '-object', `filter-redirector,id=f2,netdev=${NETDEV},queue=rx,outdev=red1`,
     '-object', `filter-rewriter,id=rew0,netdev=${NETDEV},queue=all`,
   ];
-  return { primary, secondary, summary };
+  const option = 'proxyBasePort';
+  const primaryListeners: PlannedListener[] = [
+    { address: primaryAddress, port: ports.mirror, use: 'the COLO proxy\'s mirror of the guest\'s input', option },
+    { address: primaryAddress, port: ports.compareSecondary, use: 'colo-compare\'s input from the secondary', option },
+    { address: local, port: ports.comparePrimary, use: 'colo-compare\'s input from the primary', option },
+    { address: local, port: ports.compareOut, use: 'colo-compare\'s output', option },
+  ];
+  return { primary, secondary, summary, primaryListeners };
 }

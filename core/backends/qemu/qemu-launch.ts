@@ -16,6 +16,17 @@ export interface QmpStep {
   arguments?: Record<string, unknown>;
 }
 
+/** A TCP port a launched QEMU will listen on, for the preflight to see whether something holds it already. */
+export interface PlannedListener {
+  /** The address it binds, as given (an IP literal or a host name). */
+  address: string;
+  port: number;
+  /** What it is for, in the admin's words. */
+  use: string;
+  /** The option that moves it. */
+  option: string;
+}
+
 export interface LaunchPlan {
   primary: {
     argv: string[];
@@ -33,6 +44,8 @@ export interface LaunchPlan {
   preview: string;
   /** QMP commands once both monitors answer and before `migrate`: the secondary's first (its NBD export). */
   afterLaunch: { secondary: QmpStep[]; primary: QmpStep[] };
+  /** The TCP ports each side's QEMU will listen on. */
+  listeners: { primary: PlannedListener[]; secondary: PlannedListener[] };
 }
 
 /** The drive and node names QEMU's COLO documentation uses; the failover runbooks (qemu-colo.md §1.6) expect them. */
@@ -56,6 +69,12 @@ function optionValue(what: string, value: string): string {
 /** An address as a URI host: IPv6 literals in brackets. */
 function uriHost(address: string): string {
   return address.includes(':') ? `[${address}]` : address;
+}
+
+/** Host and port of a `tcp:HOST:PORT` URI (IPv6 in brackets); undefined for any other transport. */
+function tcpEndpoint(uri: string): { address: string; port: number } | undefined {
+  const m = /^tcp:(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(uri);
+  return m === null ? undefined : { address: m[1] ?? m[2]!, port: Number(m[3]) };
 }
 
 /** The directory a validated absolute path is in. */
@@ -164,7 +183,16 @@ export function launchPlan(vm: string, o: QemuPairOptions, secondaryAddress: str
     shellCommand(primary),
   ].join('\n');
 
-  return { primary: { argv: primary, prepare: primaryPrepare }, secondary: { argv: secondary, prepare }, incomingUri, preview, afterLaunch };
+  const incoming = tcpEndpoint(incomingUri);
+  const listeners: LaunchPlan['listeners'] = {
+    primary: network.primaryListeners,
+    secondary: [
+      ...(incoming === undefined ? [] : [{ ...incoming, use: 'the incoming migration', option: o.incomingUri === undefined ? 'migrationPort' : 'incomingUri' }]),
+      ...(o.disk === undefined ? [] : [{ address, port: nbdPort, use: 'the NBD export of the secondary\'s disk', option: 'nbdPort' }]),
+    ],
+  };
+
+  return { primary: { argv: primary, prepare: primaryPrepare }, secondary: { argv: secondary, prepare }, incomingUri, preview, afterLaunch, listeners };
 }
 
 /**
