@@ -5,6 +5,7 @@
 // runs on, as the host's VM list shows. Whatever QEMU the test launched is found by its sockets and killed after it.
 
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -179,9 +180,28 @@ test('QEMU launch: the console starts both QEMUs over SSH with a user-mode netwo
   await wizard.getByTestId('qemu-macAddress').fill('52:54:00:12:34:56');
   await expect(wizard.locator('[aria-invalid="true"]')).toHaveCount(0);
   await ui.shotOf(wizard, 'qemu-launch-fields');
+
+  // A migration port something on host b already listens on (as a QEMU left from an earlier launch would): the
+  // preflight fails on it, naming the port, the holder and the option, and the pair cannot be added.
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, lab.b.address, resolve));
+  const heldPort = (holder.address() as net.AddressInfo).port;
+  const checklist = wizard.getByRole('region', { name: 'Preflight checklist' });
+  try {
+    await wizard.getByTestId('qemu-migrationPort').fill(String(heldPort));
+    await wizard.getByRole('button', { name: 'Run preflight' }).click();
+    await expect(checklist.getByRole('status')).toHaveText('1 check failed: fix it and run the preflight again.', { timeout: T.detect });
+    const ports = checklist.getByTestId('check-ports-secondary');
+    await expect(ports).toHaveAttribute('data-status', 'fail');
+    await expect(ports).toContainText(`The ports the secondary's QEMU listens on, on ${NAMES.b}`);
+    await expect(ports).toContainText(`port ${heldPort} (the incoming migration, at ${lab.b.address}) is taken: something listens on ${lab.b.address}:${heldPort}. Fix: end what holds it (a QEMU left from an earlier launch?), or set migrationPort.`);
+    await expect(wizard.getByRole('button', { name: 'Add pair' })).toBeDisabled();
+  } finally {
+    holder.close();
+  }
+  await wizard.getByTestId('qemu-migrationPort').fill(String(migrationPort));
   await wizard.getByRole('button', { name: 'Run preflight' }).click();
 
-  const checklist = wizard.getByRole('region', { name: 'Preflight checklist' });
   // 7.2's checkpoint deadlock is a warning, not a failure.
   await expect(checklist.getByRole('status')).toHaveText(/^(All \d+ checks passed\.|Ready, with \d+ warnings?\.)$/, { timeout: T.detect });
   for (const status of await checklist.getByRole('listitem').evaluateAll((items) => items.map((i) => i.getAttribute('data-status')))) expect(['pass', 'warn']).toContain(status);
