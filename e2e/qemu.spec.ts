@@ -164,3 +164,31 @@ test('QEMU: the primary hung in a checkpoint; the failover asks for the primary 
     await lab.stop();
   }
 });
+
+test('QEMU: the secondary\'s QEMU killed: the primary leaves COLO and runs on alone, the pair says why, the commands are on record, and protection can start again', async ({ page, ui }) => {
+  test.setTimeout(180_000);
+  const lab = await withLab();
+  try {
+    await page.waitForLoadState('domcontentloaded');
+    await addHost(page, ui, lab, lab.a, NAMES.a);
+    await addHost(page, ui, lab, lab.b, NAMES.b);
+    await protect(page, ui, lab);
+    await ui.expectState('Protected', 'protected', T.detect);
+    await ui.expectSeqAbove(page.getByTestId('metric-last-checkpoint'), 1);
+
+    await lab.killSecondary();
+    // Always safe, so automatic: the guest runs on where it ran, no longer protected, and the words say which side
+    // went and how the console knew (QEMU's own COLO_EXIT first, when it came).
+    await ui.expectState(/^Not protected/, 'unprotected', T.detect);
+    await expect(ui.runsOn()).toHaveText(`Runs on ${NAMES.a}, unprotected`);
+    await expect(ui.detail()).toContainText(new RegExp(`${NAMES.b} is gone \\((COLO_EXIT on the (primary|secondary) \\(reason \\w+\\)|its QEMU .+)\\); ${lab.vm} left COLO and runs on ${NAMES.a}, unprotected\\.`));
+    expect(lab.emulated!.state.sides.primary.runState, 'the primary runs the guest').toBe('running');
+    expect(lab.emulated!.state.sides.primary.mode, 'out of COLO').toBe('none');
+    await expect(ui.action('start')).toBeEnabled();
+    await ui.shot('qemu-secondary-lost');
+    // What the console sent the primary to take it out of COLO is in the audit log.
+    await ui.auditRow('host.command', /x-colo-lost-heartbeat/);
+  } finally {
+    await lab.stop();
+  }
+});
