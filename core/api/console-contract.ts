@@ -201,6 +201,10 @@ export const pairStats = z.object({
   /** The longest primary pause of the last minute. These three include a checkpoint still open: no figure hides it. */
   pausePrimaryMaxMs: ms.nullable(),
   checkpointsPerMinute: z.number().nonnegative(),
+  /**
+   * The newest committed checkpoint (the initial copy counts): what the secondary holds and a failover resumes from.
+   * A failed or aborted cycle after it does not move these.
+   */
   lastCheckpointAt: epochMs.nullable(),
   lastSeq: z.number().int().nullable(),
 });

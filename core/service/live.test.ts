@@ -73,6 +73,24 @@ void describe('PairLive', () => {
     assert.equal(j.lastSeq, 0);
   });
 
+  void test('the last checkpoint is the newest committed one: failed and aborted cycles after it do not move it', () => {
+    const live = new PairLive();
+    live.addCycle(cycle(0, NOW - 5000, 30));
+    live.addCycle(cycle(1, NOW - 4000, 20));
+    live.addCycle({ ...cycle(2, NOW - 3000, 25), outcome: 'failed' });
+    live.addCycle({ ...cycle(3, NOW - 2000, 25), outcome: 'aborted' });
+    const s = live.stats(NOW);
+    assert.equal(s.lastSeq, 1);
+    assert.equal(s.lastCheckpointAt, cycleEnd(cycle(1, NOW - 4000, 20)));
+    // Their pauses still count: the guest was paused all the same.
+    assert.equal(s.checkpointsPerMinute, 3);
+    assert.equal(s.pausePrimaryMaxMs, 25);
+
+    const none = new PairLive();
+    none.addCycle({ ...cycle(0, NOW - 1000, 30), outcome: 'failed' });
+    assert.deepEqual([none.stats(NOW).lastSeq, none.stats(NOW).lastCheckpointAt], [null, null], 'an initial copy that failed is no checkpoint');
+  });
+
   void test('the output gauge covers the last second and counts packets exactly', () => {
     const live = new PairLive();
     const t0 = 10_000;

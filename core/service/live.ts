@@ -125,13 +125,14 @@ export class PairLive {
 
   /**
    * Overview over the last minute, from the cycles the backend reported. The initial copy (seq 0) is a live
-   * migration, not a checkpoint, so it counts for lastCheckpointAt/lastSeq but not for pauses or the rate.
+   * migration, not a checkpoint, so it counts for lastCheckpointAt/lastSeq but not for pauses or the rate. Those two
+   * name the newest committed cycle: a failed one is no state the secondary holds.
    * checkpointsPerMinute is the count in the last 60 s, so it ramps up during a pair's first minute.
    * `openSince` is the start of a checkpoint still in progress: its pause so far counts as a pause, so that
    * neither the p99 nor the max can hide a guest that is paused right now.
    */
   stats(now: number, openSince?: number): PairStats {
-    const last = this.cycles.last();
+    const last = this.lastCommitted();
     const recent = this.cycles.takeNewestWhile((c) => cycleEnd(c) >= now - STATS_WINDOW_MS);
     const pauses: number[] = [];
     for (const c of recent) if (c.trigger !== 'initial') pauses.push(c.primaryPauseMs);
@@ -146,6 +147,15 @@ export class PairLive {
       lastCheckpointAt: last === undefined ? null : cycleEnd(last),
       lastSeq: last === undefined ? null : last.seq,
     };
+  }
+
+  /** The newest committed cycle still in the ring. */
+  private lastCommitted(): CycleRecord | undefined {
+    for (let i = this.cycles.length - 1; i >= 0; i--) {
+      const c = this.cycles.at(i)!;
+      if (c.outcome === 'committed') return c;
+    }
+    return undefined;
   }
 
   /**
