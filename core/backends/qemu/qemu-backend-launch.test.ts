@@ -9,9 +9,9 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import type { CycleRecord, ProtectionState } from '../../colo/types.js';
+import type { CycleRecord, FailoverEvent, ProtectionState } from '../../colo/types.js';
 import { qemuMissing } from '../../lab/qemu-pair.js';
-import type { BackendContext, HostCommand, PairEvents, PairSpec } from '../../service/backend.js';
+import type { BackendContext, HostCommand, PairEvents, PairHandle, PairSpec } from '../../service/backend.js';
 import type { HostRecord } from '../../service/registry.js';
 import { knownHostsCheck } from '../../ssh/host-keys.js';
 import { SshHostLink } from '../../ssh/host-link.js';
@@ -19,6 +19,7 @@ import { knownHostsLine, parseKnownHosts } from '../../ssh/known-hosts.js';
 import { startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
 import { freePort, freePortRun } from '../../test-support/ports.js';
 import { QEMU_LOG_DIR, QemuBackend } from './qemu-backend.js';
+import { QmpClient } from './qmp-client.js';
 
 const why = qemuMissing() ?? sshdUnavailable();
 
@@ -31,6 +32,24 @@ interface Fixture {
   b: HostRecord;
   primaryQmp: string;
   secondaryQmp: string;
+}
+
+/** What a QEMU holds by id (objects, chardevs) and whether it runs, asked on its own monitor once the console let go. */
+async function holds(socket: string): Promise<{ objects: Set<string>; chardevs: Set<string>; running: boolean }> {
+  const stream = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect(socket);
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+  const c = await QmpClient.open(stream, { name: 'test', timeoutMs: 10_000 });
+  try {
+    const objects = await c.execute<{ name: string }[]>('qom-list', { path: '/objects' });
+    const chardevs = await c.execute<{ label: string }[]>('query-chardev');
+    const status = await c.execute<{ running: boolean }>('query-status');
+    return { objects: new Set(objects.map((o) => o.name)), chardevs: new Set(chardevs.map((d) => d.label)), running: status.running };
+  } finally {
+    c.close();
+  }
 }
 
 /** A real sshd both "hosts" are reached through, a backend on it, and the cleanup of whatever a test launched. */
@@ -128,7 +147,7 @@ describe('QEMU backend: a pair it launches, real QEMU through a real sshd', { sk
     await h2.detach(quiet);
   });
 
-  void test('network user: preflight names the primary\'s address it needs; the command lines carry the COLO proxy; start reaches COLO', async (t) => {
+  void test('network user: preflight names the primary\'s address it needs; the command lines carry the COLO proxy; start reaches COLO; stop, failover and each re-protect take the proxy down and put it back as QEMU\'s failover steps do', async (t) => {
     const { vm, backend, a, b, primaryQmp, secondaryQmp } = await fixture(t, 'netuser', undefined);
     const options = {
       launch: true, accel: 'tcg', machine: 'pc', memoryMiB: 64, primaryQmp, secondaryQmp, replicationAddress: '127.0.0.1',
@@ -153,12 +172,57 @@ describe('QEMU backend: a pair it launches, real QEMU through a real sshd', { sk
     assert.ok(secondaryLine.includes(` -chardev socket,id=red1,host=127.0.0.1,port=${port + 1},reconnect=1 `), secondaryLine);
     assert.ok(secondaryLine.includes(' -object filter-rewriter,id=rew0,netdev=hn0,queue=all '), secondaryLine);
 
-    const states: ProtectionState[] = [];
-    const handle = await backend.protect(spec, { state: (x) => states.push(x), cycle: () => {}, failover: () => {} }, ctx);
-    const deadline = Date.now() + 30_000;
-    while (handle.state.state !== 'protected' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(handle.state.state, 'protected', JSON.stringify(states));
-    assert.equal((await handle.stop(ctx)).state, 'stopped');
+    const commands: HostCommand[] = [];
+    const audited: BackendContext = { command: (c) => commands.push(c) };
+    const protectedBy = async (pair: PairSpec): Promise<PairHandle> => {
+      const states: ProtectionState[] = [];
+      const h = await backend.protect(pair, { state: (x) => states.push(x), cycle: () => {}, failover: (e) => failovers.push(e) }, audited);
+      const deadline = Date.now() + 30_000;
+      while (h.state.state !== 'protected' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(h.state.state, 'protected', JSON.stringify(states));
+      return h;
+    };
+    const sent = (since: number, command: string): string[] => commands.slice(since).map((c) => c.command).filter((c) => c.includes(`"execute":"${command}"`));
+    const failovers: FailoverEvent[] = [];
+    const primaryProxy = ['m0', 'redire0', 'redire1', 'iothread1', 'comp0'];
+
+    // Stop: the primary runs on alone, its COLO proxy taken down as QEMU's "Primary Failover" steps do, so its
+    // guest's packets no longer wait in colo-compare for a secondary that is gone.
+    const handle = await protectedBy(spec);
+    const stopped = await handle.stop(audited);
+    assert.equal(stopped.state, 'stopped');
+    assert.match(stopped.reason ?? '', /Taken down on launch-a, as QEMU's COLO failover steps do: object-del comp0, object-del iothread1, object-del m0, object-del redire0, object-del redire1\.$/);
+    let held = await holds(primaryQmp);
+    assert.deepEqual(primaryProxy.filter((id) => held.objects.has(id)), [], [...held.objects].join(' '));
+    assert.ok(held.chardevs.has('mirror0') && held.chardevs.has('compare1'), 'the proxy\'s sockets stay, as in the documentation');
+    assert.equal(held.running, true);
+
+    // Protect again: a new secondary, and the proxy put back on the running primary before the new copy.
+    let mark = commands.length;
+    const again = await protectedBy(spec);
+    assert.equal(sent(mark, 'object-add').length, 5, commands.slice(mark).map((c) => c.command).join('\n'));
+    assert.deepEqual(sent(mark, 'chardev-add'), [], 'its sockets were still there');
+
+    // Fail over: the primary's QEMU ends, the secondary runs alone with its redirectors and their sockets removed
+    // ("Secondary Failover"): its output no longer goes to a colo-compare that is gone. Its filter-rewriter stays.
+    const result = await again.failover(audited);
+    assert.equal(result.state.state, 'failed-over');
+    assert.match(result.event?.detail ?? '', /Taken down on launch-b, as QEMU's COLO failover steps do: object-del f2, object-del f1, chardev-remove red1, chardev-remove red0\.$/);
+    held = await holds(secondaryQmp);
+    assert.equal(held.running, true);
+    assert.ok(held.objects.has('rew0'), [...held.objects].join(' '));
+    assert.deepEqual(['f1', 'f2'].filter((id) => held.objects.has(id)), []);
+    assert.deepEqual(['red0', 'red1'].filter((id) => held.chardevs.has(id)), []);
+
+    // Protect the survivor: it becomes a primary with the whole proxy, its filters before its rewriter, and a new
+    // secondary starts where the old primary ran.
+    mark = commands.length;
+    const swapped: PairSpec = { ...spec, primary: b, secondary: a, options: backend.swappedOptions(spec.options ?? {}) };
+    const third = await protectedBy(swapped);
+    assert.deepEqual(sent(mark, 'chardev-add').map((c) => /"id":"([^"]+)"/.exec(c)?.[1]), ['mirror0', 'compare1', 'compare0', 'compare0-0', 'compare_out', 'compare_out0']);
+    assert.deepEqual(sent(mark, 'object-add').map((c) => /"id":"([^"]+)"/.exec(c)?.[1]), primaryProxy);
+    assert.ok(sent(mark, 'object-add').slice(0, 3).every((c) => c.includes('"insert":"before","position":"id=rew0"')));
+    assert.equal((await third.stop(audited)).state, 'stopped');
   });
 
   void test('preflight through the host: a port something already holds, a bridge that is not there, no ACL: each a failed check with its fix, audited, nothing started', async (t) => {

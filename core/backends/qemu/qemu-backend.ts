@@ -23,8 +23,9 @@ import { shellCommand } from '../../ssh/shell-quote.js';
 import { exitSummary, firstLine, runOnHost } from '../host-command.js';
 import { type QemuPairOptions, QEMU_DEFAULTS, readQemuOptions } from './qemu-options.js';
 import { type HandleTiming, type Heartbeat, QemuPairHandle } from './qemu-pair-handle.js';
+import { coloLayout, primaryProxySteps } from './qemu-colo-plumbing.js';
 import { launchHostChecks } from './qemu-host-checks.js';
-import { type LaunchPlan, launchPlan, supervisedLaunch } from './qemu-launch.js';
+import { type LaunchPlan, launchPlan, type QmpStep, supervisedLaunch } from './qemu-launch.js';
 import { type QemuProbe, probeQemu, versionWarnings } from './qemu-probe.js';
 import { LIST_QEMU_ARGV, qemuDomainSummary, readQemuList } from './qemu-processes.js';
 import { QmpClient } from './qmp-client.js';
@@ -139,6 +140,7 @@ export class QemuBackend implements ReplicationBackend {
       if (plan !== null) {
         for (const step of plan.afterLaunch.secondary) await handle.command('secondary', step.command, step.arguments, ctx);
         if (launchedPrimary) for (const step of plan.afterLaunch.primary) await handle.command('primary', step.command, step.arguments, ctx);
+        else for (const step of await this.proxyToRestore(handle, o, plan, ctx)) await handle.command('primary', step.command, step.arguments, ctx);
       }
       const caps = { capabilities: [{ capability: 'x-colo', state: true }, { capability: 'events', state: true }] };
       await handle.command('secondary', 'migrate-set-capabilities', caps, ctx);
@@ -252,7 +254,7 @@ export class QemuBackend implements ReplicationBackend {
     } else if (o.disk !== undefined) {
       checks.push({ id: 'primary-running', label: `The guest already runs on ${pair.primary.name}`, status: 'fail', detail: `Its QEMU at ${o.primaryQmp} is ${running.primary.runState}. Protecting a running guest with a disk again needs QEMU's "resume replication" steps, which the console does not run yet. Fix: shut the guest down and start both sides fresh, or follow those steps and attach.` });
     } else {
-      checks.push({ id: 'primary-running', label: `The guest already runs on ${pair.primary.name}`, status: 'pass', detail: `Its QEMU at ${o.primaryQmp} is ${running.primary.runState}: only a new secondary is launched, and the guest is copied to it in full.` });
+      checks.push({ id: 'primary-running', label: `The guest already runs on ${pair.primary.name}`, status: 'pass', detail: `Its QEMU at ${o.primaryQmp} is ${running.primary.runState}: only a new secondary is launched, and the guest is copied to it in full.${(o.network ?? QEMU_DEFAULTS.network) === 'none' ? '' : ' What it lacks of the COLO proxy is added to it first (chardev-add, object-add).'}` });
     }
     const launched = [
       ...(running.primary === null ? [{ side: 'primary' as const, host: pair.primary }] : []),
@@ -285,6 +287,20 @@ export class QemuBackend implements ReplicationBackend {
     }));
     checks.push(...await hostChecks);
     return checks;
+  }
+
+  /**
+   * The COLO proxy a guest that ran on alone needs again before a new start: it lost its own when it left COLO, or
+   * had a secondary's. Read from what its QEMU holds now, so a step is never repeated.
+   */
+  private async proxyToRestore(handle: QemuPairHandle, o: QemuPairOptions, plan: LaunchPlan, ctx: BackendContext): Promise<QmpStep[]> {
+    const layout = coloLayout(o);
+    if (layout === null || !layout.network) return [];
+    const [objects, chardevs] = await Promise.all([
+      handle.command<unknown>('primary', 'qom-list', { path: '/objects' }, ctx),
+      handle.command<unknown>('primary', 'query-chardev', undefined, ctx),
+    ]);
+    return primaryProxySteps(layout, plan.proxyAddress, { objects: idsIn(objects, 'name'), chardevs: idsIn(chardevs, 'label') });
   }
 
   /** The sides whose QEMU already answers at the pair's socket (a guest that ran on after a stop or a failover). */
@@ -331,7 +347,7 @@ export class QemuBackend implements ReplicationBackend {
       this.timing,
       heartbeatOf(o),
       start,
-      o.launch === true,
+      coloLayout(o),
       () => {
         this.live.delete(h);
         // What QEMU said last outlives the run: a failover's COLO_EXIT stays on the pair's screen.
@@ -362,6 +378,18 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
   return Promise.race([p, new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(message)), ms);
   })]).finally(() => clearTimeout(timer));
+}
+
+/** The string `key` of each entry of a QMP list reply; anything else in it is ignored. */
+function idsIn(reply: unknown, key: string): Set<string> {
+  const ids = new Set<string>();
+  if (Array.isArray(reply)) {
+    for (const item of reply) {
+      const v: unknown = typeof item === 'object' && item !== null ? (item as Record<string, unknown>)[key] : undefined;
+      if (typeof v === 'string') ids.add(v);
+    }
+  }
+  return ids;
 }
 
 function heartbeatOf(o: QemuPairOptions): Heartbeat {

@@ -17,6 +17,7 @@ import { qemuMissing } from '../../lab/qemu-pair.js';
 import type { SshConnection } from '../../ssh/connection.js';
 import { startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
 import { freePort, freePortRun } from '../../test-support/ports.js';
+import { coloLayout, primaryAloneSteps, stepName } from './qemu-colo-plumbing.js';
 import { type LaunchPlan, launchPlan, supervisedLaunch } from './qemu-launch.js';
 import { type QemuPairOptions, readQemuOptions } from './qemu-options.js';
 import { LIST_QEMU_ARGV, parseQemuList } from './qemu-processes.js';
@@ -401,6 +402,19 @@ describe('a launch plan run on a real QEMU 7.2 through a real sshd', { skip: una
     assert.ok(nodes.some((n) => n['node-name'] === 'replication0' && n.drv === 'replication'), JSON.stringify(nodes.map((n) => n['node-name'])));
 
     await startColoAndWait(primary, secondary, onPrimary.incomingUri);
+
+    // The secondary lost: the primary drops its replication child ("Primary Failover", as the console does for a
+    // pair it launched), then leaves COLO and runs on with its own disk alone.
+    const layout = coloLayout({ ...options, launch: true, disk: images.primary });
+    assert.deepEqual(primaryAloneSteps(layout!).map(stepName), ['x-blockdev-change children.1', 'human-monitor-command drive_del replication0']);
+    for (const step of primaryAloneSteps(layout!)) await primary.execute(step.command, step.arguments);
+    await primary.execute('x-colo-lost-heartbeat');
+    const left = await primary.execute<Array<{ 'node-name': string }>>('query-named-block-nodes');
+    assert.ok(!left.some((n) => n['node-name'] === 'replication0'), JSON.stringify(left.map((n) => n['node-name'])));
+    await eventually('the primary running alone', 20_000, async () => {
+      const [st, colo] = [await primary.execute<{ status: string }>('query-status'), await primary.execute<{ mode: string }>('query-colo-status')];
+      return st.status === 'running' && colo.mode === 'none' ? true : undefined;
+    });
   });
 
   test('network user: both start with the COLO proxy, the secondary\'s proxy connects to the primary\'s, COLO starts', async (t) => {

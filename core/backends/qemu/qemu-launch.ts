@@ -44,6 +44,8 @@ export interface LaunchPlan {
   preview: string;
   /** QMP commands once both monitors answer and before `migrate`: the secondary's first (its NBD export). */
   afterLaunch: { secondary: QmpStep[]; primary: QmpStep[] };
+  /** Where the primary's COLO proxy listens for the secondary ('' without a network). */
+  proxyAddress: string;
   /** The TCP ports each side's QEMU will listen on. */
   listeners: { primary: PlannedListener[]; secondary: PlannedListener[] };
 }
@@ -192,7 +194,7 @@ export function launchPlan(vm: string, o: QemuPairOptions, secondaryAddress: str
     ],
   };
 
-  return { primary: { argv: primary, prepare: primaryPrepare }, secondary: { argv: secondary, prepare }, incomingUri, preview, afterLaunch, listeners };
+  return { primary: { argv: primary, prepare: primaryPrepare }, secondary: { argv: secondary, prepare }, incomingUri, preview, afterLaunch, proxyAddress, listeners };
 }
 
 /**

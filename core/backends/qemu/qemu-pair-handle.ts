@@ -25,7 +25,9 @@ import {
 import type { HostRecord } from '../../service/registry.js';
 import type { SshHostLink } from '../../ssh/host-link.js';
 import { setTimeout as delay } from 'node:timers/promises';
+import { type ColoLayout, primaryAloneSteps, secondaryAloneSteps, stepName } from './qemu-colo-plumbing.js';
 import { QemuCycleTracker } from './qemu-cycles.js';
+import type { QmpStep } from './qemu-launch.js';
 import { QmpError, type QmpEvent } from './qmp-client.js';
 import { QmpSession, type QmpSessionState, sshSocket } from './qmp-session.js';
 
@@ -107,7 +109,8 @@ export class QemuPairHandle implements PairHandle {
     private readonly timing: HandleTiming,
     heartbeat: Heartbeat,
     start: { phase: 'starting' | 'syncing' | 'colo'; firstSeq: number; state: ProtectionState },
-    private readonly launched: boolean,
+    /** What the console set up around a guest it launched (null: attached, the admin's own set-up). */
+    private readonly layout: ColoLayout | null,
     private readonly released: () => void = () => {},
   ) {
     this.heartbeat = heartbeat;
@@ -221,9 +224,9 @@ export class QemuPairHandle implements PairHandle {
       if (p.status.monitor !== 'connected') {
         throw new Error(`${this.spec.primary.name}: the primary's monitor ${p.status.monitor === 'silent' ? 'does not answer (QEMU 7.2\'s checkpoint deadlock holds it, if this is 7.2)' : 'cannot be reached'}, so it cannot be told to run on alone. Fail over to ${this.spec.secondary.name} instead.`);
       }
-      await this.leaveColo('primary', ctx);
+      const { note } = await this.leaveColo('primary', ctx);
       await this.quit('secondary', ctx);
-      return this.finish({ state: 'stopped', since: this.clock(), reasonCode: 'stopped-by-admin', reason: `Protection stopped: ${this.spec.name} left COLO on ${this.spec.primary.name} and runs there alone; the secondary's QEMU on ${this.spec.secondary.name} was ended.` }, 'aborted');
+      return this.finish({ state: 'stopped', since: this.clock(), reasonCode: 'stopped-by-admin', reason: `Protection stopped: ${this.spec.name} left COLO on ${this.spec.primary.name} and runs there alone; the secondary's QEMU on ${this.spec.secondary.name} was ended.${note}` }, 'aborted');
     } catch (err) {
       if (!this.finished) this.busy = null;
       throw err;
@@ -271,7 +274,7 @@ export class QemuPairHandle implements PairHandle {
       secondary: { ...this.sides.secondary.status },
       ...(fencing === null ? {} : { fencingRequired: fencing }),
       lastColoExit: this.lastColoExit,
-      launch: this.launched,
+      launch: this.layout !== null,
     };
   }
 
@@ -331,20 +334,46 @@ export class QemuPairHandle implements PairHandle {
     if (w.session.state.kind === 'connected') throw new Error(`${w.host.name}: QEMU answered quit but its monitor is still open after ${this.timing.quitTimeoutMs / 1000} s.`);
   }
 
-  /** Takes `side` out of COLO so it runs alone: yank out of band, then x-colo-lost-heartbeat. */
-  /** Returns when the side was seen running alone (console clock). */
-  private async leaveColo(side: Side, ctx: BackendContext): Promise<number> {
+  /**
+   * Takes `side` out of COLO so it runs alone: yank out of band, then x-colo-lost-heartbeat; for a launched guest,
+   * with what the console set up for COLO taken down around it, as the documentation's failover steps do. Returns
+   * when the side was seen running alone (console clock), and a sentence on that clean-up for the record.
+   */
+  private async leaveColo(side: Side, ctx: BackendContext): Promise<{ runningAt: number; note: string }> {
     await this.command(side, 'yank', { instances: [{ type: 'migration' }] }, ctx, { oob: true }).catch((err: unknown) => {
       // Nothing to yank: the COLO connection is already gone.
       if (!(err instanceof QmpError && err.kind === 'command')) throw err;
     });
+    const l = this.layout;
+    const steps = l === null ? { before: [], after: [] } : side === 'primary' ? { before: primaryAloneSteps(l), after: [] } : secondaryAloneSteps(l);
+    const failed = await this.cleanUp(side, steps.before, ctx);
     try {
       await this.command(side, 'x-colo-lost-heartbeat', undefined, ctx);
     } catch (err) {
       // Already out of COLO (a COLO_EXIT raced us): fine if it runs.
       if (!(err instanceof QmpError && err.kind === 'command')) throw err;
     }
-    return this.waitRunningAlone(side);
+    failed.push(...await this.cleanUp(side, steps.after, ctx));
+    const runningAt = await this.waitRunningAlone(side);
+    const all = [...steps.before, ...steps.after];
+    const host = this.sides[side].host.name;
+    const note = all.length === 0 ? ''
+      : failed.length === 0 ? ` Taken down on ${host}, as QEMU's COLO failover steps do: ${all.map(stepName).join(', ')}.`
+        : ` Not taken down on ${host} (do it by hand): ${failed.join('; ')}.`;
+    return { runningAt, note };
+  }
+
+  /** Runs each clean-up step whatever became of the one before; returns the ones that failed, with QEMU's words. */
+  private async cleanUp(side: Side, steps: readonly QmpStep[], ctx: BackendContext): Promise<string[]> {
+    const failed: string[] = [];
+    for (const step of steps) {
+      try {
+        await this.command(side, step.command, step.arguments, ctx);
+      } catch (err) {
+        failed.push(`${stepName(step)} (${messageOf(err)})`);
+      }
+    }
+    return failed;
   }
 
   private async waitRunningAlone(side: Side): Promise<number> {
@@ -368,7 +397,7 @@ export class QemuPairHandle implements PairHandle {
   private async promoteSecondary(ctx: BackendContext, detectedBy: FailoverEvent['detectedBy'], cause: string, primaryLastRunningAt: number): Promise<ProtectionState> {
     this.tracker.end(this.clock(), 'failed');
     // In COLO the secondary's copy runs too, but its output goes nowhere: the guest is back once it runs alone.
-    const runningAt = await this.leaveColo('secondary', ctx);
+    const { runningAt, note } = await this.leaveColo('secondary', ctx);
     const seq = Math.max(0, this.tracker.lastCommitted);
     const exit = this.lastColoExit?.side === 'secondary' ? ` QEMU on ${this.spec.secondary.name}: COLO_EXIT mode ${this.lastColoExit.mode}, reason ${this.lastColoExit.reason}.` : '';
     this.failoverEvent = {
@@ -378,7 +407,7 @@ export class QemuPairHandle implements PairHandle {
       survivor: 'secondary',
       lastCheckpointSeq: seq,
       guestDowntimeMs: Math.max(0, runningAt - primaryLastRunningAt),
-      detail: `yank (out of band) and x-colo-lost-heartbeat on ${this.spec.secondary.name}.${exit}`,
+      detail: `yank (out of band) and x-colo-lost-heartbeat on ${this.spec.secondary.name}.${exit}${note}`,
     };
     if (!this.detached) this.events.failover(this.failoverEvent);
     return this.finish({ state: 'failed-over', since: this.clock(), reasonCode: detectedBy === 'admin' ? 'failover-by-admin' : 'primary-lost', reason: `${this.spec.secondary.name} took over from checkpoint ${seq}; the guest runs on ${this.spec.secondary.name}, unprotected. Protecting it again is a new full copy.` }, null);
@@ -391,10 +420,10 @@ export class QemuPairHandle implements PairHandle {
     const ctx = this.ctx;
     try {
       this.tracker.end(this.clock(), 'failed');
-      await this.leaveColo('primary', ctx);
+      const { note } = await this.leaveColo('primary', ctx);
       if (this.sides.secondary.status.monitor === 'connected') await this.quit('secondary', ctx).catch(() => {});
       const seq = Math.max(0, this.tracker.lastCommitted);
-      this.failoverEvent = { detectedBy: 'primary', cause: `${this.spec.secondary.name} was lost: ${why}. The guest runs on ${this.spec.primary.name}, unprotected.`, at: this.clock(), survivor: 'primary', lastCheckpointSeq: seq, guestDowntimeMs: 0, detail: why };
+      this.failoverEvent = { detectedBy: 'primary', cause: `${this.spec.secondary.name} was lost: ${why}. The guest runs on ${this.spec.primary.name}, unprotected.`, at: this.clock(), survivor: 'primary', lastCheckpointSeq: seq, guestDowntimeMs: 0, detail: `${why}.${note}` };
       if (!this.detached) this.events.failover(this.failoverEvent);
       this.finish({ state: 'unprotected', since: this.clock(), reasonCode: 'secondary-lost', reason: `${this.spec.secondary.name} is gone (${why}); ${this.spec.name} left COLO and runs on ${this.spec.primary.name}, unprotected.` }, null);
     } catch (err) {
