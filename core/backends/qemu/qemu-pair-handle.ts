@@ -353,8 +353,9 @@ export class QemuPairHandle implements PairHandle {
       // Already out of COLO (a COLO_EXIT raced us): fine if it runs.
       if (!(err instanceof QmpError && err.kind === 'command')) throw err;
     }
-    failed.push(...await this.cleanUp(side, steps.after, ctx));
+    // The guest runs from here: what comes after does not count as its downtime.
     const runningAt = await this.waitRunningAlone(side);
+    failed.push(...await this.cleanUp(side, steps.after, ctx));
     const all = [...steps.before, ...steps.after];
     const host = this.sides[side].host.name;
     const note = all.length === 0 ? ''
