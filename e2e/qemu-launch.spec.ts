@@ -260,6 +260,8 @@ test('QEMU launch: the console starts both QEMUs over SSH with a user-mode netwo
   // Stop protection: the secondary's QEMU is discarded, the primary's runs the guest on alone.
   await ui.confirm('stop', vm);
   await ui.expectState(/^Not protected/, 'stopped');
+  // Its COLO proxy taken down as QEMU's failover steps do, so its output no longer waits in colo-compare.
+  await expect(ui.detail()).toContainText(`Taken down on ${NAMES.a}, as QEMU's COLO failover steps do: object-del comp0, object-del iothread1, object-del m0, object-del redire0, object-del redire1.`);
   const primaryPid = qemusHolding([primaryQmp]);
   expect(primaryPid, 'the primary QEMU runs on').toHaveLength(1);
   expect(qemusHolding([secondaryQmp]), 'the secondary QEMU is gone').toHaveLength(0);
