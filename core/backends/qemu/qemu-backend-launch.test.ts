@@ -4,7 +4,7 @@
 // it again launches only a new secondary (a full copy), the guest running on in the same primary QEMU.
 
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,7 +16,7 @@ import type { HostRecord } from '../../service/registry.js';
 import { knownHostsCheck } from '../../ssh/host-keys.js';
 import { SshHostLink } from '../../ssh/host-link.js';
 import { knownHostsLine, parseKnownHosts } from '../../ssh/known-hosts.js';
-import { startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
+import { type Sshd, startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
 import { freePort, freePortRun } from '../../test-support/ports.js';
 import { QEMU_LOG_DIR, QemuBackend } from './qemu-backend.js';
 import { QmpClient } from './qmp-client.js';
@@ -32,7 +32,12 @@ interface Fixture {
   b: HostRecord;
   primaryQmp: string;
   secondaryQmp: string;
+  /** The image path both hosts show (fixture `withDisk`). */
+  disk: string;
 }
+
+const DISK_A = 'a.img';
+const DISK_B = 'b.img';
 
 /** What a QEMU holds by id (objects, chardevs) and whether it runs, asked on its own monitor once the console let go. */
 async function holds(socket: string): Promise<{ objects: Set<string>; chardevs: Set<string>; running: boolean }> {
@@ -52,20 +57,39 @@ async function holds(socket: string): Promise<{ objects: Set<string>; chardevs: 
   }
 }
 
-/** A real sshd both "hosts" are reached through, a backend on it, and the cleanup of whatever a test launched. */
-async function fixture(t: TestContext, name: string, primaryAddress: string | undefined): Promise<Fixture> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'qemu-launch-'));
-  chmodSync(dir, 0o755);
-  const vm = `${name}${process.pid}`;
-  const sshd = await startSshd();
+function linkTo(sshd: Sshd): SshHostLink {
   const entries = parseKnownHosts(knownHostsLine(sshd.host, sshd.port, sshd.hostKeyType, sshd.hostKey, false), 'kh').entries;
-  const link = new SshHostLink({
+  return new SshHostLink({
     target: { host: sshd.host, port: sshd.port, user: sshd.user },
     auth: () => ({ kind: 'key', privateKey: readFileSync(sshd.clientKeyFile) }),
     connect: { checkHostKey: knownHostsCheck(sshd.host, sshd.port, { entries }), readyTimeoutMs: 5000 },
     backoff: { initialMs: 100, maxMs: 400 },
   });
-  const backend = new QemuBackend({ links: { link: () => link }, commandTimeoutMs: 10_000 });
+}
+
+/**
+ * A real sshd both "hosts" are reached through, a backend on it, and the cleanup of whatever a test launched. With
+ * `disk`, each host is an sshd of its own that shows its own image (DISK_A, DISK_B in `dir`) at the same path, `disk`,
+ * as two real hosts would: QEMU locks an image it writes, so the two sides cannot share one file.
+ */
+async function fixture(t: TestContext, name: string, primaryAddress: string | undefined, withDisk = false): Promise<Fixture> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qemu-launch-'));
+  chmodSync(dir, 0o755);
+  const vm = `${name}${process.pid}`;
+  const disk = path.join(dir, 'disk.img');
+  let sshds: Sshd[];
+  if (withDisk) {
+    writeFileSync(disk, '');
+    for (const f of [DISK_A, DISK_B]) {
+      writeFileSync(path.join(dir, f), '');
+      truncateSync(path.join(dir, f), 1024 * 1024);
+    }
+    sshds = [await startSshd({ binds: [{ source: path.join(dir, DISK_A), target: disk }] }), await startSshd({ binds: [{ source: path.join(dir, DISK_B), target: disk }] })];
+  } else {
+    sshds = [await startSshd()];
+  }
+  const links = sshds.map(linkTo);
+  const backend = new QemuBackend({ links: { link: (h) => (h.id === 'lb' ? links[links.length - 1]! : links[0]!) }, commandTimeoutMs: 10_000 });
   const quiet: BackendContext = { command: () => {} };
   const a: HostRecord = { id: 'la', name: 'launch-a', kind: 'ssh', hypervisor: 'qemu', ...(primaryAddress === undefined ? {} : { address: primaryAddress }) };
   const b: HostRecord = { id: 'lb', name: 'launch-b', kind: 'ssh', hypervisor: 'qemu', address: '127.0.0.1' };
@@ -76,12 +100,12 @@ async function fixture(t: TestContext, name: string, primaryAddress: string | un
     const left = await backend.inventory(b, quiet).catch(() => []);
     for (const d of left) if (d.qmpSocket === primaryQmp || d.qmpSocket === secondaryQmp) process.kill(Number(d.id), 'SIGKILL');
     await backend.close();
-    link.close();
-    await sshd.stop();
+    for (const l of links) l.close();
+    for (const sshd of sshds) await sshd.stop();
     rmSync(dir, { recursive: true, force: true });
     for (const side of ['primary', 'secondary']) rmSync(path.join(QEMU_LOG_DIR, `qemu-${vm}-${side}.log`), { force: true });
   });
-  return { dir, vm, backend, quiet, a, b, primaryQmp, secondaryQmp };
+  return { dir, vm, backend, quiet, a, b, primaryQmp, secondaryQmp, disk };
 }
 
 
@@ -258,5 +282,86 @@ describe('QEMU backend: a pair it launches, real QEMU through a real sshd', { sk
       assert.equal(bridged.find((c) => c.id === `ports-${side}`)?.status, 'pass');
     }
     assert.equal(existsSync(secondaryQmp), false, 'nothing was started');
+  });
+
+  void test('with a disk: stop drops the replication child; protecting again copies the running guest\'s disk into the new secondary first (drive-mirror; a secondary image of the wrong size is refused in QEMU\'s words, the guest untouched), then COLO; a failover stops the NBD export', async (t) => {
+    const { dir, vm, backend, a, b, primaryQmp, secondaryQmp, disk } = await fixture(t, 'disk', '127.0.0.1', true);
+    const put = (file: string, offset: number, text: string): void => {
+      const fd = openSync(path.join(dir, file), 'r+');
+      try {
+        writeSync(fd, Buffer.from(text), 0, text.length, offset);
+      } finally {
+        closeSync(fd);
+      }
+    };
+    const at = (file: string, offset: number, length: number): string => {
+      const fd = openSync(path.join(dir, file), 'r');
+      try {
+        const buf = Buffer.alloc(length);
+        readSync(fd, buf, 0, length, offset);
+        return buf.toString();
+      } finally {
+        closeSync(fd);
+      }
+    };
+    // Both images start the same, as COLO needs.
+    for (const f of [DISK_A, DISK_B]) put(f, 4096, 'GOOD-SECTOR');
+    const spec: PairSpec = {
+      id: 'disk', name: vm, domain: vm, mode: 'colo', primary: a, secondary: b,
+      options: {
+        launch: true, accel: 'tcg', machine: 'pc', memoryMiB: 64, primaryQmp, secondaryQmp, replicationAddress: '127.0.0.1', disk, diskFormat: 'raw',
+        scratchDir: path.join(dir, 'scratch'), migrationPort: await freePort(), nbdPort: await freePort(), checkpointDelayMs: 60_000, heartbeatIntervalMs: 200,
+      },
+    };
+    const commands: HostCommand[] = [];
+    const ctx: BackendContext = { command: (c) => commands.push(c) };
+    const states: ProtectionState[] = [];
+    const protectedBy = async (): Promise<PairHandle> => {
+      const h = await backend.protect(spec, { state: (x) => states.push(x), cycle: () => {}, failover: () => {} }, ctx);
+      const deadline = Date.now() + 30_000;
+      while (h.state.state !== 'protected' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(h.state.state, 'protected', JSON.stringify(states));
+      return h;
+    };
+    const sent = (since: number): string[] => commands.slice(since).map((c) => /"execute":"([^"]+)"/.exec(c.command)?.[1] ?? '').filter(Boolean);
+
+    const first = await protectedBy();
+    const stopped = await first.stop(ctx);
+    assert.match(stopped.reason ?? '', /Taken down on launch-a, as QEMU's COLO failover steps do: x-blockdev-change children\.1, human-monitor-command drive_del replication0\.$/);
+    assert.equal((await holds(primaryQmp)).running, true, 'the guest runs on with its own disk');
+
+    // While it ran alone its disk moved on, and the old secondary's image is stale.
+    put(DISK_A, 8192, 'NEWER-DATA!');
+    put(DISK_B, 4096, 'STALE-SECTR');
+    const checks = await backend.preflight(spec, ctx);
+    assert.deepEqual(checks.filter((c) => c.status === 'fail'), []);
+    assert.match(checks.find((c) => c.id === 'primary-running')?.detail ?? '', /Its disk is copied first, whole, into the new secondary's image \(drive-mirror over NBD\) while the guest runs/);
+
+    // A new secondary whose image is not the guest's size: the copy is refused in QEMU's words, the new secondary
+    // is ended, and the guest runs on as it was.
+    truncateSync(path.join(dir, DISK_B), 512 * 1024);
+    await assert.rejects(backend.protect(spec, { state: () => {}, cycle: () => {}, failover: () => {} }, ctx), (err: Error) => {
+      t.diagnostic(err.message);
+      return /^launch-a: the copy of .+'s disk to launch-b \(nbd:\/\/127\.0\.0\.1:\d+\/parent0\) failed: .*size/i.test(err.message);
+    });
+    assert.equal((await holds(primaryQmp)).running, true, 'the guest still runs');
+    assert.ok(!(await backend.inventory(b, { command: () => {} })).some((d) => d.qmpSocket === secondaryQmp), 'no secondary left behind');
+    truncateSync(path.join(dir, DISK_B), 1024 * 1024);
+
+    const mark = commands.length;
+    states.length = 0;
+    const again = await protectedBy();
+    const order = sent(mark).filter((c) => ['nbd-server-start', 'nbd-server-add', 'drive-mirror', 'stop', 'block-job-cancel', 'human-monitor-command', 'x-blockdev-change', 'migrate'].includes(c));
+    assert.deepEqual(order, ['nbd-server-start', 'nbd-server-add', 'drive-mirror', 'stop', 'block-job-cancel', 'human-monitor-command', 'x-blockdev-change', 'migrate']);
+    assert.ok(commands.slice(mark).some((c) => c.command.includes(`"target":"nbd://127.0.0.1:${String(spec.options!.nbdPort)}/parent0"`)), 'mirrored into the new secondary\'s export');
+    assert.ok(states.some((x) => x.state === 'starting' && /^Copying .+'s disk to launch-b \(drive-mirror\): \d+% of 1\.0 MiB/.test(x.reason ?? '')), JSON.stringify(states));
+    assert.equal(at(DISK_B, 4096, 11), 'GOOD-SECTOR', 'the stale sector was overwritten from the primary');
+    assert.equal(at(DISK_B, 8192, 11), 'NEWER-DATA!', 'what the guest wrote alone reached the new secondary');
+
+    // The primary's QEMU ends; the secondary takes over and stops exporting its disk ("Secondary Failover").
+    const result = await again.failover(ctx);
+    assert.equal(result.state.state, 'failed-over');
+    assert.match(result.event?.detail ?? '', /Taken down on launch-b, as QEMU's COLO failover steps do: nbd-server-stop\.$/);
+    assert.equal((await holds(secondaryQmp)).running, true);
   });
 });

@@ -4,6 +4,7 @@
 // pair then watched from its QMP events (QemuPairHandle). Every monitor command the console sends is audited as
 // the JSON it sent.
 
+import { setTimeout as delay } from 'node:timers/promises';
 import type { QemuPairStatus } from '../../api/console-contract.js';
 import type { ProtectionState } from '../../colo/types.js';
 import type {
@@ -23,7 +24,7 @@ import { shellCommand } from '../../ssh/shell-quote.js';
 import { exitSummary, firstLine, runOnHost } from '../host-command.js';
 import { type QemuPairOptions, QEMU_DEFAULTS, readQemuOptions } from './qemu-options.js';
 import { type HandleTiming, type Heartbeat, QemuPairHandle } from './qemu-pair-handle.js';
-import { coloLayout, primaryProxySteps } from './qemu-colo-plumbing.js';
+import { coloLayout, diskResyncStart, primaryAloneSteps, primaryProxySteps, RESYNC_JOB } from './qemu-colo-plumbing.js';
 import { launchHostChecks } from './qemu-host-checks.js';
 import { type LaunchPlan, launchPlan, type QmpStep, supervisedLaunch } from './qemu-launch.js';
 import { type QemuProbe, probeQemu, versionWarnings } from './qemu-probe.js';
@@ -44,6 +45,9 @@ export interface QemuBackendOptions {
 
 /** Enough for hundreds of QEMU command lines; a host that prints more is refused, not believed. */
 const MAX_LIST_BYTES = 8 * 1024 * 1024;
+/** How often a re-protect's disk copy is asked for its progress, and how long it may stand still before it fails. */
+const RESYNC_POLL_MS = 250;
+const RESYNC_STALL_MS = 60_000;
 /** Where a launched QEMU's own messages go (COLO's errors among them), on its host. */
 export const QEMU_LOG_DIR = '/var/log/colo-console';
 
@@ -133,14 +137,19 @@ export class QemuBackend implements ReplicationBackend {
     const plan = o.launch === true ? this.plan(pair, o) : null;
     const launchedPrimary = plan !== null && await this.launch(pair, o, plan, ctx);
     if (plan !== null) o = { ...o, incomingUri: plan.incomingUri };
+    const resync: ResyncProgress = { paused: false, childAdded: false };
     const handle = this.handle(pair, o, events, ctx, { phase: 'starting', firstSeq: 0, state: { state: 'starting', since: this.clock(), reasonCode: 'initial-sync', reason: `Enabling COLO on ${pair.primary.name} and ${pair.secondary.name}.` } });
     try {
       await handle.connected(this.connectTimeoutMs);
       const { started } = handle.watch();
       if (plan !== null) {
         for (const step of plan.afterLaunch.secondary) await handle.command('secondary', step.command, step.arguments, ctx);
-        if (launchedPrimary) for (const step of plan.afterLaunch.primary) await handle.command('primary', step.command, step.arguments, ctx);
-        else for (const step of await this.proxyToRestore(handle, o, plan, ctx)) await handle.command('primary', step.command, step.arguments, ctx);
+        if (!launchedPrimary && plan.nbdTarget !== null) await this.resyncDisk(handle, pair, plan.nbdTarget, ctx, resync);
+        if (launchedPrimary || plan.nbdTarget !== null) {
+          resync.childAdded = true;
+          for (const step of plan.afterLaunch.primary) await handle.command('primary', step.command, step.arguments, ctx);
+        }
+        if (!launchedPrimary) for (const step of await this.proxyToRestore(handle, o, plan, ctx)) await handle.command('primary', step.command, step.arguments, ctx);
       }
       const caps = { capabilities: [{ capability: 'x-colo', state: true }, { capability: 'events', state: true }] };
       await handle.command('secondary', 'migrate-set-capabilities', caps, ctx);
@@ -152,6 +161,9 @@ export class QemuBackend implements ReplicationBackend {
       await started;
       return handle;
     } catch (err) {
+      // A guest that ran before runs on as it was: the disk's replication child out again, and resumed if the
+      // console paused it for the last of its disk copy.
+      if (!launchedPrimary && (resync.paused || resync.jobStarted === true)) await this.resumeAlone(handle, o, resync, ctx);
       // What the console launched for a start that failed is not left behind half set up; a guest that ran before stays.
       if (plan !== null) await handle.end(launchedPrimary ? ['secondary', 'primary'] : ['secondary'], ctx);
       await handle.detach();
@@ -251,10 +263,10 @@ export class QemuBackend implements ReplicationBackend {
     }
     if (running.primary === null) {
       checks.push({ id: 'command-line-primary', label: `The console will run this on ${pair.primary.name}`, status: 'pass', detail: line('primary') });
-    } else if (o.disk !== undefined) {
-      checks.push({ id: 'primary-running', label: `The guest already runs on ${pair.primary.name}`, status: 'fail', detail: `Its QEMU at ${o.primaryQmp} is ${running.primary.runState}. Protecting a running guest with a disk again needs QEMU's "resume replication" steps, which the console does not run yet. Fix: shut the guest down and start both sides fresh, or follow those steps and attach.` });
     } else {
-      checks.push({ id: 'primary-running', label: `The guest already runs on ${pair.primary.name}`, status: 'pass', detail: `Its QEMU at ${o.primaryQmp} is ${running.primary.runState}: only a new secondary is launched, and the guest is copied to it in full.${(o.network ?? QEMU_DEFAULTS.network) === 'none' ? '' : ' What it lacks of the COLO proxy is added to it first (chardev-add, object-add).'}` });
+      const disk = o.disk === undefined ? '' : ` Its disk is copied first, whole, into the new secondary's image (drive-mirror over NBD) while the guest runs; the guest then pauses for the last of it.`;
+      const proxy = (o.network ?? QEMU_DEFAULTS.network) === 'none' ? '' : ' What it lacks of the COLO proxy is added to it first (chardev-add, object-add).';
+      checks.push({ id: 'primary-running', label: `The guest already runs on ${pair.primary.name}`, status: 'pass', detail: `Its QEMU at ${o.primaryQmp} is ${running.primary.runState}: only a new secondary is launched, and the guest is copied to it in full.${disk}${proxy}` });
     }
     const launched = [
       ...(running.primary === null ? [{ side: 'primary' as const, host: pair.primary }] : []),
@@ -290,6 +302,66 @@ export class QemuBackend implements ReplicationBackend {
   }
 
   /**
+   * "Resume replication" for the disk of a guest that ran on alone: its whole disk mirrored into the new secondary's
+   * NBD export while it runs, then paused for the last of it. Progress shows on the pair; a copy that stops moving
+   * for RESYNC_STALL_MS, or ends before it is ready, fails the start.
+   */
+  private async resyncDisk(handle: QemuPairHandle, pair: PairSpec, nbdTarget: string, ctx: BackendContext, resync: ResyncProgress): Promise<void> {
+    const quiet: BackendContext = { ...ctx, command: () => {} };
+    const what = `the copy of ${pair.name}'s disk to ${pair.secondary.name} (${nbdTarget})`;
+    const start = diskResyncStart(nbdTarget);
+    await handle.command('primary', start.command, start.arguments, ctx);
+    resync.jobStarted = true;
+    // The generic job list: it keeps a job that ended (auto-dismiss off) with QEMU's error, until it is dismissed.
+    const job = async (): Promise<Record<string, unknown> | undefined> => {
+      const jobs = await handle.command<unknown>('primary', 'query-jobs', undefined, quiet);
+      return (Array.isArray(jobs) ? jobs : []).find((j): j is Record<string, unknown> => typeof j === 'object' && j !== null && (j as Record<string, unknown>).id === RESYNC_JOB);
+    };
+    const ended = (j: Record<string, unknown> | undefined): boolean => j === undefined || ['concluded', 'null', 'aborting'].includes(String(j.status));
+    let lastDone = -1;
+    let movedAt = this.clock();
+    for (;;) {
+      const j = await job();
+      if (ended(j)) {
+        const error = typeof j?.error === 'string' ? j.error : 'it ended before it was complete';
+        throw new Error(`${pair.primary.name}: ${what} failed: ${error}.`);
+      }
+      const done = Number(j!['current-progress']) || 0;
+      if (!handle.resyncing(done, Number(j!['total-progress']) || 0)) throw new Error(`${pair.name}: the start was given up during the disk copy.`);
+      if (j!.status === 'ready') break;
+      if (done !== lastDone) {
+        lastDone = done;
+        movedAt = this.clock();
+      } else if (this.clock() - movedAt > RESYNC_STALL_MS) {
+        throw new Error(`${pair.primary.name}: ${what} has not moved for ${RESYNC_STALL_MS / 1000} s (at ${done} of ${String(j!['total-progress'])} bytes).`);
+      }
+      await delay(RESYNC_POLL_MS);
+    }
+    resync.paused = true;
+    await handle.command('primary', 'stop', undefined, ctx);
+    // On a ready mirror, cancel completes it without switching the guest to the copy.
+    await handle.command('primary', 'block-job-cancel', { device: RESYNC_JOB }, ctx);
+    const deadline = this.clock() + this.timing.commandTimeoutMs;
+    for (let j = await job(); !ended(j); j = await job()) {
+      if (this.clock() > deadline) throw new Error(`${pair.primary.name}: the disk copy's job did not end within ${this.timing.commandTimeoutMs / 1000} s of block-job-cancel.`);
+      await delay(RESYNC_POLL_MS);
+    }
+    await handle.command('primary', 'job-dismiss', { id: RESYNC_JOB }, ctx);
+    resync.jobStarted = false;
+  }
+
+  /** After a failed re-protect: the running guest as it was before it, each step tried whatever became of the last. */
+  private async resumeAlone(handle: QemuPairHandle, o: QemuPairOptions, resync: ResyncProgress, ctx: BackendContext): Promise<void> {
+    const layout = coloLayout(o);
+    const steps: QmpStep[] = [
+      ...(resync.jobStarted ? [{ command: 'block-job-cancel', arguments: { device: RESYNC_JOB, force: true } }, { command: 'job-dismiss', arguments: { id: RESYNC_JOB } }] : []),
+      ...(resync.childAdded && layout !== null ? primaryAloneSteps({ ...layout, network: false }) : []),
+      ...(resync.paused ? [{ command: 'cont' }] : []),
+    ];
+    for (const step of steps) await handle.command('primary', step.command, step.arguments, ctx).catch(() => {});
+  }
+
+  /**
    * The COLO proxy a guest that ran on alone needs again before a new start: it lost its own when it left COLO, or
    * had a secondary's. Read from what its QEMU holds now, so a step is never repeated.
    */
@@ -317,7 +389,6 @@ export class QemuBackend implements ReplicationBackend {
   private async launch(pair: PairSpec, o: QemuPairOptions, plan: LaunchPlan, ctx: BackendContext): Promise<boolean> {
     const running = await this.runningSides(pair, o);
     if (running.secondary !== null) throw new Error(`${pair.secondary.name}: a QEMU already answers at ${o.secondaryQmp}; end it first (every start copies the guest into a fresh secondary).`);
-    if (running.primary !== null && o.disk !== undefined) throw new Error(`${pair.primary.name}: the guest already runs at ${o.primaryQmp}; with a disk, protecting it again needs QEMU's resume-replication steps, which the console does not run yet.`);
     const sides = running.primary === null ? (['secondary', 'primary'] as const) : (['secondary'] as const);
     for (const side of sides) {
       const host = side === 'primary' ? pair.primary : pair.secondary;
@@ -378,6 +449,13 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
   return Promise.race([p, new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(message)), ms);
   })]).finally(() => clearTimeout(timer));
+}
+
+/** How far a re-protect got with the running guest's disk, so that a failure can put it back as it was. */
+interface ResyncProgress {
+  jobStarted?: boolean;
+  paused: boolean;
+  childAdded: boolean;
 }
 
 /** The string `key` of each entry of a QMP list reply; anything else in it is ignored. */

@@ -102,6 +102,19 @@ export function primaryProxySteps(l: ColoLayout, primaryAddress: string, holds: 
   return steps;
 }
 
+/** The block job that copies a running guest's disk to a new secondary before it is protected again. */
+export const RESYNC_JOB = 'resync';
+
+/**
+ * "Resume replication" for the disk: mirror the whole disk into the new secondary's NBD export of its image. Once
+ * the job is ready the guest is paused (`stop`), the job ended (`block-job-cancel`, which on a ready mirror leaves
+ * the copy complete), and the replication child added as at launch; the COLO start then resumes the guest.
+ */
+export function diskResyncStart(nbdTarget: string): QmpStep {
+  // auto-dismiss off: a job that fails stays listed with QEMU's error until the console has read it.
+  return { command: 'drive-mirror', arguments: { device: COLO_DISK, 'job-id': RESYNC_JOB, target: nbdTarget, mode: 'existing', format: 'raw', sync: 'full', 'auto-dismiss': false } };
+}
+
 /** A step as the audit and the failover's detail name it: the command and the id it acts on. */
 export function stepName(s: QmpStep): string {
   const a = s.arguments ?? {};

@@ -46,6 +46,8 @@ export interface LaunchPlan {
   afterLaunch: { secondary: QmpStep[]; primary: QmpStep[] };
   /** Where the primary's COLO proxy listens for the secondary ('' without a network). */
   proxyAddress: string;
+  /** With a disk: the secondary's NBD export of its image, as the primary reaches it (`nbd://host:port/parent0`). */
+  nbdTarget: string | null;
   /** The TCP ports each side's QEMU will listen on. */
   listeners: { primary: PlannedListener[]; secondary: PlannedListener[] };
 }
@@ -194,7 +196,7 @@ export function launchPlan(vm: string, o: QemuPairOptions, secondaryAddress: str
     ],
   };
 
-  return { primary: { argv: primary, prepare: primaryPrepare }, secondary: { argv: secondary, prepare }, incomingUri, preview, afterLaunch, proxyAddress, listeners };
+  return { primary: { argv: primary, prepare: primaryPrepare }, secondary: { argv: secondary, prepare }, incomingUri, preview, afterLaunch, proxyAddress, nbdTarget: o.disk === undefined ? null : `nbd://${uriHost(address)}:${nbdPort}/${PARENT_NODE}`, listeners };
 }
 
 /**

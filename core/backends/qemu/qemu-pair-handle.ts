@@ -202,6 +202,19 @@ export class QemuPairHandle implements PairHandle {
     return { started };
   }
 
+  /** A re-protect's disk copy to the new secondary (before `migrate`), in bytes; false once the run is over. */
+  resyncing(done: number, total: number): boolean {
+    if (this.phase !== 'starting' || this.finished || this.detached) return false;
+    const pct = total > 0 ? Math.floor((100 * done) / total) : 0;
+    this.setState({
+      state: 'starting',
+      since: this.current.since,
+      reasonCode: 'initial-sync',
+      reason: `Copying ${this.spec.name}'s disk to ${this.spec.secondary.name} (drive-mirror): ${pct}% of ${(total / 1048576).toFixed(1)} MiB. The guest runs meanwhile, pauses for the last of it, and then its memory is copied in full.`,
+    });
+    return true;
+  }
+
   /** The start's `migrate` was accepted: the initial copy runs (MIGRATION events say how it goes). */
   migrating(): void {
     if (this.phase !== 'starting') return;

@@ -43,12 +43,17 @@ export interface SshdOptions {
    * and this machine's runs pyenv, slow or stuck on a lock. Files that do not exist are left alone.
    */
   emptyFiles?: string[];
+  /**
+   * Paths the server's sessions see bound elsewhere, in the same private mount namespace: two "hosts" on one machine
+   * then hold different files at the same path (a disk image each, say). Each target must exist.
+   */
+  binds?: { source: string; target: string }[];
 }
 
-/** argv that runs sshd with `files` bound empty in its own mount namespace; unshare and sh exec, so the pid stays sshd's. */
-function withEmptyFiles(sshdArgv: string[], files: string[], emptyFile: string): string[] {
-  const binds = files.filter((f) => existsSync(f)).map((f) => `mount --bind ${shellQuote(emptyFile)} ${shellQuote(f)} && `).join('');
-  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `${binds}exec ${shellCommand(sshdArgv)}`];
+/** argv that runs sshd with `binds` in its own mount namespace; unshare and sh exec, so the pid stays sshd's. */
+function withBinds(sshdArgv: string[], binds: { source: string; target: string }[]): string[] {
+  const mounts = binds.map((b) => `mount --bind ${shellQuote(b.source)} ${shellQuote(b.target)} && `).join('');
+  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `${mounts}exec ${shellCommand(sshdArgv)}`];
 }
 
 /** Why an sshd cannot run here, or null when it can. */
@@ -95,12 +100,14 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     '',
   ].join('\n'));
   const sshdArgv = [SSHD, '-D', '-e', '-f', config];
-  let argv = sshdArgv;
-  if (options.emptyFiles !== undefined && options.emptyFiles.length > 0) {
+  const binds = [...options.binds ?? []];
+  const emptyTargets = (options.emptyFiles ?? []).filter((f) => existsSync(f));
+  if (emptyTargets.length > 0) {
     const emptyFile = path.join(dir, 'empty');
     writeFileSync(emptyFile, '');
-    argv = withEmptyFiles(sshdArgv, options.emptyFiles, emptyFile);
+    binds.push(...emptyTargets.map((target) => ({ source: emptyFile, target })));
   }
+  const argv = binds.length > 0 ? withBinds(sshdArgv, binds) : sshdArgv;
   const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
