@@ -64,6 +64,22 @@ async function protect(page: Page, ui: Console, lab: QemuLab): Promise<void> {
   await expect(page.getByRole('heading', { level: 1, name: lab.vm, exact: true })).toBeVisible({ timeout: T.state });
 }
 
+/** The lab, both hosts added, the pair attached and protected with checkpoints arriving; then `run`; the lab always stopped. */
+async function onProtectedPair(page: Page, ui: Console, run: (lab: QemuLab) => Promise<void>): Promise<void> {
+  const lab = await withLab();
+  try {
+    await page.waitForLoadState('domcontentloaded');
+    await addHost(page, ui, lab, lab.a, NAMES.a);
+    await addHost(page, ui, lab, lab.b, NAMES.b);
+    await protect(page, ui, lab);
+    await ui.expectState('Protected', 'protected', T.detect);
+    await ui.expectSeqAbove(page.getByTestId('metric-last-checkpoint'), 1);
+    await run(lab);
+  } finally {
+    await lab.stop();
+  }
+}
+
 test('QEMU: attach the emulated pair over SSH, see measured cycles, change the checkpoint delay live, the primary killed fails over by itself', async ({ page, ui }) => {
   test.setTimeout(240_000);
   const lab = await withLab();
@@ -120,16 +136,7 @@ test('QEMU: attach the emulated pair over SSH, see measured cycles, change the c
 
 test('QEMU: the primary hung in a checkpoint; the failover asks for the primary host\'s name as well, and fails over once both are typed', async ({ page, ui }) => {
   test.setTimeout(240_000);
-  const lab = await withLab();
-  try {
-    await page.waitForLoadState('domcontentloaded');
-    await addHost(page, ui, lab, lab.a, NAMES.a);
-    await addHost(page, ui, lab, lab.b, NAMES.b);
-    await protect(page, ui, lab);
-    await ui.expectState('Protected', 'protected', T.detect);
-    const last = page.getByTestId('metric-last-checkpoint');
-    await ui.expectSeqAbove(last, 1);
-
+  await onProtectedPair(page, ui, async (lab) => {
     // QEMU 7.2's deadlock: the primary stays paused in a checkpoint and its monitor goes silent. The console
     // cannot end that QEMU, so it cannot rule out two running copies: the admin must say the primary is fenced.
     lab.emulated!.faults.hangNextCheckpoint();
@@ -160,22 +167,12 @@ test('QEMU: the primary hung in a checkpoint; the failover asks for the primary 
     expect(lab.emulated!.state.sides.secondary.runState, 'the secondary runs the guest').toBe('running');
     // The audit log says who confirmed the fencing, with the name typed.
     await ui.auditRow('pairs.failover', new RegExp(`confirmed by typing "${NAMES.a}" that the primary host is fenced`));
-  } finally {
-    await lab.stop();
-  }
+  });
 });
 
 test('QEMU: the secondary\'s QEMU killed: the primary leaves COLO and runs on alone, the pair says why, the commands are on record, and protection can start again', async ({ page, ui }) => {
   test.setTimeout(180_000);
-  const lab = await withLab();
-  try {
-    await page.waitForLoadState('domcontentloaded');
-    await addHost(page, ui, lab, lab.a, NAMES.a);
-    await addHost(page, ui, lab, lab.b, NAMES.b);
-    await protect(page, ui, lab);
-    await ui.expectState('Protected', 'protected', T.detect);
-    await ui.expectSeqAbove(page.getByTestId('metric-last-checkpoint'), 1);
-
+  await onProtectedPair(page, ui, async (lab) => {
     await lab.killSecondary();
     // Always safe, so automatic: the guest runs on where it ran, no longer protected, and the words say which side
     // went and how the console knew (QEMU's own COLO_EXIT first, when it came).
@@ -188,7 +185,5 @@ test('QEMU: the secondary\'s QEMU killed: the primary leaves COLO and runs on al
     await ui.shot('qemu-secondary-lost');
     // What the console sent the primary to take it out of COLO is in the audit log.
     await ui.auditRow('host.command', /x-colo-lost-heartbeat/);
-  } finally {
-    await lab.stop();
-  }
+  });
 });
