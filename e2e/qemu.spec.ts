@@ -2,7 +2,9 @@
 // hosts with real OpenSSH sshds, the QMP emulator behind them (checkpoints that go on, which Debian's 7.2 cannot).
 // Add both hosts (trusting each key after comparing its fingerprint), attach the running pair with the wizard (a
 // wrong socket path is refused beside its field), start, see measured checkpoints arrive, change the checkpoint
-// delay live and see QEMU report it, kill the primary QEMU and see the console promote the secondary by itself.
+// delay live and see QEMU report it, kill the primary QEMU and see the console promote the secondary by itself;
+// hang the primary in a checkpoint and fail over with the fencing confirmation; kill the secondary and see the
+// primary run on alone, saying why.
 
 import type { Page } from '@playwright/test';
 import { type QemuLab, type QemuLabHost, qemuLabUnavailable, startQemuLab } from '../core/lab/qemu-lab.js';
