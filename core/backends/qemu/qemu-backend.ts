@@ -156,6 +156,7 @@ export class QemuBackend implements ReplicationBackend {
       await handle.command('primary', 'migrate-set-capabilities', caps, ctx);
       if (o.checkpointDelayMs !== undefined) await handle.qemu.setCheckpointDelay(o.checkpointDelayMs, ctx);
       if (o.incomingUri === undefined) throw new Error('The pair has no incomingUri: the primary does not know where to send the guest.');
+      handle.sendingMigrate();
       await handle.command('primary', 'migrate', { uri: o.incomingUri }, ctx);
       handle.migrating();
       await started;

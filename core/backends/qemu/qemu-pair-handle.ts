@@ -96,6 +96,7 @@ export class QemuPairHandle implements PairHandle {
   private lastColoExit: QemuPairStatus['lastColoExit'] = null;
   private coloExitSeen: Partial<Record<Side, string>> = {};
   private startWaiter: { resolve(): void; reject(e: Error): void } | null = null;
+  private migrateSent = false;
   /** For the questions the console asks all the time (heartbeats, waits): not one audit entry per second. */
   private readonly unaudited: BackendContext;
 
@@ -213,6 +214,14 @@ export class QemuPairHandle implements PairHandle {
       reason: `Copying ${this.spec.name}'s disk to ${this.spec.secondary.name} (drive-mirror): ${pct}% of ${(total / 1048576).toFixed(1)} MiB. The guest runs meanwhile, pauses for the last of it, and then its memory is copied in full.`,
     });
     return true;
+  }
+
+  /**
+   * The start's `migrate` is about to be sent. The primary's STOP at the end of the initial copy can then arrive in the
+   * same read as the reply to `migrate`, before `migrating()` runs: it still opens checkpoint 0.
+   */
+  sendingMigrate(): void {
+    this.migrateSent = true;
   }
 
   /** The start's `migrate` was accepted: the initial copy runs (MIGRATION events say how it goes). */
@@ -515,7 +524,7 @@ export class QemuPairHandle implements PairHandle {
         w.status.runState = 'paused';
         if (this.phase !== 'ended' && this.busy === null) {
           if (primary) {
-            if (this.phase === 'syncing' || this.phase === 'colo') this.tracker.primaryStop(e.at);
+            if (this.phase === 'syncing' || this.phase === 'colo' || (this.phase === 'starting' && this.migrateSent)) this.tracker.primaryStop(e.at);
           } else if (this.phase === 'colo') this.tracker.secondaryStop(e.at);
         }
         break;
