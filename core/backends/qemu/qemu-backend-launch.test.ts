@@ -4,7 +4,7 @@
 // it again launches only a new secondary (a full copy), the guest running on in the same primary QEMU.
 
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -298,6 +298,15 @@ describe('QEMU backend: a pair it launches, real QEMU through a real sshd', { sk
       assert.equal(bridged.find((c) => c.id === `ports-${side}`)?.status, 'pass');
     }
     assert.equal(existsSync(secondaryQmp), false, 'nothing was started');
+
+    // Something that is no QEMU monitor holds the secondary's socket path: the launch will not take the path from it.
+    mkdirSync(path.dirname(secondaryQmp), { recursive: true });
+    const squatter = net.createServer((sock) => sock.end('SSH-2.0-not-qemu\r\n{"hello": 1}\r\n'));
+    await new Promise<void>((resolve) => squatter.listen(secondaryQmp, resolve));
+    t.after(() => squatter.close());
+    const squatted = await backend.preflight({ id: 'sq', name: vm, domain: vm, mode: 'colo', primary: a, secondary: b, options: { ...options, migrationPort: await freePort() } }, ctx);
+    assert.deepEqual(squatted.map((c) => [c.id, c.status]), [['sockets-free', 'fail']]);
+    assert.match(squatted[0]!.detail ?? '', new RegExp(`^Something answers at ${secondaryQmp.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} on launch-b, but not as QEMU's monitor should \\(.*did not greet like QEMU's monitor.*\\); the console launches nothing over it\\.`));
   });
 
   void test('with a disk: stop drops the replication child; protecting again copies the running guest\'s disk into the new secondary first (drive-mirror; a secondary image of the wrong size is refused in QEMU\'s words, the guest untouched), then COLO; a failover stops the NBD export', async (t) => {

@@ -29,7 +29,7 @@ import { launchHostChecks } from './qemu-host-checks.js';
 import { type LaunchPlan, launchPlan, type QmpStep, supervisedLaunch } from './qemu-launch.js';
 import { type QemuProbe, probeQemu, versionWarnings } from './qemu-probe.js';
 import { LIST_QEMU_ARGV, qemuDomainSummary, readQemuList } from './qemu-processes.js';
-import { QmpClient } from './qmp-client.js';
+import { QmpClient, QmpError } from './qmp-client.js';
 import { sshSocket } from './qmp-session.js';
 
 export interface QemuBackendOptions {
@@ -254,7 +254,12 @@ export class QemuBackend implements ReplicationBackend {
     } catch (err) {
       return [{ id: 'launch-plan', label: 'The QEMU command lines', status: 'fail', detail: err instanceof Error ? err.message : String(err) }];
     }
-    const running = await this.runningSides(pair, o);
+    let running: Awaited<ReturnType<QemuBackend['runningSides']>>;
+    try {
+      running = await this.runningSides(pair, o);
+    } catch (err) {
+      return [{ id: 'sockets-free', label: 'The QMP sockets the launch will use', status: 'fail', detail: err instanceof Error ? err.message : String(err) }];
+    }
     const checks: PreflightCheck[] = [];
     const line = (side: 'primary' | 'secondary'): string => [...plan[side].prepare, supervisedLaunch(plan[side].argv, logFile(pair.domain, side))].map(shellCommand).join('\n');
     if (running.secondary !== null) {
@@ -378,7 +383,12 @@ export class QemuBackend implements ReplicationBackend {
 
   /** The sides whose QEMU already answers at the pair's socket (a guest that ran on after a stop or a failover). */
   private async runningSides(pair: PairSpec, o: QemuPairOptions): Promise<{ primary: QemuProbe | null; secondary: QemuProbe | null }> {
-    const look = (side: 'primary' | 'secondary', socket: string): Promise<QemuProbe | null> => this.probeMonitor(pair, side, socket).catch(() => null);
+    // No connection means no QEMU there. A connection that answered, but not as a monitor should, means something
+    // holds the socket: launching over it would take its path from a QEMU that may run on.
+    const look = (side: 'primary' | 'secondary', socket: string): Promise<QemuProbe | null> => this.probeMonitor(pair, side, socket).catch((err: unknown) => {
+      if (err instanceof QmpError) throw new Error(`Something answers at ${socket} on ${side === 'primary' ? pair.primary.name : pair.secondary.name}, but not as QEMU's monitor should (${err.message}); the console launches nothing over it. Fix: find what holds that socket.`);
+      return null;
+    });
     const [primary, secondary] = await Promise.all([look('primary', o.primaryQmp), look('secondary', o.secondaryQmp)]);
     return { primary, secondary };
   }

@@ -188,5 +188,24 @@ describe('QMP client against a monitor that misbehaves', () => {
 
     const notQmp = await scriptedMonitor(t, () => {}, (s) => s.write('SSH-2.0-OpenSSH_9.2\r\n{"hello": 1}\r\n'));
     await assert.rejects(QmpClient.open(notQmp, { name: 'VM wrong' }), (e: QmpError) => e.kind === 'protocol' && /did not greet like QEMU's monitor/.test(e.message));
+
+    // Only replies and events owed to someone else come before a greeting: never one alone.
+    const onlyStale = await scriptedMonitor(t, () => {}, (s) => s.write('{"return": {"status": "running"}, "id": "old"}\r\n'));
+    await assert.rejects(QmpClient.open(onlyStale, { name: 'VM stale', greetingTimeoutMs: 200 }), (e: QmpError) => e.kind === 'timeout');
+  });
+
+  test('what QEMU still owed the monitor\'s previous client comes before the greeting: skipped, said, and the open goes on', async (t) => {
+    const owed = await scriptedMonitor(t, (cmd, sock) => sock.write(JSON.stringify({ return: { status: 'running', running: true }, id: cmd.id }) + '\r\n'), (s) => {
+      s.write('{"return": {"last-mode": "primary", "mode": "none", "reason": "request"}, "id": "cc24"}\r\n');
+      s.write('{"timestamp": {"seconds": 1, "microseconds": 0}, "event": "RESUME"}\r\n');
+      s.write(JSON.stringify(GREETING) + '\r\n');
+    });
+    const problems: string[] = [];
+    const client = await QmpClient.open(owed, { name: 'VM owed', onProblem: (p) => problems.push(`${p.kind}: ${p.message}`) });
+    t.after(() => client.close());
+    assert.deepEqual(client.greeting?.version, { ...GREETING.QMP.version.qemu, package: GREETING.QMP.version.package });
+    assert.deepEqual(await client.execute('query-status'), { status: 'running', running: true });
+    assert.equal(problems.length, 2, problems.join('\n'));
+    assert.match(problems[0]!, /^unknown-reply: VM owed: output meant for the monitor's previous client came before the greeting; skipped: .*"id": "cc24"/);
   });
 });

@@ -285,6 +285,12 @@ export class QmpClient {
     }
     const m = msg as Record<string, unknown>;
     if (this.greetingWaiter !== null) {
+      // QEMU keeps a monitor's output per chardev, not per connection: what it still owed the last client comes
+      // first, then the greeting.
+      if ('return' in m || 'error' in m || typeof m.event === 'string') {
+        this.problem('unknown-reply', `${this.o.name}: output meant for the monitor's previous client came before the greeting; skipped: ${clip(text)}`);
+        return;
+      }
       const waiter = this.greetingWaiter;
       this.greetingWaiter = null;
       waiter(m);
