@@ -19,7 +19,7 @@ import { knownHostsLine, parseKnownHosts } from '../../ssh/known-hosts.js';
 import { type Sshd, startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
 import { freePort, freePortRun } from '../../test-support/ports.js';
 import { QEMU_LOG_DIR, QemuBackend } from './qemu-backend.js';
-import { QmpClient, QmpError } from './qmp-client.js';
+import { QmpClient } from './qmp-client.js';
 
 const why = qemuMissing() ?? sshdUnavailable();
 
@@ -39,30 +39,15 @@ interface Fixture {
 const DISK_A = 'a.img';
 const DISK_B = 'b.img';
 
-/**
- * A QMP client on a monitor the console has just let go. QEMU hands a reply still owed to the last client to the
- * next one: a first line that is no greeting is that, and the connection is made again.
- */
-async function monitorAfterConsole(socket: string): Promise<QmpClient> {
-  for (let attempt = 1; ; attempt++) {
-    const stream = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect(socket);
-      s.once('connect', () => resolve(s));
-      s.once('error', reject);
-    });
-    try {
-      return await QmpClient.open(stream, { name: 'test', timeoutMs: 10_000 });
-    } catch (err) {
-      stream.destroy();
-      if (!(err instanceof QmpError && err.kind === 'protocol') || attempt === 5) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
 /** What a QEMU holds by id (objects, chardevs) and whether it runs, asked on its own monitor once the console let go. */
 async function holds(socket: string): Promise<{ objects: Set<string>; chardevs: Set<string>; running: boolean }> {
-  const c = await monitorAfterConsole(socket);
+  const stream = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect(socket);
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+  // What QEMU still owed the console's connection may come first: QmpClient skips it.
+  const c = await QmpClient.open(stream, { name: 'test', timeoutMs: 10_000 });
   try {
     const objects = await c.execute<{ name: string }[]>('qom-list', { path: '/objects' });
     const chardevs = await c.execute<{ label: string }[]>('query-chardev');
