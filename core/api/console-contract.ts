@@ -9,7 +9,7 @@ import type {
   ProtectionState,
 } from '../colo/types.js';
 import { defineContract } from './contract.js';
-import { CHECKPOINT_DELAY_MAX_MS, CHECKPOINT_DELAY_MIN_MS, qemuPairOptions } from '../backends/qemu/qemu-options.js';
+import { qemuLiveSettings, qemuPairOptions } from '../backends/qemu/qemu-options.js';
 
 const id = z.string().min(1).max(128);
 const ms = z.number().finite().nonnegative();
@@ -155,7 +155,6 @@ const pairDraftBase = {
   secondaryHostId: id,
 };
 
-export { qemuPairOptions };
 
 export const pairDraft = z.discriminatedUnion('backend', [
   z.object({ ...pairDraftBase, backend: z.literal('xen'), mode: z.enum(['colo', 'remus']), options: xenPairOptions.default({}) }),
@@ -485,12 +484,7 @@ export const consoleContract = defineContract({
     },
     /** A QEMU pair's checkpoint delay (applied live while protected) and heartbeat settings. */
     'qemu.configure': {
-      request: pairRef.extend({
-        checkpointDelayMs: z.number().int().min(CHECKPOINT_DELAY_MIN_MS).max(CHECKPOINT_DELAY_MAX_MS).optional(),
-        heartbeatIntervalMs: z.number().int().min(100).max(60_000).optional(),
-        heartbeatMisses: z.number().int().min(1).max(100).optional(),
-        autoFailover: z.boolean().optional(),
-      }),
+      request: pairRef.extend(qemuLiveSettings.shape),
       response: pairInfo,
     },
     'audit.list': { request: z.object({ limit: z.number().int().min(1).max(10_000).default(500), beforeSeq: z.number().int().optional() }), response: z.array(auditEntry) },

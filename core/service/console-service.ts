@@ -31,6 +31,7 @@ import type {
 } from '../api/console-contract.js';
 import { RpcError } from '../api/errors.js';
 import type { Handlers } from '../api/server.js';
+import type { QemuLiveSettings } from '../backends/qemu/qemu-options.js';
 import type { SimFault, SimPairOptions } from '../backends/sim/pair.js';
 import type { CycleRecord } from '../colo/types.js';
 import { appVersion } from './app-version.js';
@@ -503,7 +504,7 @@ export class ConsoleService {
   }
 
   /** A QEMU pair's checkpoint delay (live while protected) and heartbeat settings. */
-  async configureQemu(pairId: string, change: { checkpointDelayMs?: number; heartbeatIntervalMs?: number; heartbeatMisses?: number; autoFailover?: boolean }, actor: string): Promise<PairInfo> {
+  async configureQemu(pairId: string, change: QemuLiveSettings, actor: string): Promise<PairInfo> {
     return this.act(actor, 'qemu.configure', pairId, async (c) => {
       await c.configureQemu(actor, change);
       return this.pairInfo(c);

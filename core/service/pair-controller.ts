@@ -21,7 +21,7 @@ import type { SimFault } from '../backends/sim/pair.js';
 import { PRESETS } from '../backends/sim/presets.js';
 import type { CycleRecord, FailoverEvent, OpenCheckpoint, ProtectionState, ProtectionStateName, Side } from '../colo/types.js';
 import { type BackendContext, FencingRequiredError, type PairEvents, type PairHandle, type PairSpec, type ReplicationBackend } from './backend.js';
-import { QEMU_DEFAULTS } from '../backends/qemu/qemu-options.js';
+import { heartbeatOf, type QemuLiveSettings, readQemuOptions } from '../backends/qemu/qemu-options.js';
 import { frozenAfterMs } from './frozen-rule.js';
 import type { History } from './history.js';
 import type { PairLive } from './live.js';
@@ -182,7 +182,7 @@ export class PairController {
   }
 
   /** Changes a QEMU pair's settings: stored first, then applied to the running pair (the delay at once). */
-  async configureQemu(actor: string, change: { checkpointDelayMs?: number; heartbeatIntervalMs?: number; heartbeatMisses?: number; autoFailover?: boolean }): Promise<void> {
+  async configureQemu(actor: string, change: QemuLiveSettings): Promise<void> {
     const record = this.record;
     if (record.backend !== 'qemu') throw new RpcError('bad-request', `${record.name} is not a QEMU pair.`);
     const defined = Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) as Record<string, number | boolean>;
@@ -195,11 +195,8 @@ export class PairController {
     }
     this.deps.registry.updatePair(this.id, (p) => ({ ...p, options: next }));
     if (handle?.qemu !== undefined && (change.heartbeatIntervalMs !== undefined || change.heartbeatMisses !== undefined || change.autoFailover !== undefined)) {
-      handle.qemu.setHeartbeat({
-        intervalMs: Number(next.heartbeatIntervalMs ?? QEMU_DEFAULTS.heartbeatIntervalMs),
-        misses: Number(next.heartbeatMisses ?? QEMU_DEFAULTS.heartbeatMisses),
-        autoFailover: (next.autoFailover ?? QEMU_DEFAULTS.autoFailover) === true,
-      });
+      const stored = readQemuOptions(next);
+      if (typeof stored !== 'string') handle.qemu.setHeartbeat(heartbeatOf(stored));
     }
     const said = Object.entries(defined).map(([k, v]) => `${k} ${String(v)}`).join(', ');
     this.event('action', `Settings of ${record.name} changed by ${actor}: ${said}${handle === null ? '' : ' (applied to the running pair)'}.`);

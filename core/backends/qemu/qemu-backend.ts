@@ -22,12 +22,12 @@ import type {
 import type { HostRecord } from '../../service/registry.js';
 import { shellCommand } from '../../ssh/shell-quote.js';
 import { exitSummary, firstLine, runOnHost } from '../host-command.js';
-import { type QemuPairOptions, QEMU_DEFAULTS, readQemuOptions } from './qemu-options.js';
-import { type HandleTiming, type Heartbeat, QemuPairHandle } from './qemu-pair-handle.js';
+import { heartbeatOf, networkOf, type QemuPairOptions, QEMU_DEFAULTS, readQemuOptions } from './qemu-options.js';
+import { type HandleTiming, QemuPairHandle } from './qemu-pair-handle.js';
 import { coloLayout, diskResyncStart, primaryAloneSteps, primaryProxySteps, RESYNC_JOB } from './qemu-colo-plumbing.js';
 import { launchHostChecks } from './qemu-host-checks.js';
 import { type LaunchPlan, launchPlan, type QmpStep, supervisedLaunch } from './qemu-launch.js';
-import { type QemuProbe, probeQemu, versionWarnings } from './qemu-probe.js';
+import { type QemuProbe, probeQemu, qemuVersionOf, releaseWarnings } from './qemu-probe.js';
 import { LIST_QEMU_ARGV, qemuDomainSummary, readQemuList } from './qemu-processes.js';
 import { QmpClient, QmpError } from './qmp-client.js';
 import { sshSocket } from './qmp-session.js';
@@ -75,11 +75,10 @@ export class QemuBackend implements ReplicationBackend {
   async probe(host: HostRecord, ctx: BackendContext): Promise<HostProbe> {
     const r = await runOnHost(this.o.links.link(host), host, [QEMU_DEFAULTS.binary, '--version'], ctx, { timeoutMs: this.timing.commandTimeoutMs, maxOutputBytes: 64 * 1024 });
     if (r.code !== 0) throw new Error(`${host.name}: ${QEMU_DEFAULTS.binary} --version failed (${exitSummary(r)}); is qemu-system-x86 installed?`);
-    const m = /QEMU emulator version (\d+)\.(\d+)\.(\d+)(?:\s*\(([^)\n]{0,200})\))?/.exec(r.stdout);
-    if (m === null) throw new Error(`${host.name}: ${QEMU_DEFAULTS.binary} --version printed no version ("${firstLine(r.stdout).slice(0, 200)}").`);
-    const v = { major: Number(m[1]), minor: Number(m[2]), micro: Number(m[3]), package: m[4] ?? '' };
-    // Whether it offers x-colo is known only from a monitor; the version warnings hold regardless.
-    return { hypervisor: 'qemu', version: `QEMU ${v.major}.${v.minor}.${v.micro}${v.package ? ` (${v.package})` : ''}`, capabilities: [], warnings: versionWarnings(v, ['x-colo']) };
+    const v = qemuVersionOf(r.stdout);
+    if (v === null) throw new Error(`${host.name}: ${QEMU_DEFAULTS.binary} --version printed no version ("${firstLine(r.stdout).slice(0, 200)}").`);
+    // Whether it offers x-colo is known only from a monitor; the release's warnings hold regardless.
+    return { hypervisor: 'qemu', version: `QEMU ${v.major}.${v.minor}.${v.micro}${v.package ? ` (${v.package})` : ''}`, capabilities: [], warnings: releaseWarnings(v) };
   }
 
   /** The QEMU processes on the host, each with its QMP socket (what an attach needs), from /proc. */
@@ -113,7 +112,7 @@ export class QemuBackend implements ReplicationBackend {
     for (const [side, probe, host] of [['primary', p, pair.primary], ['secondary', s, pair.secondary]] as const) {
       checks.push({ id: `monitor-${side}`, label: `The ${side}'s QMP monitor on ${host.name}`, status: 'pass', detail: `${probe.version}: ${probe.runState}${probe.colo ? `, COLO mode ${probe.colo.mode}` : ''}` });
       checks.push({ id: `x-colo-${side}`, label: `${host.name}'s QEMU offers COLO (x-colo)`, status: probe.capabilities.includes('x-colo') ? 'pass' : 'fail', ...(probe.capabilities.includes('x-colo') ? {} : { detail: 'This QEMU was built without replication support. Fix: use a QEMU built with CONFIG_REPLICATION.' }) });
-      for (const w of probe.warnings.filter((x) => !x.includes('x-colo'))) checks.push({ id: `version-${side}`, label: `QEMU on ${host.name}`, status: 'warn', detail: w });
+      for (const w of releaseWarnings(probe.qemu)) checks.push({ id: `version-${side}`, label: `QEMU on ${host.name}`, status: 'warn', detail: w });
     }
     const running = p.colo?.mode === 'primary' && s.colo?.mode === 'secondary';
     if (running) {
@@ -242,7 +241,7 @@ export class QemuBackend implements ReplicationBackend {
     const address = o.replicationAddress ?? pair.secondary.address;
     if (address === undefined) throw new Error(`${pair.name}: set replicationAddress: ${pair.secondary.name} has no address for the primary to migrate to.`);
     const primaryAddress = o.primaryReplicationAddress ?? pair.primary.address;
-    if (primaryAddress === undefined && (o.network ?? QEMU_DEFAULTS.network) !== 'none') throw new Error(`${pair.name}: set primaryReplicationAddress: ${pair.primary.name} has no address for the secondary's COLO proxy to connect to.`);
+    if (primaryAddress === undefined && networkOf(o) !== 'none') throw new Error(`${pair.name}: set primaryReplicationAddress: ${pair.primary.name} has no address for the secondary's COLO proxy to connect to.`);
     return launchPlan(pair.domain, o, address, primaryAddress);
   }
 
@@ -271,28 +270,27 @@ export class QemuBackend implements ReplicationBackend {
       checks.push({ id: 'command-line-primary', label: `The console will run this on ${pair.primary.name}`, status: 'pass', detail: line('primary') });
     } else {
       const disk = o.disk === undefined ? '' : ` Its disk is copied first, whole, into the new secondary's image (drive-mirror over NBD) while the guest runs; the guest then pauses for the last of it.`;
-      const proxy = (o.network ?? QEMU_DEFAULTS.network) === 'none' ? '' : ' What it lacks of the COLO proxy is added to it first (chardev-add, object-add).';
+      const proxy = networkOf(o) === 'none' ? '' : ' What it lacks of the COLO proxy is added to it first (chardev-add, object-add).';
       checks.push({ id: 'primary-running', label: `The guest already runs on ${pair.primary.name}`, status: 'pass', detail: `Its QEMU at ${o.primaryQmp} is ${running.primary.runState}: only a new secondary is launched, and the guest is copied to it in full.${disk}${proxy}` });
     }
     const launched = [
       ...(running.primary === null ? [{ side: 'primary' as const, host: pair.primary }] : []),
       ...(running.secondary === null ? [{ side: 'secondary' as const, host: pair.secondary }] : []),
     ];
-    const bridge = (o.network ?? QEMU_DEFAULTS.network) === 'bridge' ? o.bridge : undefined;
+    const bridge = networkOf(o) === 'bridge' ? o.bridge : undefined;
     const hostChecks = launchHostChecks(plan, launched, bridge, (host, argv, okCodes) =>
       runOnHost(this.o.links.link(host), host, argv, ctx, { timeoutMs: this.timing.commandTimeoutMs, maxOutputBytes: 4 * 1024 * 1024, ...(okCodes === undefined ? {} : { okCodes }) }));
     const binary = o.binary ?? QEMU_DEFAULTS.binary;
     await Promise.all([pair.primary, pair.secondary].map(async (host) => {
       try {
         const r = await runOnHost(this.o.links.link(host), host, [binary, '--version'], ctx, { timeoutMs: this.timing.commandTimeoutMs, maxOutputBytes: 64 * 1024 });
-        const version = /QEMU emulator version (\d+)\.(\d+)\.(\d+)/.exec(r.stdout);
-        if (r.code !== 0 || version === null) {
+        const v = r.code === 0 ? qemuVersionOf(r.stdout) : null;
+        if (v === null) {
           checks.push({ id: `binary-${host.id}`, label: `${binary} on ${host.name}`, status: 'fail', detail: `${binary} --version: ${exitSummary(r)}. Fix: install QEMU there, or set the binary.` });
           return;
         }
-        const v = { major: Number(version[1]), minor: Number(version[2]), micro: Number(version[3]), package: '' };
         checks.push({ id: `binary-${host.id}`, label: `${binary} on ${host.name}`, status: 'pass', detail: `QEMU ${v.major}.${v.minor}.${v.micro}` });
-        for (const w of versionWarnings(v, ['x-colo'])) checks.push({ id: `version-${host.id}`, label: `QEMU on ${host.name}`, status: 'warn', detail: w });
+        for (const w of releaseWarnings(v)) checks.push({ id: `version-${host.id}`, label: `QEMU on ${host.name}`, status: 'warn', detail: w });
         if (o.disk !== undefined) {
           const d = await runOnHost(this.o.links.link(host), host, ['test', '-r', o.disk], ctx, { timeoutMs: this.timing.commandTimeoutMs });
           checks.push(d.code === 0
@@ -481,10 +479,3 @@ function idsIn(reply: unknown, key: string): Set<string> {
   return ids;
 }
 
-function heartbeatOf(o: QemuPairOptions): Heartbeat {
-  return {
-    intervalMs: o.heartbeatIntervalMs ?? QEMU_DEFAULTS.heartbeatIntervalMs,
-    misses: o.heartbeatMisses ?? QEMU_DEFAULTS.heartbeatMisses,
-    autoFailover: o.autoFailover ?? QEMU_DEFAULTS.autoFailover,
-  };
-}

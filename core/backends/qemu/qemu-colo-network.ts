@@ -8,7 +8,7 @@
 // Values come validated from qemu-options.ts; launchPlan checks again what goes into a `key=value,…` option.
 
 import type { PlannedListener } from './qemu-launch.js';
-import { QEMU_DEFAULTS, type QemuPairOptions } from './qemu-options.js';
+import { networkOf, QEMU_DEFAULTS, type QemuPairOptions } from './qemu-options.js';
 
 export const NETDEV = 'hn0';
 
@@ -35,7 +35,7 @@ export function proxyPorts(base: number): { mirror: number; compareSecondary: nu
  * secondary (already checked as an address); `value` checks what goes into an option.
  */
 export function coloNetwork(o: QemuPairOptions, primaryAddress: string, value: (what: string, v: string) => string): ColoNetwork {
-  const network = o.network ?? QEMU_DEFAULTS.network;
+  const network = networkOf(o);
   if (network === 'none') return { primary: ['-nic', 'none'], secondary: ['-nic', 'none'], summary: 'no network (-nic none)', primaryListeners: [] };
 
   let netdev: string;

@@ -7,7 +7,7 @@
 
 import { NETDEV, proxyPorts } from './qemu-colo-network.js';
 import { COLO_DISK, type QmpStep, REPLICATION_NODE } from './qemu-launch.js';
-import { QEMU_DEFAULTS, type QemuPairOptions } from './qemu-options.js';
+import { networkOf, QEMU_DEFAULTS, type QemuPairOptions } from './qemu-options.js';
 
 /** What the console itself set up around a launched guest. */
 export interface ColoLayout {
@@ -22,7 +22,7 @@ export interface ColoLayout {
 /** The layout of a pair the console launched; null for one it attached to (whose set-up is the admin's). */
 export function coloLayout(o: QemuPairOptions): ColoLayout | null {
   if (o.launch !== true) return null;
-  return { network: (o.network ?? QEMU_DEFAULTS.network) !== 'none', disk: o.disk !== undefined, proxyBasePort: o.proxyBasePort ?? QEMU_DEFAULTS.proxyBasePort };
+  return { network: networkOf(o) !== 'none', disk: o.disk !== undefined, proxyBasePort: o.proxyBasePort ?? QEMU_DEFAULTS.proxyBasePort };
 }
 
 /** The primary's proxy objects, in the order they are added; removed in the documentation's order. */
@@ -31,7 +31,7 @@ const PRIMARY_OBJECTS_REMOVAL = ['comp0', 'iothread1', 'm0', 'redire0', 'redire1
 /** The secondary's redirectors and the sockets they use; filter-rewriter (rew0) stays, as in the documentation. */
 const SECONDARY_OBJECTS = ['f2', 'f1'] as const;
 const SECONDARY_CHARDEVS = ['red1', 'red0'] as const;
-export const REWRITER = 'rew0';
+const REWRITER = 'rew0';
 
 const objectDel = (id: string): QmpStep => ({ command: 'object-del', arguments: { id } });
 const chardevRemove = (id: string): QmpStep => ({ command: 'chardev-remove', arguments: { id } });

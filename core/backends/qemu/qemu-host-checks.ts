@@ -11,7 +11,7 @@ import { exitSummary } from '../host-command.js';
 import type { LaunchPlan, PlannedListener } from './qemu-launch.js';
 
 /** Where distribution builds of qemu-bridge-helper read their ACL (CONFIG_QEMU_CONFDIR/bridge.conf). */
-export const BRIDGE_ACL_FILE = '/etc/qemu/bridge.conf';
+const BRIDGE_ACL_FILE = '/etc/qemu/bridge.conf';
 
 export interface TcpListener {
   /** IPv4 dotted, or IPv6 in its canonical short form; '0.0.0.0' and '::' for any address. */

@@ -9,7 +9,7 @@
 
 import { shellCommand } from '../../ssh/shell-quote.js';
 import { coloNetwork } from './qemu-colo-network.js';
-import { QEMU_DEFAULTS, type QemuPairOptions } from './qemu-options.js';
+import { networkOf, QEMU_DEFAULTS, type QemuPairOptions } from './qemu-options.js';
 
 export interface QmpStep {
   command: string;
@@ -54,7 +54,7 @@ export interface LaunchPlan {
 
 /** The drive and node names QEMU's COLO documentation uses; the failover runbooks (qemu-colo.md §1.6) expect them. */
 export const COLO_DISK = 'colo-disk0';
-export const PARENT_NODE = 'parent0';
+const PARENT_NODE = 'parent0';
 export const REPLICATION_NODE = 'replication0';
 const MONITOR_CHARDEV = 'colo-qmp';
 
@@ -103,7 +103,7 @@ export function launchPlan(vm: string, o: QemuPairOptions, secondaryAddress: str
   const address = o.replicationAddress ?? secondaryAddress;
   if (!ADDRESS.test(address)) throw new Error(`"${address.slice(0, 64)}" is not a host name or IP address for replication`);
   let proxyAddress = '';
-  if ((o.network ?? QEMU_DEFAULTS.network) !== 'none') {
+  if (networkOf(o) !== 'none') {
     const a = o.primaryReplicationAddress ?? primaryAddress;
     if (a === undefined) throw new Error('the guest\'s network needs the primary\'s replication address (primaryReplicationAddress), where the secondary\'s COLO proxy connects');
     if (!ADDRESS.test(a)) throw new Error(`"${a.slice(0, 64)}" is not a host name or IP address for the primary's COLO proxy`);

@@ -93,6 +93,31 @@ export const QEMU_DEFAULTS = {
   proxyBasePort: 9003,
 } as const;
 
+/** What can change while a pair runs: the checkpoint delay (applied live) and the heartbeat. */
+export const qemuLiveSettings = qemuPairOptions.pick({ checkpointDelayMs: true, heartbeatIntervalMs: true, heartbeatMisses: true, autoFailover: true });
+export type QemuLiveSettings = z.infer<typeof qemuLiveSettings>;
+
+/** The console's heartbeat to a pair's monitors. */
+export interface Heartbeat {
+  intervalMs: number;
+  misses: number;
+  autoFailover: boolean;
+}
+
+/** The heartbeat the options ask for, defaults filled in. */
+export function heartbeatOf(o: QemuPairOptions): Heartbeat {
+  return {
+    intervalMs: o.heartbeatIntervalMs ?? QEMU_DEFAULTS.heartbeatIntervalMs,
+    misses: o.heartbeatMisses ?? QEMU_DEFAULTS.heartbeatMisses,
+    autoFailover: o.autoFailover ?? QEMU_DEFAULTS.autoFailover,
+  };
+}
+
+/** The guest's network, the default filled in. */
+export function networkOf(o: QemuPairOptions): NonNullable<QemuPairOptions['network']> {
+  return o.network ?? QEMU_DEFAULTS.network;
+}
+
 /** The options as stored, checked; or one sentence saying what is wrong. */
 export function readQemuOptions(options: Readonly<Record<string, unknown>> | undefined): QemuPairOptions | string {
   const r = qemuPairOptions.safeParse(options ?? {});

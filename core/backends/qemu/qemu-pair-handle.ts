@@ -27,6 +27,7 @@ import type { SshHostLink } from '../../ssh/host-link.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type ColoLayout, primaryAloneSteps, secondaryAloneSteps, stepName } from './qemu-colo-plumbing.js';
 import { QemuCycleTracker } from './qemu-cycles.js';
+import type { Heartbeat } from './qemu-options.js';
 import type { QmpStep } from './qemu-launch.js';
 import { QmpError, type QmpEvent } from './qmp-client.js';
 import { QmpSession, type QmpSessionState, sshSocket } from './qmp-session.js';
@@ -38,12 +39,6 @@ export interface HandleTiming {
   settleTimeoutMs: number;
   /** How long `quit` may take to end a QEMU (its socket gone). */
   quitTimeoutMs: number;
-}
-
-export interface Heartbeat {
-  intervalMs: number;
-  misses: number;
-  autoFailover: boolean;
 }
 
 interface SideWatch {

@@ -69,10 +69,15 @@ export async function probeQemu(vm: string, qmp: QmpCaller): Promise<QemuProbe> 
 
 /** What the admin must know about this QEMU before protecting with it. */
 export function versionWarnings(v: QemuVersion, capabilities: readonly string[]): string[] {
+  return [
+    ...(capabilities.includes('x-colo') ? [] : [`QEMU ${v.major}.${v.minor} offers no x-colo migration capability: it was built without replication support, so it cannot run COLO.`]),
+    ...releaseWarnings(v),
+  ];
+}
+
+/** What is known of this release's COLO, whatever the build offers. */
+export function releaseWarnings(v: QemuVersion): string[] {
   const out: string[] = [];
-  if (!capabilities.includes('x-colo')) {
-    out.push(`QEMU ${v.major}.${v.minor} offers no x-colo migration capability: it was built without replication support, so it cannot run COLO.`);
-  }
   if (v.major === 7 && v.minor === 2) {
     out.push('QEMU 7.2: COLO starts and fails over, but its periodic checkpoints deadlock (the primary stays paused and its monitor goes silent at the first or second checkpoint); expect Guest frozen. Use a QEMU with the COLO fixes.');
   }
@@ -80,6 +85,12 @@ export function versionWarnings(v: QemuVersion, capabilities: readonly string[])
     out.push(`QEMU ${v.major}.${v.minor}: COLO is broken in this release (the secondary leaves COLO right after the initial copy); use another release.`);
   }
   return out;
+}
+
+/** The version `qemu-system-* --version` prints ("QEMU emulator version 7.2.22 (Debian …)"); null if it printed none. */
+export function qemuVersionOf(stdout: string): QemuVersion | null {
+  const m = /QEMU emulator version (\d+)\.(\d+)\.(\d+)(?:\s*\(([^)\n]{0,200})\))?/.exec(stdout);
+  return m === null ? null : { major: Number(m[1]), minor: Number(m[2]), micro: Number(m[3]), package: m[4] ?? '' };
 }
 
 function record(v: unknown): Record<string, unknown> | undefined {

@@ -10,9 +10,9 @@ export const MAX_QEMU_PROCESSES = 1000;
 /** A process whose argv holds a longer item is skipped: no QEMU option value is that long. */
 export const MAX_ARGV_ITEM_BYTES = 64 * 1024;
 /** A process with more argv items than this is skipped. */
-export const MAX_ARGV_ITEMS = 10_000;
+const MAX_ARGV_ITEMS = 10_000;
 /** The script reads at most this much of each /proc/<pid>/cmdline; a longer one arrives unterminated and is skipped. */
-export const MAX_CMDLINE_BYTES = 1024 * 1024;
+const MAX_CMDLINE_BYTES = 1024 * 1024;
 
 const END = 'end';
 const MORE = 'more';

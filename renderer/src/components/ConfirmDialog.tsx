@@ -12,12 +12,10 @@ export interface Fact {
   value: ReactNode;
 }
 
-export type Fence = FenceStep;
-
 interface Props {
   plan: ActionPlan;
   /** Failover only: shown when required, or once the service refuses for want of it. */
-  fence?: Fence;
+  fence?: FenceStep;
   pairName: string;
   facts: readonly Fact[];
   onCancel: () => void;

@@ -4,9 +4,9 @@
 import type { HostInfo, PairInfo } from '../../../core/api/console-contract.js';
 import { api } from '../api/console-api';
 import { hostName } from '../lib/alarm';
-import { type DestructiveAction, fencingReason } from '../lib/confirm';
+import { type DestructiveAction, type FenceStep, fencingReason } from '../lib/confirm';
 import { formatAge, formatDuration } from '../lib/format';
-import type { Fact, Fence } from './ConfirmDialog';
+import type { Fact } from './ConfirmDialog';
 import { ProtectionBadge } from './ProtectionBadge';
 
 const FAILOVER_TIMEOUT_MS = 60_000;
@@ -48,9 +48,9 @@ export function callConfirmed(action: Exclude<DestructiveAction, 'drill'>, pair:
 }
 
 /** A failover's fencing confirmation (the primary host's name; why, when the backend already says so). */
-export function failoverFence(action: DestructiveAction, pair: PairInfo, hosts: readonly HostInfo[]): Fence | undefined {
+export function failoverFence(action: DestructiveAction, pair: PairInfo, hosts: readonly HostInfo[]): FenceStep | undefined {
   if (action !== 'failover') return undefined;
-  return { host: hosts.find((h) => h.id === pair.primaryHostId)?.name ?? hostName(hosts, pair.primaryHostId), required: fencingReason(pair) };
+  return { host: hostName(hosts, pair.primaryHostId), required: fencingReason(pair) };
 }
 
 /** "Keep the copy on Simulated host A". */

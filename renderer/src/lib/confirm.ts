@@ -142,7 +142,7 @@ export function describeAction(action: DestructiveAction, pair: PairInfo, hosts:
           side(
             'Primary',
             p,
-            pair.qemu?.fencingRequired !== undefined
+            fencingReason(pair) !== null
               ? 'The console cannot stop it: you confirm that it is fenced (powered off or cut off). Anything it did after the last checkpoint is discarded.'
               : 'Is stopped and no longer runs the VM. Anything it did after the last checkpoint is discarded.',
           ),

@@ -6,8 +6,6 @@ import type { DomainSummaryInfo, PairInfo, PreflightCheckInfo, QemuPairStatus, Q
 import { CHECKPOINT_DELAY_MAX_MS, CHECKPOINT_DELAY_MIN_MS, QEMU_DEFAULTS, type QemuPairOptions, qemuPairOptions } from '../../../core/backends/qemu/qemu-options.js';
 import { formatAge, formatMs } from './format';
 
-export { QEMU_DEFAULTS };
-
 /** Attach to two QEMUs someone started, or have the console launch both from a definition. */
 export type QemuWay = 'attach' | 'launch';
 
@@ -250,7 +248,7 @@ export function checkpointDelayInput(text: string): number | string {
 export function heartbeatInput(interval: string, misses: string, autoFailover: boolean): { heartbeatIntervalMs: number; heartbeatMisses: number; autoFailover: boolean } | string {
   const i = Number(interval.trim());
   const m = Number(misses.trim());
-  if (!qemuPairOptions.shape.heartbeatIntervalMs.safeParse(i).success || interval.trim() === '') return 'The heartbeat interval is a whole number of ms from 100 to 60000.';
-  if (!qemuPairOptions.shape.heartbeatMisses.safeParse(m).success || misses.trim() === '') return 'Missed heartbeats is a whole number from 1 to 100.';
+  if (!qemuPairOptions.shape.heartbeatIntervalMs.safeParse(i).success) return 'The heartbeat interval is a whole number of ms from 100 to 60000.';
+  if (!qemuPairOptions.shape.heartbeatMisses.safeParse(m).success) return 'Missed heartbeats is a whole number from 1 to 100.';
   return { heartbeatIntervalMs: i, heartbeatMisses: m, autoFailover };
 }
