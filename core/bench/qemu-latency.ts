@@ -12,7 +12,7 @@
 //             sshd's streamlocal forwarding on qemu-a, the console's SSH link and QmpClient, the handle's cycle
 //             tracker (which holds a cycle until the secondary's RESUME has come over qemu-b's link too, at most
 //             SECONDARY_GRACE_MS), the pair controller, history, and the RPC topic, whose batching
-//             (DEFAULT_FLUSH_MS) alone adds 0–33 ms.
+//             (DEFAULT_FLUSH_MS) alone adds up to one flush interval.
 //   baseline  the raw path of the same events through the same sshd: a bare QmpClient over a second monitor of the
 //             primary (as a second -qmp gives a real QEMU) reached through qemu-a's streamlocal forwarding;
 //             latency = arrival − QEMU's timestamp of each RESUME.
@@ -36,7 +36,7 @@ import { type BenchConsole, plainLink, quantile, startBenchConsole, stopPairs, u
 
 const NAME = 'qemu-latency';
 const CHECKPOINT_DELAY_MS = 10;
-/** The emulated secondary's pause per checkpoint (the primary resumes 2 ms after it): short, so the pace is the delay's. */
+/** The emulated secondary's pause per checkpoint (the primary resumes primaryResumeLagMs after it): short, so the pace is the delay's. */
 const CHECKPOINT_PAUSE_MS = 2;
 const TITLE = `QEMU: the primary's RESUME event → CycleRecord at the API, x-checkpoint-delay ${CHECKPOINT_DELAY_MS} ms`;
 const TARGET: Target = { kind: 'max-value', value: 50 };
@@ -209,7 +209,7 @@ export const qemuLatency: Benchmark = {
         `subject  (${subjectAll.length} cycles): p50 ${sq.p50.toFixed(2)} ms, p95 ${sq.p95.toFixed(2)} ms, p99 ${sq.p99.toFixed(2)} ms, max ${sq.max.toFixed(1)} ms`,
         `baseline (${baselineAll.length} RESUME events): p50 ${bq.p50.toFixed(2)} ms, p95 ${bq.p95.toFixed(2)} ms, p99 ${bq.p99.toFixed(2)} ms, max ${bq.max.toFixed(1)} ms`,
         `ratio of the p95s over all cycles (subject / baseline): ${(sq.p95 / bq.p95).toFixed(1)}×`,
-        `checkpoint rate achieved by the emulated pair: ${rate.toFixed(1)}/s (x-checkpoint-delay ${CHECKPOINT_DELAY_MS} ms, pause ${CHECKPOINT_PAUSE_MS} + 2 ms)`,
+        `checkpoint rate achieved by the emulated pair: ${rate.toFixed(1)}/s (x-checkpoint-delay ${CHECKPOINT_DELAY_MS} ms, pause ${CHECKPOINT_PAUSE_MS} + ${lab.emulated!.state.timings.primaryResumeLagMs} ms)`,
         `split at the service's hand-off (${served.length} cycles): RESUME → service (SSH, QmpClient, tracker, controller, history) p50 ${toService.p50.toFixed(2)} ms, p95 ${toService.p95.toFixed(2)} ms; service → API client (RPC topic) p50 ${toClient.p50.toFixed(2)} ms, p95 ${toClient.p95.toFixed(2)} ms`,
         `${alone.length} of ${subjectAll.length} cycles reached the API without the secondary's pause (its RESUME not matched before the grace of ${SECONDARY_GRACE_MS} ms or the next checkpoint's STOP ended the wait)${alone.length > 0 ? `: their latency p50 ${aloneQ.p50.toFixed(1)} ms, max ${aloneQ.max.toFixed(1)} ms; the others' p50 ${withSecondaryQ.p50.toFixed(2)} ms, p95 ${withSecondaryQ.p95.toFixed(2)} ms, p99 ${withSecondaryQ.p99.toFixed(2)} ms` : ''}`,
         `the secondary's RESUME reached this process after the primary's in ${secondaryLate} of ${pairsCompared} checkpoints (bare clients; arrival of secondary − primary: p50 ${lag.p50.toFixed(2)} ms, p95 ${lag.p95.toFixed(2)} ms)`,

@@ -10,6 +10,7 @@ import { type SshAuth, SshConnection, SshError } from '../ssh/connection.js';
 import { knownHostsCheck } from '../ssh/host-keys.js';
 import { fingerprintSha256, knownHostsName, parseKnownHosts } from '../ssh/known-hosts.js';
 import { type QemuLab, type QemuLabHost, qemuLabUnavailable, startQemuLab } from './qemu-lab.js';
+import { startColo } from './qemu-pair.js';
 import { eventually } from '../test-support/eventually.js';
 
 type T = { after(fn: () => Promise<void> | void): void };
@@ -115,12 +116,8 @@ for (const kind of ['emulated', 'real'] as const) {
       const b = await connect(t, lab, lab.b);
       const primary = await qmpThrough(t, a.conn, lab.primarySocket, `VM ${lab.vm} (primary)`);
       const secondary = await qmpThrough(t, b.conn, lab.secondarySocket, `VM ${lab.vm} (secondary)`);
-      const capabilities = [{ capability: 'x-colo', state: true }, { capability: 'events', state: true }];
-      await secondary.execute('migrate-set-capabilities', { capabilities });
-      await primary.execute('migrate-set-capabilities', { capabilities });
       // Long enough that no periodic checkpoint comes during the test (a real 7.2 would deadlock at one).
-      await primary.execute('migrate-set-parameters', { 'x-checkpoint-delay': 600_000 });
-      await primary.execute('migrate', { uri: lab.incomingUri });
+      await startColo(primary, secondary, lab.incomingUri, 600_000);
       for (const [side, client] of [['primary', primary], ['secondary', secondary]] as const) {
         await eventually(`${side} in COLO`, 20_000, async () => {
           const c = await client.execute<{ mode: string }>('query-colo-status');

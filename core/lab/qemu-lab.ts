@@ -7,7 +7,7 @@
 //
 // Both hosts are this machine, so the QEMU processes and sockets are simply local; only the way in is per host.
 
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -17,7 +17,7 @@ import { CHECKPOINT_DELAY_MAX_MS, CHECKPOINT_DELAY_MIN_MS } from '../backends/qe
 import { fingerprintSha256, knownHostsLine } from '../ssh/known-hosts.js';
 import { type Sshd, startSshd, sshdUnavailable } from '../ssh/test-support/sshd.js';
 import { freePort } from '../test-support/ports.js';
-import { type QemuPair, type QemuSide, launchQemuPair, qemuMissing } from './qemu-pair.js';
+import { killAndWait, type QemuPair, type QemuSide, launchQemuPair, qemuMissing } from './qemu-pair.js';
 import { type PairTimings, type QmpPair, startQmpPair } from './qmp/index.js';
 
 export interface QemuLabHost {
@@ -108,13 +108,6 @@ async function usableAddress(preferred: string): Promise<string> {
 
 function keygen(file: string): void {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-async function killAndWait(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGKILL');
-  await gone;
 }
 
 function isSocket(file: string): boolean {

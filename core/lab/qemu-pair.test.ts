@@ -52,7 +52,7 @@ describe('a real QEMU COLO pair (qemu-colo.md §3)', { skip: qemuMissing() ?? fa
     assert.equal(primary!.oob, true, 'QEMU 7.2 offers out-of-band execution');
     // What the emulator answers too (core/lab/qmp): an -incoming side waits in run state inmigrate.
     assert.deepEqual(await secondary!.execute('query-status'), { status: 'inmigrate', singlestep: false, running: false });
-    await startColo(primary!, secondary!, pair!.port, 200);
+    await startColo(primary!, secondary!, `tcp:127.0.0.1:${pair!.port}`, 200);
     const inColo = await eventually('query-migrate to say colo', 15_000, async () => {
       const m = await primary!.execute<{ status?: string }>('query-migrate');
       return m.status === 'colo' ? m : undefined;
@@ -137,7 +137,7 @@ describe('a real QEMU COLO pair: failover while the hung primary is still alive'
   });
 
   test('x-colo-lost-heartbeat on the secondary: STOP, MIGRATION completed, COLO_EXIT(request), RESUME', async () => {
-    await startColo(primary!, secondary!, pair!.port, 200);
+    await startColo(primary!, secondary!, `tcp:127.0.0.1:${pair!.port}`, 200);
     // The checkpoint that hangs the primary: the secondary stops, loads it and resumes.
     await primaryGoesSilent(primary!);
     await eventually('the secondary to run after the checkpoint', 5000, () => (events.filter((e) => e.event === 'STOP' || e.event === 'RESUME').at(-1)?.event === 'RESUME' ? true : undefined));

@@ -83,7 +83,8 @@ function spawnSide(binary: string, side: Side, argv: string[], socket: string): 
   return { side, process: child, socket, argv: [binary, ...argv], stderr: () => err };
 }
 
-async function killAndWait(child: ChildProcess): Promise<void> {
+/** SIGKILLs `child` (unless it has already ended) and resolves once it is gone. */
+export async function killAndWait(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGKILL');
@@ -135,10 +136,10 @@ export async function connectQmp(side: QemuSide, options: Omit<QmpClientOptions,
  * delay on the primary, then `migrate` to the secondary's incoming port. Returns once `migrate` was accepted; the
  * pair reaches the `colo` state about half a second later.
  */
-export async function startColo(primary: QmpClient, secondary: QmpClient, port: number, checkpointDelayMs: number): Promise<void> {
+export async function startColo(primary: QmpClient, secondary: QmpClient, incomingUri: string, checkpointDelayMs: number): Promise<void> {
   const capabilities = [{ capability: 'x-colo', state: true }, { capability: 'events', state: true }];
   await secondary.execute('migrate-set-capabilities', { capabilities });
   await primary.execute('migrate-set-capabilities', { capabilities });
   await primary.execute('migrate-set-parameters', { 'x-checkpoint-delay': checkpointDelayMs });
-  await primary.execute('migrate', { uri: `tcp:127.0.0.1:${port}` });
+  await primary.execute('migrate', { uri: incomingUri });
 }

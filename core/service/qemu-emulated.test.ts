@@ -37,6 +37,8 @@ describe('QEMU, emulated pair, through the service', { skip: why ?? false }, () 
     assert.ok(s.events(pair.id, 100).some((e) => /checkpointDelayMs 250 \(applied to the running pair\)/.test(e.message)));
     // Refused changes change nothing.
     await assert.rejects(s.configureQemu(pair.id, {}, ACTOR), /Nothing to change/);
+    assert.equal(s.pair(pair.id).qemu?.checkpointDelayMs, 250);
+    assert.deepEqual(s.pair(pair.id).qemu?.heartbeat, { intervalMs: 300, misses: 5, autoFailover: false });
   });
 
   void test('the console closed and started again while the pair runs: the same run goes on from the next seq', async (t) => {

@@ -19,6 +19,7 @@ import { knownHostsLine, parseKnownHosts } from '../../ssh/known-hosts.js';
 import { type Sshd, startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
 import { freePort, freePortRun } from '../../test-support/ports.js';
 import { QEMU_LOG_DIR, QemuBackend } from './qemu-backend.js';
+import { eventually } from '../../test-support/eventually.js';
 import { QmpClient } from './qmp-client.js';
 
 const why = qemuMissing() ?? sshdUnavailable();
@@ -38,6 +39,12 @@ interface Fixture {
 
 const DISK_A = 'a.img';
 const DISK_B = 'b.img';
+
+/** Waits (30 s at most) for the run to be protected; the states it went through say why when it is not. */
+async function untilProtected(h: PairHandle, states: readonly ProtectionState[]): Promise<void> {
+  await eventually('protected', 30_000, () => h.state.state === 'protected').catch(() => {});
+  assert.equal(h.state.state, 'protected', JSON.stringify(states));
+}
 
 /** What a QEMU holds by id (objects, chardevs) and whether it runs, asked on its own monitor once the console let go. */
 async function holds(socket: string): Promise<{ objects: Set<string>; chardevs: Set<string>; running: boolean }> {
@@ -133,9 +140,7 @@ describe('QEMU backend: a pair it launches, real QEMU through a real sshd', { sk
     const cycles: CycleRecord[] = [];
     const events: PairEvents = { state: (s) => states.push(s), cycle: (c) => cycles.push(c), failover: () => {} };
     const handle = await backend.protect(spec, events, ctx);
-    const deadline = Date.now() + 30_000;
-    while (handle.state.state !== 'protected' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(handle.state.state, 'protected', JSON.stringify(states));
+    await untilProtected(handle, states);
     assert.deepEqual(states.map((x) => x.state), ['syncing', 'protected']);
     // The primary was paused (-S) until COLO started: no guest pause to report for the initial copy.
     assert.ok(!cycles.some((c) => c.trigger === 'initial'), JSON.stringify(cycles));
@@ -162,13 +167,11 @@ describe('QEMU backend: a pair it launches, real QEMU through a real sshd', { sk
     assert.ok(!again.some((c) => c.id === 'command-line-primary'));
     const states2: ProtectionState[] = [];
     const h2 = await backend.protect(spec, { state: (x) => states2.push(x), cycle: () => {}, failover: () => {} }, ctx);
-    const deadline2 = Date.now() + 30_000;
-    while (h2.state.state !== 'protected' && Date.now() < deadline2) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(h2.state.state, 'protected', JSON.stringify(states2));
+    await untilProtected(h2, states2);
     assert.match(states2[0]?.reason ?? '', /every start is a full copy/);
     const third = await backend.inventory(a, quiet);
     assert.equal(third.find((d) => d.qmpSocket === primaryQmp)?.id, p?.id, 'the same primary QEMU');
-    assert.notEqual(third.find((d) => d.qmpSocket === secondaryQmp)?.id, s?.id, 'a new secondary QEMU');
+    assert.ok(third.some((d) => d.qmpSocket === secondaryQmp && d.id !== s?.id), 'a new secondary QEMU');
     await h2.detach(quiet);
   });
 
@@ -202,9 +205,7 @@ describe('QEMU backend: a pair it launches, real QEMU through a real sshd', { sk
     const protectedBy = async (pair: PairSpec): Promise<PairHandle> => {
       const states: ProtectionState[] = [];
       const h = await backend.protect(pair, { state: (x) => states.push(x), cycle: () => {}, failover: (e) => failovers.push(e) }, audited);
-      const deadline = Date.now() + 30_000;
-      while (h.state.state !== 'protected' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      assert.equal(h.state.state, 'protected', JSON.stringify(states));
+      await untilProtected(h, states);
       return h;
     };
     const sent = (since: number, command: string): string[] => commands.slice(since).map((c) => c.command).filter((c) => c.includes(`"execute":"${command}"`));
@@ -328,9 +329,7 @@ describe('QEMU backend: a pair it launches, real QEMU through a real sshd', { sk
     const states: ProtectionState[] = [];
     const protectedBy = async (): Promise<PairHandle> => {
       const h = await backend.protect(spec, { state: (x) => states.push(x), cycle: () => {}, failover: () => {} }, ctx);
-      const deadline = Date.now() + 30_000;
-      while (h.state.state !== 'protected' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      assert.equal(h.state.state, 'protected', JSON.stringify(states));
+      await untilProtected(h, states);
       return h;
     };
     const sent = (since: number): string[] => commands.slice(since).map((c) => /"execute":"([^"]+)"/.exec(c.command)?.[1] ?? '').filter(Boolean);

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { qemuMissing } from '../../lab/qemu-pair.js';
+import { qemuMissing, startColo } from '../../lab/qemu-pair.js';
 import type { SshConnection } from '../../ssh/connection.js';
 import { startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
 import { freePort, freePortRun } from '../../test-support/ports.js';
@@ -325,12 +325,8 @@ async function launchBoth(t: TestContext, ssh: SshConnection, dir: string, plan:
 }
 
 async function startColoAndWait(primary: QmpClient, secondary: QmpClient, uri: string): Promise<void> {
-  const capabilities = [{ capability: 'x-colo', state: true }];
-  await secondary.execute('migrate-set-capabilities', { capabilities });
-  await primary.execute('migrate-set-capabilities', { capabilities });
   // 7.2's first periodic checkpoint hangs the primary (qemu-colo.md §3): a minute's delay keeps it out of the test.
-  await primary.execute('migrate-set-parameters', { 'x-checkpoint-delay': 60_000 });
-  await primary.execute('migrate', { uri });
+  await startColo(primary, secondary, uri, 60_000);
   await eventually('COLO on both sides', 20_000, async () => {
     const p = await primary.execute<{ mode: string }>('query-colo-status');
     const s = await secondary.execute<{ mode: string }>('query-colo-status');

@@ -61,7 +61,7 @@ async function harness(t: { after(fn: () => Promise<void> | void): void }, o: Om
 
 /** Starts COLO as the console will, and returns once both sides resumed after the initial copy. */
 async function coloRunning(h: Harness, delayMs: number): Promise<void> {
-  await startColo(h.client.primary, h.client.secondary, 4449, delayMs);
+  await startColo(h.client.primary, h.client.secondary, 'tcp:127.0.0.1:4449', delayMs);
   await eventually('COLO running on the primary', 3000, () => (h.events.primary.some((e) => e.event === 'RESUME') ? true : undefined));
 }
 
@@ -148,7 +148,7 @@ test('changing x-checkpoint-delay live changes the pace', async (t) => {
 
 test('x-checkpoint-delay changed while COLO starts only sets the pace of what follows', async (t) => {
   const h = await harness(t, { timings: { coloStartMs: 300 } });
-  await startColo(h.client.primary, h.client.secondary, 4449, 1000);
+  await startColo(h.client.primary, h.client.secondary, 'tcp:127.0.0.1:4449', 1000);
   // Between the primary's `colo` and COLO running: the secondary has not loaded the initial state yet.
   await eventually('the primary in colo', 2000, () => h.events.primary.find((e) => e.event === 'MIGRATION' && e.data?.status === 'colo'));
   await h.client.primary.execute('migrate-set-parameters', { 'x-checkpoint-delay': 100 });
