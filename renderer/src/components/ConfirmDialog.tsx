@@ -4,8 +4,9 @@
 
 import { type FormEvent, type KeyboardEvent, type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { errorMessage } from '../api/console-api';
-import { type ActionPlan, type FenceStep, confirmHint, confirmNameMatches, confirmReady, isFencingRefusal } from '../lib/confirm';
+import { type ActionPlan, type FenceStep, confirmReady, isFencingRefusal } from '../lib/confirm';
 import { FenceField, FenceReason } from './FenceField';
+import { TypedNameField } from './TypedNameField';
 
 export interface Fact {
   label: string;
@@ -33,12 +34,9 @@ export function ConfirmDialog({ plan, fence, pairName, facts, onCancel, onConfir
   const [error, setError] = useState<string | null>(null);
   const titleId = useId();
   const descId = useId();
-  const hintId = useId();
   const [fenceTyped, setFenceTyped] = useState('');
   const [fenceRefusal, setFenceRefusal] = useState<string | null>(null);
   const { ready: matches, fenceReason } = confirmReady(typed, pairName, fence, fenceTyped, fenceRefusal);
-  const nameMatches = confirmNameMatches(typed, pairName);
-  const hint = confirmHint(typed, pairName);
 
   useEffect(() => {
     const dialog = dialogRef.current;
@@ -124,26 +122,15 @@ export function ConfirmDialog({ plan, fence, pairName, facts, onCancel, onConfir
         <p>
           <strong>Afterwards:</strong> {plan.afterwards}
         </p>
-        <label className="field confirm-field">
-          <span>
-            Type the VM’s name, <span className="mono">{pairName}</span>, to confirm
-          </span>
-          <input
-            ref={inputRef}
-            data-testid="confirm-name"
-            value={typed}
-            onChange={(e) => setTyped(e.target.value)}
-            autoComplete="off"
-            spellCheck={false}
-            aria-describedby={hintId}
-            aria-invalid={typed !== '' && !nameMatches && hint !== null}
-            style={{ width: '100%' }}
-            disabled={busy}
-          />
-        </label>
-        <p id={hintId} className="hint" aria-live="polite">
-          {hint ?? ''}
-        </p>
+        <TypedNameField
+          label={<>Type the VM’s name, <span className="mono">{pairName}</span>, to confirm</>}
+          expected={pairName}
+          typed={typed}
+          onChange={setTyped}
+          disabled={busy}
+          testId="confirm-name"
+          inputRef={inputRef}
+        />
         {fence !== undefined && fenceReason !== null && <FenceField host={fence.host} typed={fenceTyped} onChange={setFenceTyped} disabled={busy} />}
         {error !== null && (
           <p className="error-text" role="alert">
