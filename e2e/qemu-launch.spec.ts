@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Page } from '@playwright/test';
-import { QEMU_LOG_DIR } from '../core/backends/qemu/qemu-backend.js';
+import { LOG_DIR } from '../core/backends/host-command.js';
 import { type QemuLab, type QemuLabHost, qemuLabUnavailable, startQemuLab } from '../core/lab/qemu-lab.js';
 import { freePort, freePortRun } from '../core/test-support/ports.js';
 import type { Console } from './support/console.js';
@@ -108,8 +108,8 @@ test.afterEach(async () => {
   };
   await step(() => killQemus(o.sockets));
   await step(() => {
-    if (!existsSync(QEMU_LOG_DIR)) return;
-    for (const f of readdirSync(QEMU_LOG_DIR)) if (f.startsWith(`qemu-${o.vm}-`)) rmSync(path.join(QEMU_LOG_DIR, f), { force: true });
+    if (!existsSync(LOG_DIR)) return;
+    for (const f of readdirSync(LOG_DIR)) if (f.startsWith(`qemu-${o.vm}-`)) rmSync(path.join(LOG_DIR, f), { force: true });
   });
   await step(() => rmSync(o.dir, { recursive: true, force: true }));
   if (o.lab !== null) await step(() => o.lab!.stop());

@@ -8,6 +8,9 @@ import type { ExecOptions, ExecResult } from '../ssh/connection.js';
 import type { SshHostLink } from '../ssh/host-link.js';
 import { shellCommand } from '../ssh/shell-quote.js';
 
+/** Where the console keeps the logs of what it starts on a host (xl remus, QEMU). */
+export const LOG_DIR = '/var/log/colo-console';
+
 export class HostCommandError extends Error {
   override readonly name = 'HostCommandError';
   constructor(readonly hostId: string, readonly command: string, message: string, override readonly cause?: unknown) {

@@ -19,6 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { LOG_DIR } from '../backends/host-command.js';
 import { type XenLab, startXenLab } from '../lab/xen-lab.js';
 import { extraGuestNames } from '../lab/seed.js';
 import { type BenchResult, type Benchmark, type Target, interleave, now, round, series, skippedResult, verdict } from './harness.js';
@@ -29,7 +30,6 @@ const TITLE = 'Xen: console CPU following 10 emulated pairs at 5 checkpoints/s e
 const TARGET: Target = { kind: 'max-value', value: 25 };
 const PAIRS = 10;
 const PERIOD_MS = 200;
-const LOG_DIR = '/var/log/colo-console';
 
 /** CPU time of this process over `ms` of wall time, in % of one core. */
 async function cpuPercent(ms: number): Promise<number> {

@@ -18,7 +18,7 @@ import { SshHostLink } from '../../ssh/host-link.js';
 import { knownHostsLine, parseKnownHosts } from '../../ssh/known-hosts.js';
 import { type Sshd, startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
 import { freePort, freePortRun } from '../../test-support/ports.js';
-import { QEMU_LOG_DIR, QemuBackend } from './qemu-backend.js';
+import { logFile, QemuBackend } from './qemu-backend.js';
 import { eventually } from '../../test-support/eventually.js';
 import { QmpClient } from './qmp-client.js';
 
@@ -111,7 +111,7 @@ async function fixture(t: TestContext, name: string, primaryAddress: string | un
     for (const l of links) l.close();
     for (const sshd of sshds) await sshd.stop();
     rmSync(dir, { recursive: true, force: true });
-    for (const side of ['primary', 'secondary']) rmSync(path.join(QEMU_LOG_DIR, `qemu-${vm}-${side}.log`), { force: true });
+    for (const side of ['primary', 'secondary'] as const) rmSync(logFile(vm, side), { force: true });
   });
   return { dir, vm, backend, quiet, a, b, primaryQmp, secondaryQmp, disk };
 }

@@ -21,7 +21,7 @@ import type {
 } from '../../service/backend.js';
 import type { HostRecord } from '../../service/registry.js';
 import { shellCommand } from '../../ssh/shell-quote.js';
-import { exitSummary, firstLine, runOnHost } from '../host-command.js';
+import { exitSummary, firstLine, LOG_DIR, runOnHost } from '../host-command.js';
 import { heartbeatOf, networkOf, type QemuPairOptions, QEMU_DEFAULTS, readQemuOptions } from './qemu-options.js';
 import { type HandleTiming, QemuPairHandle } from './qemu-pair-handle.js';
 import { coloLayout, diskResyncStart, primaryAloneSteps, primaryProxySteps, RESYNC_JOB } from './qemu-colo-plumbing.js';
@@ -49,10 +49,8 @@ const MAX_LIST_BYTES = 8 * 1024 * 1024;
 const RESYNC_POLL_MS = 250;
 const RESYNC_STALL_MS = 60_000;
 /** Where a launched QEMU's own messages go (COLO's errors among them), on its host. */
-export const QEMU_LOG_DIR = '/var/log/colo-console';
-
-function logFile(vm: string, side: 'primary' | 'secondary'): string {
-  return `${QEMU_LOG_DIR}/qemu-${vm}-${side}.log`;
+export function logFile(vm: string, side: 'primary' | 'secondary'): string {
+  return `${LOG_DIR}/qemu-${vm}-${side}.log`;
 }
 
 export class QemuBackend implements ReplicationBackend {

@@ -210,7 +210,7 @@ export function supervisedLaunch(argv: readonly string[], logFile: string): stri
   if (argv.length === 0) throw new Error('an empty QEMU command line');
   if (argv.includes('-daemonize') || argv.includes('-D')) throw new Error('the QEMU command line already says -daemonize or -D');
   if (!/^\/[A-Za-z0-9._@%+=:/-]*[^/]$/.test(logFile) || logFile.includes('/../')) throw new Error(`"${logFile.slice(0, 64)}" is not an absolute path for a log file`);
-  const script = 'log=$1; shift; mkdir -p -- "$(dirname -- "$log")" || exit 1; '
+  const script = 'log=$1; shift; mkdir -p -m 0750 -- "$(dirname -- "$log")" || exit 1; '
     + '"$@" -daemonize -D "$log" </dev/null >>"$log" 2>&1 || { s=$?; tail -n 20 -- "$log" >&2; exit "$s"; }';
   return ['sh', '-c', script, 'colo-console-qemu', logFile, ...argv];
 }

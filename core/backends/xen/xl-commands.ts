@@ -5,11 +5,11 @@
 // them safe, so they are accepted.
 
 import { shellCommand, shellQuote } from '../../ssh/shell-quote.js';
+import { LOG_DIR } from '../host-command.js';
 
 /** The SVM's name during COLO (xen-colo.md §3.4). */
 export const INCOMING_SUFFIX = '--incoming';
 /** Where the console's supervised `xl remus` writes its output on the primary. */
-export const LOG_DIR = '/var/log/colo-console';
 
 /** Why `name` cannot be used as an xl domain name, or null when it can. */
 export function domainNameProblem(name: string): string | null {
