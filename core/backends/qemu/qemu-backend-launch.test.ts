@@ -13,14 +13,12 @@ import type { CycleRecord, FailoverEvent, ProtectionState } from '../../colo/typ
 import { qemuMissing } from '../../lab/qemu-pair.js';
 import type { BackendContext, HostCommand, PairEvents, PairHandle, PairSpec } from '../../service/backend.js';
 import type { HostRecord } from '../../service/registry.js';
-import { knownHostsCheck } from '../../ssh/host-keys.js';
-import { SshHostLink } from '../../ssh/host-link.js';
-import { knownHostsLine, parseKnownHosts } from '../../ssh/known-hosts.js';
 import { type Sshd, startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
 import { freePort, freePortRun } from '../../test-support/ports.js';
 import { logFile, QemuBackend } from './qemu-backend.js';
 import { eventually } from '../../test-support/eventually.js';
 import { QmpClient } from './qmp-client.js';
+import { linkToSshd } from './test-support/loopback-ssh.js';
 
 const why = qemuMissing() ?? sshdUnavailable();
 
@@ -65,16 +63,6 @@ async function holds(socket: string): Promise<{ objects: Set<string>; chardevs: 
   }
 }
 
-function linkTo(sshd: Sshd): SshHostLink {
-  const entries = parseKnownHosts(knownHostsLine(sshd.host, sshd.port, sshd.hostKeyType, sshd.hostKey, false), 'kh').entries;
-  return new SshHostLink({
-    target: { host: sshd.host, port: sshd.port, user: sshd.user },
-    auth: () => ({ kind: 'key', privateKey: readFileSync(sshd.clientKeyFile) }),
-    connect: { checkHostKey: knownHostsCheck(sshd.host, sshd.port, { entries }), readyTimeoutMs: 5000 },
-    backoff: { initialMs: 100, maxMs: 400 },
-  });
-}
-
 /**
  * A real sshd both "hosts" are reached through, a backend on it, and the cleanup of whatever a test launched. With
  * `disk`, each host is an sshd of its own that shows its own image (DISK_A, DISK_B in `dir`) at the same path, `disk`,
@@ -96,7 +84,7 @@ async function fixture(t: TestContext, name: string, primaryAddress: string | un
   } else {
     sshds = [await startSshd()];
   }
-  const links = sshds.map(linkTo);
+  const links = sshds.map((sshd) => linkToSshd(sshd));
   const backend = new QemuBackend({ links: { link: (h) => (h.id === 'lb' ? links[links.length - 1]! : links[0]!) }, commandTimeoutMs: 10_000 });
   const quiet: BackendContext = { command: () => {} };
   const a: HostRecord = { id: 'la', name: 'launch-a', kind: 'ssh', hypervisor: 'qemu', ...(primaryAddress === undefined ? {} : { address: primaryAddress }) };

@@ -5,7 +5,7 @@
 // refused until the admin confirms fencing), stop, and attach to a pair already in COLO.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
@@ -13,12 +13,11 @@ import type { CycleRecord, FailoverEvent, OpenCheckpoint, ProtectionState } from
 import { type QmpPair, startQmpPair } from '../../lab/qmp/index.js';
 import { type BackendContext, FencingRequiredError, type HostCommand, type PairEvents, type PairHandle, type PairSpec } from '../../service/backend.js';
 import type { HostRecord } from '../../service/registry.js';
-import { knownHostsCheck } from '../../ssh/host-keys.js';
-import { SshHostLink } from '../../ssh/host-link.js';
-import { knownHostsLine, parseKnownHosts } from '../../ssh/known-hosts.js';
+import type { SshHostLink } from '../../ssh/host-link.js';
 import { type Sshd, startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
 import { eventually } from '../../test-support/eventually.js';
 import { QemuBackend } from './qemu-backend.js';
+import { linkToSshd } from './test-support/loopback-ssh.js';
 
 interface Seen {
   states: ProtectionState[];
@@ -49,14 +48,7 @@ describe('QEMU backend, emulated pair through a real sshd', { skip: sshdUnavaila
 
   before(async () => {
     sshd = await startSshd();
-    const entries = parseKnownHosts(knownHostsLine(sshd.host, sshd.port, sshd.hostKeyType, sshd.hostKey, false), 'kh').entries;
-    const link = (): SshHostLink => new SshHostLink({
-      target: { host: sshd.host, port: sshd.port, user: sshd.user },
-      auth: () => ({ kind: 'key', privateKey: readFileSync(sshd.clientKeyFile) }),
-      connect: { checkHostKey: knownHostsCheck(sshd.host, sshd.port, { entries }), readyTimeoutMs: 5000 },
-      backoff: { initialMs: 100, maxMs: 400 },
-    });
-    links = { a: link(), b: link() };
+    links = { a: linkToSshd(sshd), b: linkToSshd(sshd) };
   });
 
   after(async () => {
@@ -300,14 +292,8 @@ describe('QEMU backend: a host the console cannot reach', { skip: sshdUnavailabl
     const pair = await startQmpPair({ dir, checkpointDelayMs: 100, timings: { checkpointPauseMs: 10, initialCopyMs: 30, coloStartMs: 40 } });
     const sshdA = await startSshd();
     const sshdB = await startSshd();
-    const linkTo = (sshd: Sshd): SshHostLink => new SshHostLink({
-      target: { host: sshd.host, port: sshd.port, user: sshd.user },
-      auth: () => ({ kind: 'key', privateKey: readFileSync(sshd.clientKeyFile) }),
-      connect: { checkHostKey: knownHostsCheck(sshd.host, sshd.port, { entries: parseKnownHosts(knownHostsLine(sshd.host, sshd.port, sshd.hostKeyType, sshd.hostKey, false), 'kh').entries }), readyTimeoutMs: 2000 },
-      backoff: { initialMs: 100, maxMs: 400 },
-    });
-    const la = linkTo(sshdA);
-    const lb = linkTo(sshdB);
+    const la = linkToSshd(sshdA, { readyTimeoutMs: 2000 });
+    const lb = linkToSshd(sshdB, { readyTimeoutMs: 2000 });
     const backend = new QemuBackend({ links: { link: (h) => (h.id === 'ga' ? la : lb) }, commandTimeoutMs: 2000, connectTimeoutMs: 5000, settleTimeoutMs: 5000 });
     t.after(async () => {
       await backend.close();

@@ -4,15 +4,13 @@
 
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { knownHostsCheck } from '../../ssh/host-keys.js';
-import { SshHostLink } from '../../ssh/host-link.js';
-import { knownHostsLine, parseKnownHosts } from '../../ssh/known-hosts.js';
 import { startSshd, sshdUnavailable } from '../../ssh/test-support/sshd.js';
 import type { QmpError, QmpEvent } from './qmp-client.js';
+import { linkToSshd } from './test-support/loopback-ssh.js';
 import { qemuMissing } from '../../lab/qemu-pair.js';
 import { spawnMonitorQemu } from './test-support/monitor-qemu.js';
 import { QmpSession, localSocket, sshSocket } from './qmp-session.js';
@@ -72,13 +70,7 @@ describe('QMP session', { skip: qemuMissing() ?? false }, () => {
     await startQemu(t, sock);
     const sshd = await startSshd();
     t.after(() => sshd.stop());
-    const known = parseKnownHosts(knownHostsLine(sshd.host, sshd.port, sshd.hostKeyType, sshd.hostKey, false), 'test');
-    const link = new SshHostLink({
-      target: { host: sshd.host, port: sshd.port, user: sshd.user },
-      auth: () => ({ kind: 'key', privateKey: readFileSync(sshd.clientKeyFile) }),
-      connect: { checkHostKey: knownHostsCheck(sshd.host, sshd.port, { entries: known.entries }), readyTimeoutMs: 10_000 },
-      backoff: { initialMs: 100, maxMs: 500 },
-    });
+    const link = linkToSshd(sshd, { readyTimeoutMs: 10_000, backoff: { initialMs: 100, maxMs: 500 } });
     t.after(() => link.close());
     const states: string[] = [];
     const session = new QmpSession({ name: 'VM web01 (primary)', transport: sshSocket(link, sock), backoff: { initialMs: 100, maxMs: 500 }, onState: (s) => states.push(s.kind) });
