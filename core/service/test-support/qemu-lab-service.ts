@@ -4,9 +4,9 @@
 import type { PairInfo } from '../../api/console-contract.js';
 import { type QemuLab, type QemuLabOptions, startQemuLab } from '../../lab/qemu-lab.js';
 import type { ConsoleService, ConsoleServiceOptions } from '../console-service.js';
-import { waitFor } from './service-rig.js';
+import { ACTOR, addLabHosts, labServiceOptions } from './lab-hosts.js';
 
-export const ACTOR = 'alice';
+export { ACTOR };
 
 type TestContext = { after(fn: () => Promise<void> | void): void };
 
@@ -17,20 +17,12 @@ export async function qemuLab(t: TestContext, o: QemuLabOptions): Promise<QemuLa
 }
 
 export function qemuLabServiceOptions(l: QemuLab): Partial<ConsoleServiceOptions> {
-  return { autoStartDemo: false, ssh: { userKnownHosts: [l.knownHostsFile], readyTimeoutMs: 5000, backoff: { initialMs: 200, maxMs: 1000 } } };
+  return labServiceOptions(l);
 }
 
 /** Adds qemu-a and qemu-b as QEMU hosts and waits until both are connected; returns their ids. */
-export async function addQemuLabHosts(s: ConsoleService, l: QemuLab): Promise<{ a: string; b: string }> {
-  const ids: string[] = [];
-  for (const h of [l.a, l.b]) {
-    const added = await s.addHost({ name: h.name, address: h.address, port: h.port, user: h.user, auth: { kind: 'key', keyPath: l.clientKeyFile }, hypervisor: 'qemu' }, ACTOR);
-    ids.push(added.id);
-  }
-  for (const id of ids) {
-    await waitFor(() => s.hosts().find((h) => h.id === id)?.status === 'connected', 20_000, () => `${id} to connect (${JSON.stringify(s.hosts().find((h) => h.id === id))})`);
-  }
-  return { a: ids[0]!, b: ids[1]! };
+export function addQemuLabHosts(s: ConsoleService, l: QemuLab): Promise<{ a: string; b: string }> {
+  return addLabHosts(s, l, [l.a.name, l.b.name], 'qemu');
 }
 
 /** The lab's VM as a QEMU pair from a to b, attached by its two QMP socket paths. */

@@ -4,9 +4,9 @@
 import { type XenLab, startXenLab } from '../../lab/xen-lab.js';
 import type { PairInfo } from '../../api/console-contract.js';
 import type { ConsoleService, ConsoleServiceOptions } from '../console-service.js';
-import { waitFor } from './service-rig.js';
+import { ACTOR, addLabHosts as addHosts, labServiceOptions as sharedOptions } from './lab-hosts.js';
 
-export const ACTOR = 'alice';
+export { ACTOR };
 export const DOMAIN = 'web01';
 
 type TestContext = { after(fn: () => Promise<void> | void): void };
@@ -19,21 +19,12 @@ export async function lab(t: TestContext): Promise<XenLab> {
 }
 
 export function labServiceOptions(l: XenLab): Partial<ConsoleServiceOptions> {
-  // The lab's known_hosts as the user's: the hosts connect without a host-key step (host-admin.test.ts covers it).
-  return { autoStartDemo: false, ssh: { userKnownHosts: [l.knownHostsFile], readyTimeoutMs: 5000, backoff: { initialMs: 200, maxMs: 1000 } } };
+  return sharedOptions(l);
 }
 
 /** Adds lab hosts a and b (as "Xen A", "Xen B") and waits until both are connected; returns their ids. */
-export async function addLabHosts(s: ConsoleService, l: XenLab): Promise<{ a: string; b: string }> {
-  const ids: string[] = [];
-  for (const [h, name] of [[l.a, 'Xen A'], [l.b, 'Xen B']] as const) {
-    const added = await s.addHost({ name, address: h.address, port: h.port, user: h.user, auth: { kind: 'key', keyPath: l.clientKeyFile }, hypervisor: 'xen' }, ACTOR);
-    ids.push(added.id);
-  }
-  for (const id of ids) {
-    await waitFor(() => s.hosts().find((h) => h.id === id)?.status === 'connected', 20_000, () => `${id} to connect (${JSON.stringify(s.hosts().find((h) => h.id === id))})`);
-  }
-  return { a: ids[0]!, b: ids[1]! };
+export function addLabHosts(s: ConsoleService, l: XenLab): Promise<{ a: string; b: string }> {
+  return addHosts(s, l, ['Xen A', 'Xen B'], 'xen');
 }
 
 /** The COLO pair web01 from a to b, b reached over the a–b replication link. */
